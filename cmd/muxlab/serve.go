@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"muxlab/mux"
+)
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", stderr)
+	var o mux.Options
+	var connWin, streamWin, headerBytes sizeValue
+	fs.StringVar(&o.H1Addr, "h1", mux.DefaultH1Addr, "HTTP/1.1-only listener address (empty: off)")
+	fs.StringVar(&o.H2CAddr, "h2c", mux.DefaultH2CAddr, "h2c (HTTP/2 prior knowledge) listener address (empty: off)")
+	fs.StringVar(&o.BothAddr, "both", "", "one listener that accepts both HTTP/1.1 and h2c (empty: off)")
+	fs.IntVar(&o.MaxConcurrentStreams, "max-streams", 250, "HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS")
+	fs.Var(&connWin, "conn-window", "HTTP/2 connection receive window, 64KiB to 4MiB (default net/http's)")
+	fs.Var(&streamWin, "stream-window", "HTTP/2 stream receive window, up to 4MiB (default net/http's)")
+	fs.DurationVar(&o.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "time allowed to read a request's headers")
+	fs.DurationVar(&o.ReadTimeout, "read-timeout", 2*time.Minute, "time allowed to read a whole request")
+	fs.DurationVar(&o.WriteTimeout, "write-timeout", mux.MaxStreamDuration+time.Minute, "time allowed to write a response")
+	fs.DurationVar(&o.IdleTimeout, "idle-timeout", 2*time.Minute, "keep-alive connections idle this long are closed")
+	headerBytes = 64 << 10
+	fs.Var(&headerBytes, "max-header-bytes", "largest request header block accepted")
+	grace := fs.Duration("grace", 10*time.Second, "on SIGINT/SIGTERM, time allowed for in-flight requests to finish")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	o.ConnWindow, o.StreamWindow, o.MaxHeaderBytes = int(connWin), int(streamWin), int(headerBytes)
+	if err := errorsJoinFirst(
+		checkAddr("h1", o.H1Addr, true), checkAddr("h2c", o.H2CAddr, true), checkAddr("both", o.BothAddr, true),
+		checkRange("max-streams", o.MaxConcurrentStreams, 1, 1<<20),
+		checkZeroOrRange("conn-window", int64(connWin), 64<<10, 4<<20-1),
+		checkZeroOrRange("stream-window", int64(streamWin), 1, 4<<20-1),
+		checkRange("read-header-timeout", o.ReadHeaderTimeout, time.Millisecond, time.Hour),
+		checkRange("read-timeout", o.ReadTimeout, time.Millisecond, 24*time.Hour),
+		checkRange("write-timeout", o.WriteTimeout, time.Millisecond, 24*time.Hour),
+		checkRange("idle-timeout", o.IdleTimeout, time.Millisecond, 24*time.Hour),
+		checkRange("max-header-bytes", int64(headerBytes), 1<<10, 16<<20),
+		checkRange("grace", *grace, 0, time.Hour),
+	); err != nil {
+		return err
+	}
+	if o.H1Addr == "" && o.H2CAddr == "" && o.BothAddr == "" {
+		return usagef("--h1, --h2c and --both are all off: nothing to serve")
+	}
+	s, err := mux.New(o)
+	var le *mux.ListenError
+	if errors.As(err, &le) {
+		// A port in use, or an address this machine does not have.
+		return usagef("--%s: cannot listen on %s: %v", le.Listener, le.Addr, errors.Unwrap(le.Err))
+	}
+	if err != nil {
+		return usageError{err}
+	}
+	s.Start()
+	printListeners(stdout, s)
+	<-ctx.Done()
+	fmt.Fprintf(stdout, "shutting down: letting in-flight requests finish (up to %v)\n", *grace)
+	sctx, cancel := context.WithTimeout(context.Background(), *grace)
+	defer cancel()
+	if err := s.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+func printListeners(w io.Writer, s *mux.Server) {
+	fmt.Fprintln(w, "muxlab demo server")
+	if u := s.URL(mux.ListenerH1); u != "" {
+		fmt.Fprintf(w, "  HTTP/1.1 only:      %s/   try: curl --http1.1 %s/hello\n", u, u)
+	}
+	if u := s.URL(mux.ListenerH2C); u != "" {
+		fmt.Fprintf(w, "  h2c only:           %s/   try: curl --http2-prior-knowledge %s/hello\n", u, u)
+	}
+	if u := s.URL(mux.ListenerBoth); u != "" {
+		fmt.Fprintf(w, "  HTTP/1.1 and h2c:   %s/\n", u)
+	}
+	fmt.Fprintln(w, "  ground truth:       GET /stats (add ?conns=1 for every connection); Ctrl-C stops")
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"muxlab/mux"
+)
+
+// syncBuffer is a bytes.Buffer safe to write from one goroutine and read from another.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestServeBadUsage(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve", "--bogus"}, "unknown flag: --bogus"},
+		{[]string{"serve", "--max-streams", "0"}, "--max-streams: 0 is out of range"},
+		{[]string{"serve", "--max-streams", "many"}, `"--max-streams"`},
+		{[]string{"serve", "--conn-window", "12parsecs"}, `"--conn-window"`},
+		{[]string{"serve", "--conn-window", "1KiB"}, "--conn-window: 1024 is out of range"},
+		{[]string{"serve", "--read-header-timeout", "0s"}, "--read-header-timeout"},
+		{[]string{"serve", "--h1", "nonsense"}, `--h1: "nonsense" is not an address`},
+		{[]string{"serve", "--h1", "", "--h2c", ""}, "nothing to serve"},
+		{[]string{"serve", "--h1", busy.Addr().String(), "--h2c", ""}, "--h1: cannot listen on " + busy.Addr().String()},
+		{[]string{"serve", "extra"}, `unexpected argument "extra"`},
+		{[]string{"nosuchcommand"}, `unknown command "nosuchcommand"`},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), tc.args, &stdout, &stderr)
+			if code != exitUsage || !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("exit %d, stderr %q; want exit 2 and %q", code, stderr.String(), tc.want)
+			}
+		})
+	}
+}
+
+// TestServeRunsAndStopsOnSignal: serve prints its URLs, answers on them, and
+// on cancellation (what SIGINT does) finishes an in-flight request, exiting 0.
+func TestServeRunsAndStopsOnSignal(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	code := make(chan int, 1)
+	go func() {
+		code <- run(ctx, []string{"serve", "--h1", "127.0.0.1:0", "--h2c", "127.0.0.1:0"}, &stdout, &stderr)
+	}()
+	urlRe := regexp.MustCompile(`HTTP/1\.1 only:\s+(http://\S+)/`)
+	var base string
+	for deadline := time.Now().Add(5 * time.Second); base == ""; time.Sleep(5 * time.Millisecond) {
+		if m := urlRe.FindStringSubmatch(stdout.String()); m != nil {
+			base = m[1]
+		} else if time.Now().After(deadline) {
+			t.Fatalf("no URL printed; stdout %q stderr %q", stdout.String(), stderr.String())
+		}
+	}
+	got := make(chan string, 1)
+	go func() {
+		resp, err := http.Get(base + "/echo?delay=300ms&size=10")
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		got <- resp.Status + " " + string(b)
+	}()
+	// Cancel once the server has the request in flight (the /stats request
+	// asking is in flight too).
+	for deadline := time.Now().Add(5 * time.Second); inFlight(t, base) < 2; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the delayed request never arrived")
+		}
+	}
+	cancel()
+	if c := <-code; c != exitOK {
+		t.Errorf("exit %d, stderr %q", c, stderr.String())
+	}
+	if r := <-got; r != "200 OK muxlab-012" {
+		t.Errorf("in-flight request got %q", r)
+	}
+	if !strings.Contains(stdout.String(), "shutting down") {
+		t.Errorf("stdout %q does not say it is shutting down", stdout.String())
+	}
+}
+
+func inFlight(t *testing.T, base string) int64 {
+	resp, err := http.Get(base + "/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st mux.Stats
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Listeners[mux.ListenerH1].InFlight
+}

@@ -1,0 +1,302 @@
+package mux
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Default addresses of the listeners. The server binds loopback unless told
+// otherwise.
+const (
+	DefaultH1Addr  = "127.0.0.1:8080"
+	DefaultH2CAddr = "127.0.0.1:8081"
+)
+
+// Listener names, as they appear in Stats.
+const (
+	ListenerH1   = "h1"
+	ListenerH2C  = "h2c"
+	ListenerBoth = "both"
+)
+
+// Options configures a Server. Zero fields take the defaults in parentheses.
+type Options struct {
+	// H1Addr is where HTTP/1.1 is served, and only HTTP/1.1. Empty: not served.
+	H1Addr string
+	// H2CAddr is where HTTP/2 over cleartext TCP with prior knowledge (h2c) is
+	// served, and only that. Empty: not served.
+	H2CAddr string
+	// BothAddr is one listener that accepts HTTP/1.1 and h2c prior knowledge on
+	// the same port. Empty: not served.
+	BothAddr string
+
+	// MaxConcurrentStreams is the HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS the
+	// server advertises (250).
+	MaxConcurrentStreams int
+	// ConnWindow is the HTTP/2 receive window of a connection, in bytes
+	// (net/http's default, 1 MiB). Allowed 64 KiB to 4 MiB.
+	ConnWindow int
+	// StreamWindow is the HTTP/2 receive window of a stream, in bytes
+	// (net/http's default, 1 MiB). Allowed 1 byte to 4 MiB.
+	StreamWindow int
+
+	// ReadHeaderTimeout bounds reading a request's headers: slow clients are
+	// cut off after it (10s).
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds reading a whole request, body included (2m).
+	ReadTimeout time.Duration
+	// WriteTimeout bounds writing a response; it is longer than the longest
+	// response the bounded parameters allow (6m).
+	WriteTimeout time.Duration
+	// IdleTimeout closes keep-alive connections idle this long (2m).
+	IdleTimeout time.Duration
+	// MaxHeaderBytes bounds the size of a request's headers, in bytes (64 KiB).
+	MaxHeaderBytes int
+
+	// ErrorLog receives the errors of accepting connections and reading
+	// requests. Nil: they are discarded.
+	ErrorLog *log.Logger
+}
+
+func (o *Options) normalize() error {
+	if o.H1Addr == "" && o.H2CAddr == "" && o.BothAddr == "" {
+		return errors.New("mux: no listener address given")
+	}
+	o.MaxConcurrentStreams = orDefault(o.MaxConcurrentStreams, 250)
+	o.ReadHeaderTimeout = orDefault(o.ReadHeaderTimeout, 10*time.Second)
+	o.ReadTimeout = orDefault(o.ReadTimeout, 2*time.Minute)
+	o.WriteTimeout = orDefault(o.WriteTimeout, MaxStreamDuration+time.Minute)
+	o.IdleTimeout = orDefault(o.IdleTimeout, 2*time.Minute)
+	o.MaxHeaderBytes = orDefault(o.MaxHeaderBytes, 64<<10)
+	if o.ErrorLog == nil {
+		o.ErrorLog = log.New(io.Discard, "", 0)
+	}
+	switch {
+	case o.MaxConcurrentStreams < 1 || o.MaxConcurrentStreams > 1<<20:
+		return fmt.Errorf("mux: MaxConcurrentStreams %d out of range 1 to %d", o.MaxConcurrentStreams, 1<<20)
+	case o.ConnWindow != 0 && (o.ConnWindow < 64<<10 || o.ConnWindow >= 4<<20):
+		return fmt.Errorf("mux: ConnWindow %d out of range 64KiB to 4MiB", o.ConnWindow)
+	case o.StreamWindow < 0 || o.StreamWindow >= 4<<20:
+		return fmt.Errorf("mux: StreamWindow %d out of range 1 to 4MiB", o.StreamWindow)
+	case o.ReadHeaderTimeout < 0 || o.ReadTimeout < 0 || o.WriteTimeout < 0 || o.IdleTimeout < 0:
+		return errors.New("mux: negative timeout")
+	case o.MaxHeaderBytes < 0:
+		return errors.New("mux: negative MaxHeaderBytes")
+	}
+	return nil
+}
+
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// ListenError says that a listener could not be bound, typically because the
+// port is in use.
+type ListenError struct {
+	Listener string // "h1", "h2c" or "both"
+	Addr     string // as given
+	Err      error
+}
+
+func (e *ListenError) Error() string {
+	return fmt.Sprintf("mux: cannot listen for %s on %s: %v", e.Listener, e.Addr, e.Err)
+}
+
+func (e *ListenError) Unwrap() error { return e.Err }
+
+// Server is the demo server: one handler served on several listeners, each
+// speaking its own protocols, with the ground truth of what arrived.
+type Server struct {
+	opts      Options
+	handler   http.Handler
+	tr        *tracker
+	listeners []*listener
+
+	mu      sync.Mutex // mu guards the following
+	errs    []error    // from Serve, other than ErrServerClosed
+	started bool
+}
+
+type listener struct {
+	stats *listenerStats
+	ln    net.Listener
+	srv   *http.Server
+	done  chan struct{} // closed when Serve returns
+}
+
+// New validates opts and binds every listener, so that a port in use is an
+// error here, naming the address. Serving starts with Start.
+func New(opts Options) (*Server, error) {
+	if err := opts.normalize(); err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, tr: newTracker()}
+	s.handler = s.routes()
+	for _, l := range []struct {
+		name, addr string
+		h1, h2c    bool
+	}{
+		{ListenerH1, opts.H1Addr, true, false},
+		{ListenerH2C, opts.H2CAddr, false, true},
+		{ListenerBoth, opts.BothAddr, true, true},
+	} {
+		if l.addr == "" {
+			continue
+		}
+		if err := s.listen(l.name, l.addr, l.h1, l.h2c); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *Server) listen(name, addr string, h1, h2c bool) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return &ListenError{Listener: name, Addr: addr, Err: err}
+	}
+	ls := &listenerStats{name: name, addr: ln.Addr().String()}
+	var protos http.Protocols
+	protos.SetHTTP1(h1)
+	protos.SetUnencryptedHTTP2(h2c)
+	srv := &http.Server{
+		Handler:           s.handler,
+		Protocols:         &protos,
+		ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
+		ReadTimeout:       s.opts.ReadTimeout,
+		WriteTimeout:      s.opts.WriteTimeout,
+		IdleTimeout:       s.opts.IdleTimeout,
+		MaxHeaderBytes:    s.opts.MaxHeaderBytes,
+		ConnContext:       s.tr.connContext(ls),
+		ConnState:         s.tr.connState,
+		HTTP2: &http.HTTP2Config{
+			MaxConcurrentStreams:          s.opts.MaxConcurrentStreams,
+			MaxReceiveBufferPerConnection: s.opts.ConnWindow,
+			MaxReceiveBufferPerStream:     s.opts.StreamWindow,
+			// A peer that stops reading must not hold a connection forever.
+			WriteByteTimeout: 30 * time.Second,
+		},
+		ErrorLog: s.opts.ErrorLog,
+	}
+	s.listeners = append(s.listeners, &listener{stats: ls, ln: ln, srv: srv, done: make(chan struct{})})
+	return nil
+}
+
+// Start serves every listener in the background. Stop with Shutdown or Close.
+func (s *Server) Start() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		return
+	}
+	s.started = true
+	for _, l := range s.listeners {
+		go func() {
+			defer close(l.done)
+			if err := l.srv.Serve(l.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.mu.Lock()
+				s.errs = append(s.errs, fmt.Errorf("mux: serve %s: %w", l.stats.name, err))
+				s.mu.Unlock()
+			}
+		}()
+	}
+}
+
+// Handler returns the server's handler, with the counting included, for
+// callers that serve it themselves.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Addr returns the bound address of the named listener ("h1", "h2c", "both"),
+// or "" if it is not served.
+func (s *Server) Addr(name string) string {
+	for _, l := range s.listeners {
+		if l.stats.name == name {
+			return l.stats.addr
+		}
+	}
+	return ""
+}
+
+// URL returns "http://ADDR" for the named listener, or "" if it is not served.
+func (s *Server) URL(name string) string {
+	if a := s.Addr(name); a != "" {
+		return "http://" + a
+	}
+	return ""
+}
+
+// Stats returns the counters of every listener, without the connection list.
+func (s *Server) Stats() Stats {
+	st := Stats{Listeners: make(map[string]ListenerStats, len(s.listeners))}
+	for _, l := range s.listeners {
+		st.Listeners[l.stats.name] = l.stats.snapshot()
+	}
+	return st
+}
+
+// ConnStats returns the open connections and the most recent closed ones.
+func (s *Server) ConnStats() []ConnStats { return s.tr.conns() }
+
+// ResetStats zeroes every counter; open connections stay counted as open.
+func (s *Server) ResetStats() {
+	all := make([]*listenerStats, len(s.listeners))
+	for i, l := range s.listeners {
+		all[i] = l.stats
+	}
+	s.tr.reset(all)
+}
+
+// Shutdown stops accepting, tells HTTP/2 clients with GOAWAY, and waits for
+// in-flight requests to finish or for ctx to be done, whichever is first; then
+// it closes what is left.
+func (s *Server) Shutdown(ctx context.Context) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(s.listeners))
+	for i, l := range s.listeners {
+		wg.Go(func() {
+			errs[i] = l.srv.Shutdown(ctx)
+			if errs[i] != nil {
+				l.srv.Close()
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(append(errs, s.wait()...)...)
+}
+
+// Close closes every listener and connection at once.
+func (s *Server) Close() error {
+	var errs []error
+	for _, l := range s.listeners {
+		errs = append(errs, l.srv.Close())
+		l.ln.Close() // in case Start was never called
+	}
+	return errors.Join(append(errs, s.wait()...)...)
+}
+
+// wait returns the Serve errors once every started listener has stopped.
+func (s *Server) wait() []error {
+	s.mu.Lock()
+	started := s.started
+	s.mu.Unlock()
+	if started {
+		for _, l := range s.listeners {
+			<-l.done
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.errs
+}
