@@ -1,0 +1,314 @@
+package h1pool
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"muxlab/roundtrip"
+)
+
+// Limits of Options.Conns.
+const (
+	DefaultConns = 6
+	MaxConns     = 1000
+)
+
+// ErrClosed is returned by a Pool used after Close.
+var ErrClosed = errors.New("h1pool: pool is closed")
+
+// Options configures a Pool. Zero fields take the defaults in parentheses.
+type Options struct {
+	// Addr is the server's host:port. Every request is sent there, whatever
+	// its URL's host, which still becomes the Host header. Required.
+	Addr string
+	// Conns is how many keep-alive connections the pool keeps at most (6).
+	// Allowed 1 to 1000.
+	Conns int
+	// Dial opens a connection. Nil: a plain net.Dialer. It may return a TLS
+	// connection; the pool speaks HTTP/1.1 on whatever it gets.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// DialTimeout bounds one dial (5s).
+	DialTimeout time.Duration
+	// ReadBufferSize and WriteBufferSize size each connection's buffers, in
+	// bytes (4 KiB each).
+	ReadBufferSize, WriteBufferSize int
+}
+
+func (o *Options) normalize() error {
+	if o.Addr == "" {
+		return errors.New("h1pool: Options.Addr is empty")
+	}
+	if o.Conns == 0 {
+		o.Conns = DefaultConns
+	}
+	if o.Conns < 1 || o.Conns > MaxConns {
+		return fmt.Errorf("h1pool: Conns %d out of range 1 to %d", o.Conns, MaxConns)
+	}
+	if o.DialTimeout == 0 {
+		o.DialTimeout = 5 * time.Second
+	}
+	if o.DialTimeout < 0 {
+		return fmt.Errorf("h1pool: negative DialTimeout %v", o.DialTimeout)
+	}
+	if o.Dial == nil {
+		o.Dial = (&net.Dialer{}).DialContext
+	}
+	o.ReadBufferSize = max(o.ReadBufferSize, 4096)
+	o.WriteBufferSize = max(o.WriteBufferSize, 4096)
+	return nil
+}
+
+// Pool is an HTTP/1.1 client with exactly Conns keep-alive connections to one
+// server. Requests beyond them wait, first come first served, for a
+// connection to come free. It is safe for concurrent use.
+type Pool struct {
+	opts Options
+
+	// slots holds one token per connection the pool may have. A request
+	// takes a token, uses (or dials) its connection, and puts it back when
+	// the response body is done; waiting requests queue on the channel,
+	// which serves them in arrival order.
+	slots chan *slot
+	done  chan struct{} // closed by Close
+	shut  atomic.Bool
+
+	nextID     atomic.Uint64
+	dials      atomic.Int64
+	reconnects atomic.Int64
+	requests   atomic.Int64
+	failed     atomic.Int64
+	retries    atomic.Int64
+	open       roundtrip.Gauge
+	inFlight   roundtrip.Gauge
+	waiting    roundtrip.Gauge
+	log        roundtrip.ConnLog
+}
+
+// slot is one of the pool's Conns places for a connection.
+type slot struct {
+	c      *conn // nil until dialed, and after the connection broke
+	dialed bool  // a connection was dialed here before
+}
+
+// conn is one HTTP/1.1 connection.
+type conn struct {
+	nc  net.Conn
+	br  *bufio.Reader
+	bw  *bufio.Writer
+	rec *roundtrip.ConnRecord
+	// stop ends the watch on the current request's context; nil when none.
+	stop func() bool
+}
+
+// New validates opts and returns a pool. It dials nothing until the first
+// requests need connections.
+func New(opts Options) (*Pool, error) {
+	if err := opts.normalize(); err != nil {
+		return nil, err
+	}
+	p := &Pool{opts: opts, slots: make(chan *slot, opts.Conns), done: make(chan struct{})}
+	for range opts.Conns {
+		p.slots <- &slot{}
+	}
+	return p, nil
+}
+
+// RoundTrip implements http.RoundTripper, so that a Pool can be the Transport
+// of an http.Client.
+func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
+	return p.Do(req, nil)
+}
+
+// Do sends req on one of the pool's connections, waiting for one to be free,
+// and fills info (if not nil) as it goes. The connection returns to the pool
+// when the response body has been read to EOF or closed; the caller must
+// close it.
+func (p *Pool) Do(req *http.Request, info *roundtrip.Info) (*http.Response, error) {
+	var local roundtrip.Info
+	if info == nil {
+		info = &local
+	}
+	info.Start = time.Now()
+	ctx := req.Context()
+	s, err := p.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p.inFlight.Inc()
+	for attempt := 0; ; attempt++ {
+		c, err := p.connect(ctx, s)
+		if err != nil {
+			if attempt > 0 {
+				p.failed.Add(1)
+				info.End = time.Now()
+			}
+			p.inFlight.Dec()
+			p.release(s)
+			return nil, err
+		}
+		if attempt == 0 {
+			p.requests.Add(1)
+			info.Acquired = time.Now()
+		}
+		info.Conn = c.rec.ID
+		info.Reused = c.rec.Request()
+		resp, err := c.roundTrip(req)
+		if err == nil {
+			resp.Body = &body{rc: resp.Body, resp: resp, p: p, s: s, info: info}
+			return resp, nil
+		}
+		c.endWatch()
+		p.closeConn(s)
+		if attempt == 0 && info.Reused && canResend(req, err) {
+			// The server closed this kept-alive connection before it could
+			// answer (an idle timeout, a restart): the request was not
+			// processed, so it goes once more on a fresh connection, as
+			// browsers do. Counted in Stats.Retries.
+			p.retries.Add(1)
+			continue
+		}
+		p.failed.Add(1)
+		info.End = time.Now()
+		p.finish(s, false)
+		return nil, fmt.Errorf("h1pool: %s %s on connection %d: %w", req.Method, req.URL, c.rec.ID, err)
+	}
+}
+
+// canResend reports whether req may be sent again after err: it is
+// idempotent, has no body to replay, and failed because the connection was
+// found closed rather than because its context ended.
+func canResend(req *http.Request, err error) bool {
+	if req.Context().Err() != nil || (req.Body != nil && req.Body != http.NoBody) {
+		return false
+	}
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+	default:
+		return false
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// acquire waits for a slot, first come first served.
+func (p *Pool) acquire(ctx context.Context) (*slot, error) {
+	if p.shut.Load() {
+		return nil, ErrClosed
+	}
+	select {
+	case s := <-p.slots:
+		return p.checkOpen(s)
+	default:
+	}
+	p.waiting.Inc()
+	defer p.waiting.Dec()
+	select {
+	case s := <-p.slots:
+		return p.checkOpen(s)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("h1pool: waiting for a connection: %w", context.Cause(ctx))
+	case <-p.done:
+		return nil, ErrClosed
+	}
+}
+
+func (p *Pool) checkOpen(s *slot) (*slot, error) {
+	if p.shut.Load() {
+		p.release(s)
+		return nil, ErrClosed
+	}
+	return s, nil
+}
+
+// connect returns the slot's connection, dialing one if it has none.
+func (p *Pool) connect(ctx context.Context, s *slot) (*conn, error) {
+	if s.c != nil {
+		return s.c, nil
+	}
+	dctx, cancel := context.WithTimeout(ctx, p.opts.DialTimeout)
+	defer cancel()
+	nc, err := p.opts.Dial(dctx, "tcp", p.opts.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("h1pool: dial %s: %w", p.opts.Addr, err)
+	}
+	p.dials.Add(1)
+	if s.dialed {
+		p.reconnects.Add(1)
+	}
+	s.dialed = true
+	p.open.Inc()
+	s.c = &conn{
+		nc:  nc,
+		br:  bufio.NewReaderSize(nc, p.opts.ReadBufferSize),
+		bw:  bufio.NewWriterSize(nc, p.opts.WriteBufferSize),
+		rec: p.log.Add(p.nextID.Add(1)),
+	}
+	return s.c, nil
+}
+
+// finish ends a request that held slot s: the connection stays in the slot
+// if it can carry another request, and is closed otherwise.
+func (p *Pool) finish(s *slot, reusable bool) {
+	p.inFlight.Dec()
+	if !reusable || p.shut.Load() {
+		p.closeConn(s)
+	}
+	p.release(s)
+}
+
+func (p *Pool) closeConn(s *slot) {
+	if s.c == nil {
+		return
+	}
+	s.c.nc.Close()
+	s.c.rec.Close()
+	s.c = nil
+	p.open.Dec()
+}
+
+// release puts s back for the next request.
+func (p *Pool) release(s *slot) {
+	p.slots <- s // never blocks: the channel holds every slot
+}
+
+// Close closes idle connections at once and busy ones as their requests
+// finish. Requests waiting for a connection, and later ones, get ErrClosed.
+func (p *Pool) Close() error {
+	if p.shut.Swap(true) {
+		return nil
+	}
+	close(p.done)
+	for range len(p.slots) {
+		select {
+		case s := <-p.slots:
+			p.closeConn(s)
+			p.release(s)
+		default:
+		}
+	}
+	return nil
+}
+
+// Stats reports the pool's connections and requests.
+func (p *Pool) Stats() roundtrip.Stats {
+	st := roundtrip.Stats{
+		Dials:      p.dials.Load(),
+		Reconnects: p.reconnects.Load(),
+		Requests:   p.requests.Load(),
+		Failed:     p.failed.Load(),
+		Retries:    p.retries.Load(),
+		PerConn:    p.log.Snapshot(),
+	}
+	st.ConnsOpen, st.ConnsPeak = p.open.Load()
+	st.InFlight, st.InFlightPeak = p.inFlight.Load()
+	st.Waiting, st.WaitingPeak = p.waiting.Load()
+	return st
+}

@@ -1,0 +1,288 @@
+package h2client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/http2"
+
+	"muxlab/roundtrip"
+)
+
+// ErrClosed is returned by a Client used after Close.
+var ErrClosed = errors.New("h2client: client is closed")
+
+// MaxStreamSlots caps the stream slots the client keeps for one connection,
+// whatever MAX_CONCURRENT_STREAMS the server advertises (some advertise no
+// limit at all).
+const MaxStreamSlots = 1 << 16
+
+// Options configures a Client. Zero fields take the defaults in parentheses.
+type Options struct {
+	// Addr is the server's host:port. Every request is sent there, whatever
+	// its URL's host, which still becomes the :authority. Required.
+	Addr string
+	// Dial opens the connection. Nil: a plain net.Dialer, for h2c with prior
+	// knowledge. It may return a *tls.Conn, which must negotiate "h2" through
+	// ALPN (the client completes the handshake if Dial did not).
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// DialTimeout bounds dialing and the HTTP/2 handshake: the server's
+	// preface and SETTINGS must arrive within it (5s).
+	DialTimeout time.Duration
+	// MaxReadFrameSize is the largest frame the client accepts, in bytes
+	// (x/net's default, 16 KiB is what servers send; zero keeps it).
+	MaxReadFrameSize uint32
+}
+
+func (o *Options) normalize() error {
+	if o.Addr == "" {
+		return errors.New("h2client: Options.Addr is empty")
+	}
+	if o.DialTimeout == 0 {
+		o.DialTimeout = 5 * time.Second
+	}
+	if o.DialTimeout < 0 {
+		return fmt.Errorf("h2client: negative DialTimeout %v", o.DialTimeout)
+	}
+	if o.Dial == nil {
+		o.Dial = (&net.Dialer{}).DialContext
+	}
+	return nil
+}
+
+// Client carries every request as a stream on one HTTP/2 connection. When
+// the server's MAX_CONCURRENT_STREAMS are all in use, requests wait for a
+// free slot, first come first served; the client never opens a second
+// connection for them. It is safe for concurrent use.
+type Client struct {
+	opts Options
+	t    *http2.Transport
+
+	// dialing is a one-token lock around (re)connecting that a waiter can
+	// abandon when its context ends.
+	dialing chan struct{}
+	cur     atomic.Pointer[conn] // the connection new requests use
+	done    chan struct{}        // closed by Close
+	shut    atomic.Bool
+
+	mu    sync.Mutex // mu guards conns
+	conns []*conn    // every connection not yet closed
+
+	nextID     atomic.Uint64
+	dials      atomic.Int64
+	reconnects atomic.Int64
+	requests   atomic.Int64
+	failed     atomic.Int64
+	open       roundtrip.Gauge
+	inFlight   roundtrip.Gauge
+	waiting    roundtrip.Gauge
+	peak       atomic.Int64 // most streams in flight at once on one connection
+	log        roundtrip.ConnLog
+}
+
+// New validates opts and returns a client. It dials nothing until the first
+// request; call Connect to dial and handshake at a time of your choosing.
+func New(opts Options) (*Client, error) {
+	if err := opts.normalize(); err != nil {
+		return nil, err
+	}
+	c := &Client{
+		opts: opts,
+		t: &http2.Transport{
+			AllowHTTP: true,
+			// Wait for a stream slot inside one connection instead of
+			// reporting it unusable when the server's limit is reached.
+			StrictMaxConcurrentStreams: true,
+			MaxReadFrameSize:           opts.MaxReadFrameSize,
+		},
+		dialing: make(chan struct{}, 1),
+		done:    make(chan struct{}),
+	}
+	return c, nil
+}
+
+// RoundTrip implements http.RoundTripper, so that a Client can be the
+// Transport of an http.Client.
+func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
+	return c.Do(req, nil)
+}
+
+// Do sends req as a stream on the client's connection, waiting for a free
+// stream slot, and fills info (if not nil) as it goes. The slot is freed when
+// the response body has been read to EOF or closed; the caller must close it.
+//
+// A request that fails once sent is reported, never retried: the caller
+// counts it. Only a request that was never written to a connection is moved
+// to the next one.
+func (c *Client) Do(req *http.Request, info *roundtrip.Info) (*http.Response, error) {
+	var local roundtrip.Info
+	if info == nil {
+		info = &local
+	}
+	info.Start = time.Now()
+	ctx := req.Context()
+	cn, err := c.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.inFlight.Inc()
+	c.requests.Add(1)
+	raise(&c.peak, cn.inFlight.Add(1))
+	info.Acquired = time.Now()
+	info.Conn = cn.rec.ID
+	info.Reused = cn.rec.Request()
+	resp, err := cn.cc.RoundTrip(req)
+	if err != nil {
+		c.failed.Add(1)
+		info.End = time.Now()
+		c.release(cn)
+		if cerr := context.Cause(ctx); cerr != nil {
+			err = cerr
+		}
+		return nil, fmt.Errorf("h2client: %s %s on connection %d: %w", req.Method, req.URL, cn.rec.ID, err)
+	}
+	resp.Body = &body{rc: resp.Body, resp: resp, c: c, cn: cn, info: info}
+	return resp, nil
+}
+
+// acquire returns a usable connection with a stream slot taken for the
+// caller, connecting first if there is none.
+func (c *Client) acquire(ctx context.Context) (*conn, error) {
+	for {
+		if c.shut.Load() {
+			return nil, ErrClosed
+		}
+		cn, err := c.connect(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.takeSlot(ctx, cn); err != nil {
+			return nil, err
+		}
+		if cn.usable() {
+			return cn, nil
+		}
+		// The connection went away while we waited; nothing was sent on
+		// it, so try the next one.
+		<-cn.slots
+	}
+}
+
+// takeSlot waits for one of cn's stream slots, first come first served.
+func (c *Client) takeSlot(ctx context.Context, cn *conn) error {
+	select {
+	case cn.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	c.waiting.Inc()
+	defer c.waiting.Dec()
+	select {
+	case cn.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("h2client: waiting for a stream slot: %w", context.Cause(ctx))
+	case <-c.done:
+		return ErrClosed
+	}
+}
+
+// connect returns the current connection, or dials a new one if there is
+// none or it can take no more requests (it broke, or the server sent GOAWAY).
+func (c *Client) connect(ctx context.Context) (*conn, error) {
+	if cn := c.cur.Load(); cn != nil && cn.usable() {
+		return cn, nil
+	}
+	select {
+	case c.dialing <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("h2client: waiting for the connection: %w", context.Cause(ctx))
+	case <-c.done:
+		return nil, ErrClosed
+	}
+	defer func() { <-c.dialing }()
+	old := c.cur.Load()
+	if old != nil && old.usable() {
+		return old, nil // another request reconnected while we waited
+	}
+	if c.shut.Load() {
+		return nil, ErrClosed
+	}
+	cn, err := c.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if old != nil {
+		c.reconnects.Add(1)
+		old.closeIfIdle()
+	}
+	c.cur.Store(cn)
+	return cn, nil
+}
+
+// Connect dials the connection and completes the HTTP/2 handshake now
+// rather than on the first request. It does nothing if connected.
+func (c *Client) Connect(ctx context.Context) error {
+	_, err := c.connect(ctx)
+	return err
+}
+
+func (c *Client) release(cn *conn) {
+	cn.inFlight.Add(-1)
+	c.inFlight.Dec()
+	<-cn.slots
+	if !cn.usable() {
+		cn.closeIfIdle()
+	}
+}
+
+// Close closes every connection at once; requests in flight fail, and later
+// ones get ErrClosed.
+func (c *Client) Close() error {
+	if c.shut.Swap(true) {
+		return nil
+	}
+	close(c.done)
+	c.mu.Lock()
+	conns := c.conns
+	c.conns = nil
+	c.mu.Unlock()
+	for _, cn := range conns {
+		cn.close()
+	}
+	return nil
+}
+
+// Stats reports the client's connections and streams.
+func (c *Client) Stats() roundtrip.Stats {
+	st := roundtrip.Stats{
+		Dials:       c.dials.Load(),
+		Reconnects:  c.reconnects.Load(),
+		Requests:    c.requests.Load(),
+		Failed:      c.failed.Load(),
+		PerConn:     c.log.Snapshot(),
+		PeakStreams: c.peak.Load(),
+	}
+	if cn := c.cur.Load(); cn != nil {
+		st.MaxConcurrentStreams = cn.maxStreams
+	}
+	st.ConnsOpen, st.ConnsPeak = c.open.Load()
+	st.InFlight, st.InFlightPeak = c.inFlight.Load()
+	st.Waiting, st.WaitingPeak = c.waiting.Load()
+	return st
+}
+
+func raise(p *atomic.Int64, n int64) {
+	for {
+		old := p.Load()
+		if n <= old || p.CompareAndSwap(old, n) {
+			return
+		}
+	}
+}

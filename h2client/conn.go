@@ -1,0 +1,192 @@
+package h2client
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/http2"
+
+	"muxlab/roundtrip"
+)
+
+// conn is one HTTP/2 connection and its stream slots.
+type conn struct {
+	c   *Client
+	cc  *http2.ClientConn
+	rec *roundtrip.ConnRecord
+	// slots holds a token per stream in flight; its capacity is the
+	// server's MAX_CONCURRENT_STREAMS (at most MaxStreamSlots).
+	slots      chan struct{}
+	maxStreams uint32
+	inFlight   atomic.Int64
+	closed     atomic.Bool
+}
+
+// usable reports whether new requests may be sent on cn.
+func (cn *conn) usable() bool {
+	return !cn.closed.Load() && cn.cc.CanTakeNewRequest()
+}
+
+// closeIfIdle closes cn once no request is in flight on it.
+func (cn *conn) closeIfIdle() {
+	if cn.inFlight.Load() == 0 {
+		cn.close()
+	}
+}
+
+func (cn *conn) close() {
+	if cn.closed.Swap(true) {
+		return
+	}
+	cn.cc.Close()
+	cn.rec.Close()
+	cn.c.open.Dec()
+	cn.c.mu.Lock()
+	cn.c.conns = slices.DeleteFunc(cn.c.conns, func(x *conn) bool { return x == cn })
+	cn.c.mu.Unlock()
+}
+
+// dial opens a connection and completes the HTTP/2 handshake: the server's
+// SETTINGS must have arrived, so that its MAX_CONCURRENT_STREAMS is known
+// before the first request is sent.
+func (c *Client) dial(ctx context.Context) (*conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.DialTimeout)
+	defer cancel()
+	addr := c.opts.Addr
+	nc, err := c.opts.Dial(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("h2client: dial %s: %w", addr, err)
+	}
+	c.dials.Add(1)
+	var pc *prefaceConn
+	if tc, ok := nc.(*tls.Conn); ok {
+		if err := tc.HandshakeContext(ctx); err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("h2client: TLS handshake with %s: %w", addr, err)
+		}
+		if p := tc.ConnectionState().NegotiatedProtocol; p != http2.NextProtoTLS {
+			nc.Close()
+			return nil, fmt.Errorf("h2client: %s negotiated %q through ALPN, not h2", addr, p)
+		}
+	} else {
+		pc = &prefaceConn{Conn: nc}
+		nc = pc
+	}
+	cc, err := c.t.NewClientConn(nc)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("h2client: start HTTP/2 with %s: %w", addr, err)
+	}
+	// The server sends its SETTINGS before it acknowledges a PING, so once
+	// the PING is answered its limits are in force.
+	if err := cc.Ping(ctx); err != nil {
+		cc.Close()
+		return nil, handshakeError(addr, pc, ctx, err)
+	}
+	st := cc.State()
+	slots := min(st.MaxConcurrentStreams, MaxStreamSlots)
+	if slots == 0 {
+		slots = 1
+	}
+	cn := &conn{c: c, cc: cc, slots: make(chan struct{}, slots), maxStreams: st.MaxConcurrentStreams,
+		rec: c.log.Add(c.nextID.Add(1))}
+	c.open.Inc()
+	c.mu.Lock()
+	c.conns = append(c.conns, cn)
+	c.mu.Unlock()
+	if c.shut.Load() { // Close ran while we dialed
+		cn.close()
+		return nil, ErrClosed
+	}
+	return cn, nil
+}
+
+// handshakeError explains why the server did not speak HTTP/2.
+func handshakeError(addr string, pc *prefaceConn, ctx context.Context, err error) error {
+	if pc != nil && bytes.HasPrefix(pc.head(), []byte("HTTP/")) {
+		return fmt.Errorf("h2client: %s did not answer the HTTP/2 preface: is it an HTTP/1.1-only listener? (it answered %q)",
+			addr, pc.head())
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("h2client: %s did not answer the HTTP/2 preface within the dial timeout: is it an h2c server?", addr)
+	}
+	return fmt.Errorf("h2client: HTTP/2 handshake with %s: %w", addr, err)
+}
+
+// prefaceConn remembers the first bytes the server sent, to tell an HTTP/1.1
+// answer from a broken HTTP/2 one.
+type prefaceConn struct {
+	net.Conn
+	full  atomic.Bool
+	mu    sync.Mutex // mu guards first
+	first []byte
+}
+
+const prefaceBytes = 16
+
+func (p *prefaceConn) Read(b []byte) (int, error) {
+	n, err := p.Conn.Read(b)
+	if n > 0 && !p.full.Load() {
+		p.mu.Lock()
+		p.first = append(p.first, b[:min(n, prefaceBytes-len(p.first))]...)
+		p.full.Store(len(p.first) == prefaceBytes)
+		p.mu.Unlock()
+	}
+	return n, err
+}
+
+func (p *prefaceConn) head() []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.first)
+}
+
+// body frees the request's stream slot when the response body is done.
+type body struct {
+	rc   io.ReadCloser // the body as read from the connection
+	resp *http.Response
+	c    *Client
+	cn   *conn
+	info *roundtrip.Info
+	done atomic.Bool
+}
+
+func (b *body) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if err != nil {
+		if err != io.EOF {
+			b.c.failed.Add(1)
+			if cerr := context.Cause(b.resp.Request.Context()); cerr != nil {
+				err = cerr
+			}
+		}
+		b.finish()
+	}
+	return n, err
+}
+
+// Close ends the request; if the body was not read to the end, the stream is
+// reset and the connection carries on.
+func (b *body) Close() error {
+	err := b.rc.Close()
+	b.finish()
+	return err
+}
+
+func (b *body) finish() {
+	if b.done.Swap(true) {
+		return
+	}
+	b.info.End = time.Now()
+	b.c.release(b.cn)
+}

@@ -1,0 +1,95 @@
+// Package roundtrip is the vocabulary muxlab's clients share with the harness
+// that measures them: what one request reports about the connection that
+// carried it (Info), and what a client reports about its connections (Stats).
+//
+// It exists so that h1pool and h2client can satisfy one interface that bench
+// defines without importing bench or each other; it imports only the standard
+// library and holds no behaviour beyond small accessors.
+package roundtrip
+
+import "time"
+
+// Info is what one request reports about how it was carried. A client fills
+// it in; the caller owns it and must keep it until the response body is
+// closed, because End is stamped then.
+type Info struct {
+	// Start is when the client was asked to send the request.
+	Start time.Time
+	// Acquired is when the request had its connection (HTTP/1.1) or its
+	// stream slot (HTTP/2) and could be written. Zero if it never did.
+	Acquired time.Time
+	// End is when the response body reached EOF, failed or was closed. Zero
+	// until then.
+	End time.Time
+	// Conn is the client's own id of the connection that carried the
+	// request: 1 for the first connection it dialed, 2 for the next, and so
+	// on. Zero if no connection was had.
+	Conn uint64
+	// Reused says the connection had carried a request before this one.
+	Reused bool
+}
+
+// Wait is how long the request waited for a connection or a stream slot,
+// dialing included.
+func (i *Info) Wait() time.Duration {
+	if i.Acquired.IsZero() {
+		return 0
+	}
+	return i.Acquired.Sub(i.Start)
+}
+
+// Service is the time from having the connection or slot to the end of the
+// response body.
+func (i *Info) Service() time.Duration {
+	if i.Acquired.IsZero() || i.End.IsZero() {
+		return 0
+	}
+	return i.End.Sub(i.Acquired)
+}
+
+// Stats is what a client reports about its connections and requests since it
+// was made.
+type Stats struct {
+	// Dials counts connections dialed, the first included.
+	Dials int64 `json:"dials"`
+	// Reconnects counts dials that replaced a connection that broke, was
+	// closed by the server, or was told to go away (GOAWAY).
+	Reconnects int64 `json:"reconnects"`
+	// ConnsOpen and ConnsPeak are connections open now and at most at once.
+	ConnsOpen int64 `json:"conns_open"`
+	ConnsPeak int64 `json:"conns_peak"`
+	// InFlight and InFlightPeak count requests holding a connection or a
+	// stream slot, now and at most at once.
+	InFlight     int64 `json:"in_flight"`
+	InFlightPeak int64 `json:"in_flight_peak"`
+	// Waiting and WaitingPeak count requests queued for a connection or a
+	// stream slot, now and at most at once.
+	Waiting     int64 `json:"waiting"`
+	WaitingPeak int64 `json:"waiting_peak"`
+	// Requests counts requests that got a connection; Failed those of them
+	// that ended in an error (a broken connection, a cancelled context).
+	Requests int64 `json:"requests"`
+	Failed   int64 `json:"failed"`
+	// Retries counts requests sent a second time because the kept-alive
+	// HTTP/1.1 connection they were written to turned out to be closed by
+	// the server before it answered (only idempotent requests without a
+	// body; never HTTP/2, whose requests fail and are counted instead).
+	Retries int64 `json:"retries,omitempty"`
+	// PerConn lists the connections in dial order with their request counts
+	// (the most recent 1,000 connections).
+	PerConn []ConnCount `json:"per_conn"`
+	// MaxConcurrentStreams is the HTTP/2 server's advertised
+	// SETTINGS_MAX_CONCURRENT_STREAMS on the current connection; zero for
+	// HTTP/1.1.
+	MaxConcurrentStreams uint32 `json:"max_concurrent_streams,omitempty"`
+	// PeakStreams is the most streams ever in flight at once on one HTTP/2
+	// connection; zero for HTTP/1.1.
+	PeakStreams int64 `json:"peak_streams,omitempty"`
+}
+
+// ConnCount is one connection's share of the requests.
+type ConnCount struct {
+	Conn     uint64 `json:"conn"`
+	Requests int64  `json:"requests"`
+	Open     bool   `json:"open"`
+}
