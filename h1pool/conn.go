@@ -81,6 +81,7 @@ type body struct {
 	p    *Pool
 	s    *slot
 	info *roundtrip.Info
+	own  roundtrip.Info // info's storage when the caller gave none
 	done atomic.Bool
 }
 

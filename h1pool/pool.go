@@ -72,11 +72,13 @@ func (o *Options) normalize() error {
 type Pool struct {
 	opts Options
 
-	// slots holds one token per connection the pool may have. A request
-	// takes a token, uses (or dials) its connection, and puts it back when
-	// the response body is done; waiting requests queue on the channel,
-	// which serves them in arrival order.
-	slots chan *slot
+	// The pool has Conns slots, each the place of one connection. A free
+	// slot is in idle if it holds a connection and in empty if it does not;
+	// a request takes an idle slot if there is one (keep-alive reuse), an
+	// empty one otherwise (and dials), and puts it back when the response
+	// body is done. Requests that find neither wait on both channels, which
+	// serve waiters in arrival order.
+	idle, empty chan *slot
 	done  chan struct{} // closed by Close
 	shut  atomic.Bool
 
@@ -114,9 +116,14 @@ func New(opts Options) (*Pool, error) {
 	if err := opts.normalize(); err != nil {
 		return nil, err
 	}
-	p := &Pool{opts: opts, slots: make(chan *slot, opts.Conns), done: make(chan struct{})}
+	p := &Pool{
+		opts:  opts,
+		idle:  make(chan *slot, opts.Conns),
+		empty: make(chan *slot, opts.Conns),
+		done:  make(chan struct{}),
+	}
 	for range opts.Conns {
-		p.slots <- &slot{}
+		p.empty <- &slot{}
 	}
 	return p, nil
 }
@@ -132,9 +139,12 @@ func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
 // when the response body has been read to EOF or closed; the caller must
 // close it.
 func (p *Pool) Do(req *http.Request, info *roundtrip.Info) (*http.Response, error) {
-	var local roundtrip.Info
+	// One allocation per request: the body wrapper, which also holds the
+	// Info when the caller passes none.
+	b := &body{p: p, info: info}
 	if info == nil {
-		info = &local
+		info = &b.own
+		b.info = info
 	}
 	info.Start = time.Now()
 	ctx := req.Context()
@@ -162,7 +172,8 @@ func (p *Pool) Do(req *http.Request, info *roundtrip.Info) (*http.Response, erro
 		info.Reused = c.rec.Request()
 		resp, err := c.roundTrip(req)
 		if err == nil {
-			resp.Body = &body{rc: resp.Body, resp: resp, p: p, s: s, info: info}
+			b.rc, b.resp, b.s = resp.Body, resp, s
+			resp.Body = b
 			return resp, nil
 		}
 		c.endWatch()
@@ -204,14 +215,21 @@ func (p *Pool) acquire(ctx context.Context) (*slot, error) {
 		return nil, ErrClosed
 	}
 	select {
-	case s := <-p.slots:
+	case s := <-p.idle:
+		return p.checkOpen(s)
+	default:
+	}
+	select {
+	case s := <-p.empty:
 		return p.checkOpen(s)
 	default:
 	}
 	p.waiting.Inc()
 	defer p.waiting.Dec()
 	select {
-	case s := <-p.slots:
+	case s := <-p.idle:
+		return p.checkOpen(s)
+	case s := <-p.empty:
 		return p.checkOpen(s)
 	case <-ctx.Done():
 		return nil, fmt.Errorf("h1pool: waiting for a connection: %w", context.Cause(ctx))
@@ -276,7 +294,12 @@ func (p *Pool) closeConn(s *slot) {
 
 // release puts s back for the next request.
 func (p *Pool) release(s *slot) {
-	p.slots <- s // never blocks: the channel holds every slot
+	// Never blocks: each channel has room for every slot.
+	if s.c != nil {
+		p.idle <- s
+	} else {
+		p.empty <- s
+	}
 }
 
 // Close closes idle connections at once and busy ones as their requests
@@ -286,9 +309,9 @@ func (p *Pool) Close() error {
 		return nil
 	}
 	close(p.done)
-	for range len(p.slots) {
+	for range len(p.idle) {
 		select {
-		case s := <-p.slots:
+		case s := <-p.idle:
 			p.closeConn(s)
 			p.release(s)
 		default:

@@ -121,9 +121,12 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 // counts it. Only a request that was never written to a connection is moved
 // to the next one.
 func (c *Client) Do(req *http.Request, info *roundtrip.Info) (*http.Response, error) {
-	var local roundtrip.Info
+	// One allocation per request: the body wrapper, which also holds the
+	// Info when the caller passes none.
+	b := &body{c: c, info: info}
 	if info == nil {
-		info = &local
+		info = &b.own
+		b.info = info
 	}
 	info.Start = time.Now()
 	ctx := req.Context()
@@ -147,7 +150,8 @@ func (c *Client) Do(req *http.Request, info *roundtrip.Info) (*http.Response, er
 		}
 		return nil, fmt.Errorf("h2client: %s %s on connection %d: %w", req.Method, req.URL, cn.rec.ID, err)
 	}
-	resp.Body = &body{rc: resp.Body, resp: resp, c: c, cn: cn, info: info}
+	b.rc, b.resp, b.cn = resp.Body, resp, cn
+	resp.Body = b
 	return resp, nil
 }
 

@@ -158,6 +158,7 @@ type body struct {
 	c    *Client
 	cn   *conn
 	info *roundtrip.Info
+	own  roundtrip.Info // info's storage when the caller gave none
 	done atomic.Bool
 }
 
