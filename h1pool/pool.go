@@ -79,8 +79,8 @@ type Pool struct {
 	// body is done. Requests that find neither wait on both channels, which
 	// serve waiters in arrival order.
 	idle, empty chan *slot
-	done  chan struct{} // closed by Close
-	shut  atomic.Bool
+	done        chan struct{} // closed by Close
+	shut        atomic.Bool
 
 	nextID     atomic.Uint64
 	dials      atomic.Int64

@@ -175,7 +175,9 @@ func TestGoAwayReconnectsOnce(t *testing.T) {
 	})
 	b.Start()
 	t.Cleanup(func() { b.Close() })
-	waitFor(t, "the GOAWAY to arrive", func() bool { return get(context.Background(), c, "http://"+addr+"/hello", nil) == nil && c.Stats().Reconnects == 1 })
+	waitFor(t, "the GOAWAY to arrive", func() bool {
+		return get(context.Background(), c, "http://"+addr+"/hello", nil) == nil && c.Stats().Reconnects == 1
+	})
 	for range 10 {
 		if err := <-errs; err != nil {
 			t.Errorf("an in-flight request failed across GOAWAY: %v", err)
