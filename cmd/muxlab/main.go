@@ -1,6 +1,7 @@
 // Command muxlab shows, with measurements anyone can reproduce, what HTTP/2
 // multiplexing changes compared with HTTP/1.1 connection pooling.
 //
+//	muxlab [bench]  compare six HTTP/1.1 connections with one HTTP/2 connection
 //	muxlab serve    run the demo server (HTTP/1.1 and h2c listeners)
 //
 // cmd/muxlab only parses flags, handles signals, prints and chooses exit
@@ -14,6 +15,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -43,6 +45,7 @@ type command struct {
 }
 
 var commands = []command{
+	{"bench", "run a scenario against h1 (6 connections), h2 (1 connection) and hey; the default", runBench},
 	{"serve", "run the demo server: HTTP/1.1 and h2c listeners with ground-truth /stats", runServe},
 }
 
@@ -55,7 +58,10 @@ func main() {
 
 // run dispatches to a subcommand and turns its error into an exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") && args[0] != "-h" && args[0] != "--help" {
+		args = append([]string{"bench"}, args...) // the main job
+	}
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		usage(stdout)
 		return exitOK
 	}
@@ -70,7 +76,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: muxlab COMMAND [flags]\n\ncommands:")
+	fmt.Fprintln(w, "usage: muxlab [COMMAND] [flags]   (no command: bench)\n\ncommands:")
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}

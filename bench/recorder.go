@@ -1,0 +1,154 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"muxlab/h1pool"
+	"muxlab/h2client"
+	"muxlab/results"
+)
+
+// outcome is what became of one request.
+type outcome struct {
+	err      error         // nil if a response was read to the end
+	status   int           // 0 if no response
+	latency  time.Duration // from the request's start (intended start in Open mode) to its end
+	wait     time.Duration // from that start until a connection or stream slot was free
+	service  time.Duration // from the connection or slot to the last byte
+	class    int
+	canceled bool // stopped by the end of the run, not failed
+}
+
+// recorder keeps one worker's figures. Only its worker touches it, so
+// recording takes no lock; recorders are merged after the workers stop.
+type recorder struct {
+	latency, wait, service *results.Histogram
+	classes                [numClasses]*results.Histogram
+	sent, ok, failed       int64
+	canceled               int64
+	statuses               [600]int64
+	errs                   map[string]int64 // made on the first error
+}
+
+func newRecorder() *recorder {
+	r := &recorder{latency: results.NewHistogram(), wait: results.NewHistogram(), service: results.NewHistogram()}
+	for i := range r.classes {
+		r.classes[i] = results.NewHistogram()
+	}
+	return r
+}
+
+// record counts one request. It allocates nothing unless the request failed.
+func (r *recorder) record(o *outcome) {
+	r.sent++
+	if o.status >= 100 && o.status < len(r.statuses) {
+		r.statuses[o.status]++
+	}
+	switch {
+	case o.canceled:
+		r.canceled++
+	case o.err != nil:
+		r.fail(errorKind(o.err))
+	case o.status < 200 || o.status > 299:
+		r.fail("status " + strconv.Itoa(o.status))
+	default:
+		r.ok++
+		r.latency.Record(o.latency)
+		r.wait.Record(o.wait)
+		r.service.Record(o.service)
+		r.classes[o.class].Record(o.latency)
+	}
+}
+
+func (r *recorder) fail(kind string) {
+	r.failed++
+	if r.errs == nil {
+		r.errs = make(map[string]int64)
+	}
+	r.errs[kind]++
+}
+
+// merge adds o's figures to r.
+func (r *recorder) merge(o *recorder) {
+	r.latency.Merge(o.latency)
+	r.wait.Merge(o.wait)
+	r.service.Merge(o.service)
+	for i := range r.classes {
+		r.classes[i].Merge(o.classes[i])
+	}
+	r.sent += o.sent
+	r.ok += o.ok
+	r.failed += o.failed
+	r.canceled += o.canceled
+	for i, n := range o.statuses {
+		r.statuses[i] += n
+	}
+	for k, n := range o.errs {
+		if r.errs == nil {
+			r.errs = make(map[string]int64)
+		}
+		r.errs[k] += n
+	}
+}
+
+// fill writes r's figures into a round.
+func (r *recorder) fill(rd *results.Round) {
+	rd.Sent, rd.OK, rd.Failed, rd.Cancelled = r.sent, r.ok, r.failed, r.canceled
+	rd.Latency, rd.Wait, rd.Service = r.latency.Dist(), r.wait.Dist(), r.service.Dist()
+	for code, n := range r.statuses {
+		if n > 0 {
+			if rd.Statuses == nil {
+				rd.Statuses = make(map[string]int64)
+			}
+			rd.Statuses[strconv.Itoa(code)] = n
+		}
+	}
+	if len(r.errs) > 0 {
+		rd.Errors = r.errs
+	}
+	if r.classes[classFast].Count()+r.classes[classSlow].Count() > 0 {
+		rd.Classes = map[string]*results.Dist{
+			classNames[classFast]: r.classes[classFast].Dist(),
+			classNames[classSlow]: r.classes[classSlow].Dist(),
+		}
+	}
+	if secs := rd.Elapsed.D().Seconds(); secs > 0 {
+		rd.Throughput = float64(r.ok) / secs
+	}
+}
+
+// errorKind names the kind of a failure, from a small fixed set, so that
+// errors can be counted by kind.
+func errorKind(err error) string {
+	msg := err.Error()
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset"
+	case errors.Is(err, syscall.EPIPE):
+		return "broken pipe"
+	case errors.Is(err, h1pool.ErrClosed), errors.Is(err, h2client.ErrClosed):
+		return "client closed"
+	case strings.Contains(msg, "GOAWAY"):
+		return "refused by GOAWAY"
+	case strings.Contains(msg, "stream error"):
+		return "stream reset"
+	case strings.Contains(msg, "HTTP/2 preface"), strings.Contains(msg, "handshake"):
+		return "handshake"
+	case strings.Contains(msg, ": dial "):
+		return "dial"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), strings.Contains(msg, "connection lost"),
+		strings.Contains(msg, "use of closed network connection"), strings.Contains(msg, "client connection force closed"):
+		return "connection closed"
+	}
+	return "other"
+}

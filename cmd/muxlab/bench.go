@@ -1,0 +1,259 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+
+	"muxlab/bench"
+	"muxlab/mux"
+	"muxlab/results"
+)
+
+// version is muxlab's version, written into every result file.
+const version = "0.1.0"
+
+// benchFlags are the flags of muxlab bench that change the scenario.
+type benchFlags struct {
+	scenario    string
+	list        bool
+	requests    int
+	concurrency int
+	duration    time.Duration
+	rate        float64
+	objects     int
+	pages       int
+	delay       time.Duration
+	size        sizeValue
+	conns       int
+	rounds      int
+	warmup      int
+	contenders  []string
+	out         string
+	json        bool
+	quiet       bool
+	h1URL       string
+	h2cURL      string
+	maxStreams  int
+	timeout     time.Duration
+	dialTimeout time.Duration
+}
+
+func (f *benchFlags) define(fs *pflag.FlagSet) {
+	fs.StringVar(&f.scenario, "scenario", "page", "built-in scenario (see --list)")
+	fs.BoolVar(&f.list, "list", false, "list the built-in scenarios and exit")
+	fs.IntVarP(&f.requests, "requests", "n", 0, "requests per contender per round (not for page)")
+	fs.IntVarP(&f.concurrency, "concurrency", "c", 0, "requests in flight (not for page)")
+	fs.DurationVar(&f.duration, "duration", 0, "run each turn for this long instead of a count")
+	fs.Float64Var(&f.rate, "rate", 0, "open loop: requests per second, latency from each intended start")
+	fs.IntVar(&f.objects, "objects", 0, "objects per page (page)")
+	fs.IntVar(&f.pages, "pages", 0, "pages per contender per round (page)")
+	fs.DurationVar(&f.delay, "delay", 0, "server-side delay of each request")
+	fs.Var(&f.size, "size", "response size, like 1024 or 4KiB")
+	fs.IntVar(&f.conns, "conns", 6, "HTTP/1.1 connections of h1 (and hey's workers)")
+	fs.IntVar(&f.rounds, "rounds", 0, "rounds: the contenders take turns in each")
+	fs.IntVar(&f.warmup, "warmup", 0, "unmeasured requests (pages) at the start of each turn")
+	fs.StringSliceVar(&f.contenders, "contenders", bench.ContenderNames(), "who runs, in turn: h1, h2, hey")
+	fs.StringVar(&f.out, "out", "muxlab-results", "directory for the result file")
+	fs.BoolVar(&f.json, "json", false, "print the result JSON instead of the table")
+	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar, no file message")
+	fs.StringVar(&f.h1URL, "h1-url", "", "HTTP/1.1 server to measure (default: an embedded mux server)")
+	fs.StringVar(&f.h2cURL, "h2c-url", "", "h2c server to measure (default: an embedded mux server)")
+	fs.IntVar(&f.maxStreams, "max-streams", 250, "embedded server's HTTP/2 MAX_CONCURRENT_STREAMS")
+	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "time allowed for each request")
+	fs.DurationVar(&f.dialTimeout, "dial-timeout", 5*time.Second, "time allowed to connect and handshake")
+}
+
+// scenario returns the chosen scenario with the flags that were set applied.
+func (f *benchFlags) scenarioFrom(fs *pflag.FlagSet) (results.Scenario, error) {
+	sc, err := bench.Lookup(f.scenario)
+	if err != nil {
+		return sc, usagef("--scenario: %q is not a scenario; valid: %s", f.scenario, strings.Join(bench.ScenarioNames(), ", "))
+	}
+	page := sc.Mode == results.Page
+	for _, name := range []string{"requests", "concurrency", "rate"} {
+		if page && fs.Changed(name) {
+			return sc, usagef("--%s: the page scenario requests whole pages at once; use --objects and --pages", name)
+		}
+	}
+	for _, name := range []string{"objects", "pages"} {
+		if !page && fs.Changed(name) {
+			return sc, usagef("--%s: only for the page scenario", name)
+		}
+	}
+	set := func(name string, apply func()) {
+		if fs.Changed(name) {
+			apply()
+		}
+	}
+	set("requests", func() { sc.Requests = f.requests })
+	set("concurrency", func() { sc.Concurrency = f.concurrency })
+	set("duration", func() { sc.Duration = results.Duration(f.duration) })
+	set("rate", func() { sc.Rate, sc.Mode = f.rate, results.Open })
+	set("objects", func() { sc.Objects = f.objects })
+	set("pages", func() { sc.Pages = f.pages })
+	set("delay", func() { sc.Delay = results.Duration(f.delay) })
+	set("size", func() { sc.Size = int64(f.size) })
+	set("rounds", func() { sc.Rounds = f.rounds })
+	set("warmup", func() { sc.Warmup = f.warmup })
+	sc.Conns = f.conns
+	if err := bench.Validate(&sc); err != nil {
+		var re *bench.RangeError
+		if errors.As(err, &re) {
+			return sc, usagef("--%s: %s is out of range; allowed %s", re.Field, re.Value, re.Allow)
+		}
+		return sc, usageError{err}
+	}
+	return sc, nil
+}
+
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench", stderr)
+	var f benchFlags
+	f.define(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if f.list {
+		for _, s := range bench.Scenarios() {
+			fmt.Fprintf(stdout, "%-11s %s\n", s.Name, s.Summary)
+		}
+		return nil
+	}
+	sc, err := f.scenarioFrom(fs)
+	if err != nil {
+		return err
+	}
+	if err := f.checkOther(); err != nil {
+		return err
+	}
+	if err := results.CheckDir(f.out); err != nil {
+		return usagef("--out: %v", err)
+	}
+	opts := bench.Options{Scenario: sc, Contenders: f.contenders, H1URL: f.h1URL, H2CURL: f.h2cURL,
+		Timeout: f.timeout, DialTimeout: f.dialTimeout, Version: version}
+	if f.h1URL == "" && f.h2cURL == "" {
+		srv, err := mux.New(mux.Options{H1Addr: "127.0.0.1:0", H2CAddr: "127.0.0.1:0", MaxConcurrentStreams: f.maxStreams})
+		if err != nil {
+			return err
+		}
+		srv.Start()
+		defer srv.Close()
+		opts.H1URL, opts.H2CURL, opts.Embedded = srv.URL(mux.ListenerH1), srv.URL(mux.ListenerH2C), true
+		opts.Truth = embeddedTruth(srv)
+	}
+	var bar *progressBar
+	if !f.quiet && isTerminal(stderr) {
+		bar = &progressBar{w: stderr}
+		opts.Progress = bar.update
+	}
+	run, err := bench.Run(ctx, opts)
+	bar.finish()
+	if err != nil {
+		var re *bench.RangeError
+		if errors.As(err, &re) {
+			return usagef("--%s: %s is not %s", re.Field, re.Value, re.Allow)
+		}
+		return err
+	}
+	path, err := results.Write(f.out, run)
+	if err != nil {
+		return err
+	}
+	if f.json {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(run); err != nil {
+			return err
+		}
+	} else if err := results.WriteTable(stdout, run); err != nil {
+		return err
+	}
+	if !f.quiet {
+		fmt.Fprintf(stderr, "result written to %s\n", path)
+	}
+	if run.Interrupted {
+		return errInterrupted
+	}
+	return nil
+}
+
+// checkOther checks the flags that are not part of the scenario.
+func (f *benchFlags) checkOther() error {
+	for _, c := range f.contenders {
+		valid := false
+		for _, name := range bench.ContenderNames() {
+			valid = valid || c == name
+		}
+		if !valid {
+			return usagef("--contenders: %q is not a contender; valid: %s", c, strings.Join(bench.ContenderNames(), ", "))
+		}
+	}
+	if len(f.contenders) == 0 {
+		return usagef("--contenders: name at least one of %s", strings.Join(bench.ContenderNames(), ", "))
+	}
+	if (f.h1URL == "") != (f.h2cURL == "") {
+		return usagef("--h1-url and --h2c-url go together: give both to measure another server, or neither for the embedded one")
+	}
+	return errorsJoinFirst(
+		checkRange("max-streams", f.maxStreams, 1, 1<<20),
+		checkRange("timeout", f.timeout, time.Millisecond, time.Hour),
+		checkRange("dial-timeout", f.dialTimeout, time.Millisecond, time.Minute),
+	)
+}
+
+// embeddedTruth reads the in-process server's counts.
+func embeddedTruth(srv *mux.Server) bench.TruthFuncs {
+	return bench.TruthFuncs{
+		ResetFunc: srv.ResetStats,
+		SnapshotFunc: func() bench.ServerSnapshot {
+			snap := bench.ServerSnapshot{}
+			for name, l := range srv.Stats().Listeners {
+				snap[name] = bench.ListenerCounts{Addr: l.Addr, ConnectionsAccepted: l.ConnectionsAccepted,
+					ConnectionsOpen: l.ConnectionsOpen, Requests: l.Requests,
+					PeakInFlightPerConn: l.PeakInFlightPerConn, Protos: l.Protos}
+			}
+			return snap
+		},
+	}
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// progressBar shows one bar per turn on a terminal.
+type progressBar struct {
+	w    io.Writer
+	bar  *progressbar.ProgressBar
+	turn string
+}
+
+func (p *progressBar) update(pr bench.Progress) {
+	turn := fmt.Sprintf("round %d/%d %s", pr.Round, pr.Rounds, pr.Contender)
+	if turn != p.turn {
+		p.finish()
+		p.turn = turn
+		p.bar = progressbar.NewOptions64(pr.Total, progressbar.OptionSetWriter(p.w),
+			progressbar.OptionSetDescription(turn), progressbar.OptionClearOnFinish(),
+			progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionThrottle(100*time.Millisecond))
+	}
+	p.bar.Set64(pr.Done)
+}
+
+func (p *progressBar) finish() {
+	if p != nil && p.bar != nil {
+		p.bar.Finish()
+		p.bar = nil
+	}
+}

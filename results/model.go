@@ -1,0 +1,261 @@
+package results
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// SchemaVersion is the version of the JSON model this package writes and the
+// only one it reads. It changes whenever a field changes meaning.
+const SchemaVersion = 1
+
+// Run is one muxlab bench run: a scenario run against every contender, in
+// rounds, with the figures of each round and the comparison between them.
+type Run struct {
+	SchemaVersion int       `json:"schema_version"`
+	Tool          Tool      `json:"tool"`
+	Machine       Machine   `json:"machine"`
+	Started       time.Time `json:"started"`
+	Finished      time.Time `json:"finished"`
+	// Interrupted says the run was stopped (Ctrl-C) before it finished: the
+	// figures are what was measured until then.
+	Interrupted bool        `json:"interrupted"`
+	Label       string      `json:"label,omitempty"`
+	Scenario    Scenario    `json:"scenario"`
+	Target      Target      `json:"target"`
+	Contenders  []Contender `json:"contenders"`
+	Comparison  []Ratio     `json:"comparison,omitempty"`
+	Verdict     string      `json:"verdict"`
+	Notes       []string    `json:"notes,omitempty"`
+}
+
+// Tool names what made the file.
+type Tool struct {
+	Name      string `json:"name"`
+	Version   string `json:"version"`
+	GoVersion string `json:"go_version"`
+}
+
+// Machine describes where the run ran.
+type Machine struct {
+	OS         string `json:"os"`
+	Arch       string `json:"arch"`
+	CPUs       int    `json:"cpus"`
+	GOMAXPROCS int    `json:"gomaxprocs"`
+}
+
+// Target says which server was measured.
+type Target struct {
+	H1URL  string `json:"h1_url"`
+	H2CURL string `json:"h2c_url"`
+	// Embedded is true when muxlab started the mux server in its own process
+	// (its CPU time is then part of every round's CPU figure).
+	Embedded bool `json:"embedded"`
+	// GroundTruth says where the server's own counts came from: "in
+	// process", "GET /stats", or "unavailable: REASON".
+	GroundTruth string `json:"ground_truth"`
+}
+
+// Mode is how a scenario puts requests in flight.
+type Mode string
+
+// The modes.
+const (
+	// Closed keeps Concurrency requests in flight: a new one starts when one ends.
+	Closed Mode = "closed"
+	// Open starts requests at a fixed Rate whatever happens to earlier ones,
+	// and measures latency from each request's intended start.
+	Open Mode = "open"
+	// Page requests the Objects of a page all at once, as a browser does,
+	// one page after another.
+	Page Mode = "page"
+)
+
+// Scenario is a workload, as run.
+type Scenario struct {
+	Name    string `json:"name"`
+	Summary string `json:"summary"`
+	Mode    Mode   `json:"mode"`
+	// Endpoint is the mux path requested: "/tile/{n}", "/echo", "/hello",
+	// "/stream".
+	Endpoint string `json:"endpoint"`
+	// Delay is the server-side delay of each request (its delay= parameter).
+	Delay Duration `json:"delay"`
+	// Size is the response size in bytes (size=); zero keeps the
+	// endpoint's default.
+	Size int64 `json:"size"`
+	// Query is added to every request's query string, e.g.
+	// "chunks=20&interval=10ms".
+	Query string `json:"query,omitempty"`
+	// SlowEvery makes every SlowEvery-th request a slow one, delayed by
+	// SlowDelay instead of Delay (zero: none).
+	SlowEvery int      `json:"slow_every,omitempty"`
+	SlowDelay Duration `json:"slow_delay,omitempty"`
+	// Objects is the number of objects on a page (Page mode).
+	Objects int `json:"objects,omitempty"`
+	// How much each contender runs in each round: Pages pages (Page mode),
+	// or Requests requests, or for Duration when Duration is not zero.
+	Pages    int      `json:"pages,omitempty"`
+	Requests int      `json:"requests,omitempty"`
+	Duration Duration `json:"duration,omitempty"`
+	// Concurrency is the number of requests in flight (Closed), or the most
+	// in flight at once (Open).
+	Concurrency int `json:"concurrency,omitempty"`
+	// Rate is the arrival rate in requests per second (Open).
+	Rate float64 `json:"rate,omitempty"`
+	// Warmup is how many requests (pages in Page mode) each contender sends
+	// at the start of each round, unmeasured, so that connections are open.
+	Warmup int `json:"warmup"`
+	// Rounds is how many times the contenders take turns.
+	Rounds int `json:"rounds"`
+	// Conns is the number of HTTP/1.1 connections of h1 (and hey's workers).
+	Conns int `json:"conns"`
+}
+
+// Contender is one client's figures.
+type Contender struct {
+	// Name is "h1", "h2" or "hey".
+	Name string `json:"name"`
+	// Label says what it is, e.g. "h2 (1 connection)".
+	Label    string `json:"label"`
+	Protocol string `json:"protocol"`
+	// Conns is the number of connections it is meant to use.
+	Conns  int     `json:"conns"`
+	Rounds []Round `json:"rounds"`
+	// Total merges the rounds: counts added up, histograms merged.
+	Total Round `json:"total"`
+}
+
+// Round is one contender's figures for one round (or, as Contender.Total,
+// for all rounds).
+type Round struct {
+	Round       int      `json:"round"`
+	Interrupted bool     `json:"interrupted,omitempty"`
+	Elapsed     Duration `json:"elapsed"`
+	// Every request sent ends as exactly one of OK (a 2xx response read to
+	// the end), Failed (an error, or a status other than 2xx) and Cancelled
+	// (stopped by the end of the run or by Ctrl-C).
+	Sent      int64 `json:"sent"`
+	OK        int64 `json:"ok"`
+	Failed    int64 `json:"failed"`
+	Cancelled int64 `json:"cancelled"`
+	// Statuses counts responses by status code, 2xx or not.
+	Statuses map[string]int64 `json:"statuses,omitempty"`
+	// Errors counts failures by kind ("status 503", "connection reset", ...).
+	Errors map[string]int64 `json:"errors,omitempty"`
+	// Throughput is OK responses per second of Elapsed.
+	Throughput float64 `json:"throughput_rps"`
+	// Latency runs from when the workload asked for a request (its
+	// intended start in Open mode) to the last byte read; Wait from then
+	// until a connection or stream slot was free; Service from then to the
+	// last byte. Only OK requests are in them.
+	Latency *Dist `json:"latency"`
+	Wait    *Dist `json:"wait,omitempty"`
+	Service *Dist `json:"service,omitempty"`
+	// Page is the time from a page's first request to its last byte.
+	Page *Dist `json:"page,omitempty"`
+	// Classes splits Latency by kind of request when a scenario mixes
+	// them ("fast", "slow").
+	Classes map[string]*Dist `json:"classes,omitempty"`
+	// Client is the contender's own count of connections; nil when it
+	// cannot tell (hey).
+	Client *ClientConns `json:"client,omitempty"`
+	// Server is the server's count during the round, warm-up included; nil
+	// when the server's counts are unavailable.
+	Server *ServerConns `json:"server,omitempty"`
+	// Disagreement explains how client and server counts differ; empty
+	// when they agree or cannot be compared.
+	Disagreement string `json:"disagreement,omitempty"`
+	// CPU is the user and system CPU time of the muxlab process during the
+	// round (the embedded server's included, if any).
+	CPU Duration `json:"cpu"`
+	// Model is the expected page time (Page mode).
+	Model *Model `json:"model,omitempty"`
+	// Sample keeps the timings of a few requests (the first measured page
+	// of the round) for a waterfall.
+	Sample []Timing `json:"sample,omitempty"`
+}
+
+// ClientConns is what a client reported about its connections.
+type ClientConns struct {
+	Dials                int64   `json:"dials"`
+	Reconnects           int64   `json:"reconnects"`
+	ConnsPeak            int64   `json:"conns_peak"`
+	InFlightPeak         int64   `json:"in_flight_peak"`
+	WaitingPeak          int64   `json:"waiting_peak"`
+	PeakStreams          int64   `json:"peak_streams,omitempty"`
+	MaxConcurrentStreams uint32  `json:"max_concurrent_streams,omitempty"`
+	RequestsPerConn      []int64 `json:"requests_per_conn"`
+}
+
+// ServerConns is what the server counted on the contender's listener.
+type ServerConns struct {
+	Listener            string           `json:"listener"`
+	ConnectionsAccepted int64            `json:"connections_accepted"`
+	Requests            int64            `json:"requests"`
+	PeakInFlightPerConn int64            `json:"peak_in_flight_per_conn"`
+	Protos              map[string]int64 `json:"protos,omitempty"`
+}
+
+// Model is what a page should take: HTTP/1.1 fetches ceil(objects/conns)
+// objects one after another on each connection, HTTP/2 all of them at once
+// (up to MAX_CONCURRENT_STREAMS), each turn lasting about one server delay
+// plus one round trip.
+type Model struct {
+	Turns     int      `json:"turns"`
+	TurnTime  Duration `json:"turn_time"`
+	Predicted Duration `json:"predicted"`
+	// Measured is the median page time; Deviation is (Measured -
+	// Predicted) / Predicted.
+	Measured  Duration `json:"measured"`
+	Deviation float64  `json:"deviation"`
+}
+
+// Timing is one sampled request, in microseconds from the start of its page.
+type Timing struct {
+	Object  int    `json:"object"`
+	Conn    uint64 `json:"conn"`
+	StartUS int64  `json:"start_us"`
+	SentUS  int64  `json:"sent_us"`
+	EndUS   int64  `json:"end_us"`
+	Status  int    `json:"status"`
+}
+
+// Ratio compares one figure of two contenders: Other's value divided by
+// Baseline's, as the median over rounds with the smallest and largest.
+type Ratio struct {
+	Figure   string  `json:"figure"`
+	Baseline string  `json:"baseline"`
+	Other    string  `json:"other"`
+	Median   float64 `json:"median"`
+	Min      float64 `json:"min"`
+	Max      float64 `json:"max"`
+}
+
+// Duration is a time.Duration written in JSON as a Go duration string
+// ("50ms"), and read back from one.
+type Duration time.Duration
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// MarshalJSON writes d as a string like "1.5s".
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return []byte(strconv.Quote(time.Duration(d).String())), nil
+}
+
+// UnmarshalJSON reads a string like "1.5s".
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration: want a string like \"50ms\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("duration: %w", err)
+	}
+	*d = Duration(v)
+	return nil
+}

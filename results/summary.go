@@ -1,0 +1,285 @@
+package results
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Summarize fills in what is derived from the rounds: each contender's
+// Total, the Comparison between contenders, and the Verdict.
+func Summarize(r *Run) {
+	for i := range r.Contenders {
+		r.Contenders[i].Total = total(&r.Contenders[i])
+	}
+	r.Comparison = compare(r)
+	r.Verdict = verdict(r)
+}
+
+// total merges a contender's rounds.
+func total(c *Contender) Round {
+	t := Round{}
+	hists := map[string]*Histogram{}
+	merge := func(key string, d *Dist) {
+		if d == nil || d.HDR == "" {
+			return
+		}
+		h, err := d.Histogram()
+		if err != nil {
+			return
+		}
+		if hists[key] == nil {
+			hists[key] = NewHistogram()
+		}
+		hists[key].Merge(h)
+	}
+	for _, rd := range c.Rounds {
+		t.Elapsed += rd.Elapsed
+		t.CPU += rd.CPU
+		t.Sent += rd.Sent
+		t.OK += rd.OK
+		t.Failed += rd.Failed
+		t.Cancelled += rd.Cancelled
+		t.Interrupted = t.Interrupted || rd.Interrupted
+		t.Statuses = addCounts(t.Statuses, rd.Statuses)
+		t.Errors = addCounts(t.Errors, rd.Errors)
+		merge("latency", rd.Latency)
+		merge("wait", rd.Wait)
+		merge("service", rd.Service)
+		merge("page", rd.Page)
+		for name, d := range rd.Classes {
+			merge("class:"+name, d)
+		}
+		if rd.Client != nil && (t.Client == nil || rd.Client.Dials > t.Client.Dials) {
+			t.Client = rd.Client
+		}
+		if rd.Server != nil && (t.Server == nil || rd.Server.ConnectionsAccepted > t.Server.ConnectionsAccepted) {
+			t.Server = rd.Server
+		}
+		if rd.Disagreement != "" {
+			t.Disagreement = rd.Disagreement
+		}
+		if rd.Model != nil {
+			m := *rd.Model
+			t.Model = &m
+		}
+	}
+	dist := func(key string) *Dist {
+		if h := hists[key]; h != nil {
+			return h.Dist()
+		}
+		return nil
+	}
+	t.Latency, t.Wait, t.Service, t.Page = dist("latency"), dist("wait"), dist("service"), dist("page")
+	for key := range hists {
+		if name, ok := strings.CutPrefix(key, "class:"); ok {
+			if t.Classes == nil {
+				t.Classes = map[string]*Dist{}
+			}
+			t.Classes[name] = dist(key)
+		}
+	}
+	if secs := t.Elapsed.D().Seconds(); secs > 0 {
+		t.Throughput = float64(t.OK) / secs
+	}
+	if t.Model != nil && t.Page != nil && t.Page.Count > 0 {
+		t.Model.Measured = Duration(time.Duration(t.Page.P50 * float64(time.Millisecond)))
+		t.Model.Deviation = (float64(t.Model.Measured) - float64(t.Model.Predicted)) / float64(t.Model.Predicted)
+	}
+	return t
+}
+
+func addCounts(dst, src map[string]int64) map[string]int64 {
+	if len(src) == 0 {
+		return dst
+	}
+	if dst == nil {
+		dst = map[string]int64{}
+	}
+	for k, n := range src {
+		dst[k] += n
+	}
+	return dst
+}
+
+// figure is one comparable number of a round.
+type figure struct {
+	name string
+	get  func(*Round) (float64, bool)
+}
+
+func distFigure(name string, pick func(*Round) *Dist, val func(*Dist) float64) figure {
+	return figure{name, func(rd *Round) (float64, bool) {
+		d := pick(rd)
+		if d == nil || d.Count == 0 {
+			return 0, false
+		}
+		return val(d), true
+	}}
+}
+
+var figures = []figure{
+	distFigure("page p50", func(r *Round) *Dist { return r.Page }, func(d *Dist) float64 { return d.P50 }),
+	distFigure("page p99", func(r *Round) *Dist { return r.Page }, func(d *Dist) float64 { return d.P99 }),
+	distFigure("latency p50", func(r *Round) *Dist { return r.Latency }, func(d *Dist) float64 { return d.P50 }),
+	distFigure("latency p99", func(r *Round) *Dist { return r.Latency }, func(d *Dist) float64 { return d.P99 }),
+	distFigure("fast latency p99", func(r *Round) *Dist { return r.Classes["fast"] }, func(d *Dist) float64 { return d.P99 }),
+	{"throughput", func(r *Round) (float64, bool) { return r.Throughput, r.OK > 0 }},
+	{"server connections", func(r *Round) (float64, bool) {
+		if r.Server == nil {
+			return 0, false
+		}
+		return float64(r.Server.ConnectionsAccepted), true
+	}},
+}
+
+// baseline is the contender others are compared with: h1 if present.
+func baseline(r *Run) int {
+	for i, c := range r.Contenders {
+		if c.Name == "h1" {
+			return i
+		}
+	}
+	return 0
+}
+
+// compare computes, for every other contender and figure, the ratio of its
+// value to the baseline's in each round, and keeps the median, min and max.
+func compare(r *Run) []Ratio {
+	if len(r.Contenders) < 2 {
+		return nil
+	}
+	b := &r.Contenders[baseline(r)]
+	var out []Ratio
+	for i := range r.Contenders {
+		o := &r.Contenders[i]
+		if o == b {
+			continue
+		}
+		for _, f := range figures {
+			var ratios []float64
+			for k := 0; k < len(b.Rounds) && k < len(o.Rounds); k++ {
+				bv, ok1 := f.get(&b.Rounds[k])
+				ov, ok2 := f.get(&o.Rounds[k])
+				if ok1 && ok2 && bv > 0 {
+					ratios = append(ratios, ov/bv)
+				}
+			}
+			if len(ratios) == 0 {
+				continue
+			}
+			slices.Sort(ratios)
+			out = append(out, Ratio{Figure: f.name, Baseline: b.Name, Other: o.Name,
+				Median: median(ratios), Min: ratios[0], Max: ratios[len(ratios)-1]})
+		}
+	}
+	return out
+}
+
+func median(sorted []float64) float64 {
+	n := len(sorted)
+	if n%2 == 1 {
+		return sorted[n/2]
+	}
+	return (sorted[n/2-1] + sorted[n/2]) / 2
+}
+
+// Ratio returns the comparison of figure between other and the baseline.
+func (r *Run) Ratio(other, figure string) (Ratio, bool) {
+	for _, x := range r.Comparison {
+		if x.Other == other && x.Figure == figure {
+			return x, true
+		}
+	}
+	return Ratio{}, false
+}
+
+// Contender returns the contender with the given name.
+func (r *Run) Contender(name string) *Contender {
+	for i := range r.Contenders {
+		if r.Contenders[i].Name == name {
+			return &r.Contenders[i]
+		}
+	}
+	return nil
+}
+
+// verdict is the one line that says what the run showed, h2 against h1.
+func verdict(r *Run) string {
+	b, o := r.Contender("h1"), r.Contender("h2")
+	if b == nil || o == nil {
+		return "no verdict: the run needs both h1 and h2 to compare"
+	}
+	bt, ot := &b.Total, &o.Total
+	if bt.OK == 0 || ot.OK == 0 {
+		return fmt.Sprintf("no verdict: %s had %d successful requests and %s %d", b.Label, bt.OK, o.Label, ot.OK)
+	}
+	conns := ""
+	if bt.Server != nil && ot.Server != nil {
+		conns = fmt.Sprintf("; the server saw %d vs %d connections", ot.Server.ConnectionsAccepted, bt.Server.ConnectionsAccepted)
+	}
+	prefix := ""
+	if r.Interrupted {
+		prefix = "interrupted, so far: "
+	}
+	switch {
+	case r.Scenario.Mode == Page && bt.Page != nil && ot.Page != nil && bt.Page.Count > 0 && ot.Page.Count > 0:
+		return fmt.Sprintf("%s%s loaded the %d-object page %s than %s: p50 page %s vs %s%s", prefix,
+			o.Label, r.Scenario.Objects, faster(bt.Page.P50, ot.Page.P50), b.Label, ms(ot.Page.P50), ms(bt.Page.P50), conns)
+	case r.Scenario.SlowEvery > 0 && bt.Classes["fast"] != nil && ot.Classes["fast"] != nil:
+		bf, of := bt.Classes["fast"], ot.Classes["fast"]
+		return fmt.Sprintf("%s%s served the fast requests %s than %s at p99: %s vs %s behind slow ones%s", prefix,
+			o.Label, faster(bf.P99, of.P99), b.Label, ms(of.P99), ms(bf.P99), conns)
+	case r.Scenario.Endpoint == "/hello" || r.Scenario.Size >= 1<<20:
+		return fmt.Sprintf("%s%s moved %s the requests per second of %s: %s vs %s req/s, p50 %s vs %s%s", prefix,
+			o.Label, times(ot.Throughput/bt.Throughput), b.Label, count(ot.Throughput), count(bt.Throughput),
+			ms(ot.Latency.P50), ms(bt.Latency.P50), conns)
+	}
+	return fmt.Sprintf("%s%s answered %s than %s at p50: %s vs %s (p99 %s vs %s)%s", prefix,
+		o.Label, faster(bt.Latency.P50, ot.Latency.P50), b.Label, ms(ot.Latency.P50), ms(bt.Latency.P50),
+		ms(ot.Latency.P99), ms(bt.Latency.P99), conns)
+}
+
+// faster says "16.2x faster" or "1.3x slower" for times base and other.
+func faster(base, other float64) string {
+	if other <= 0 || base <= 0 {
+		return "no faster"
+	}
+	if x := base / other; x >= 1 {
+		return fmt.Sprintf("%.1fx faster", x)
+	}
+	return fmt.Sprintf("%.1fx slower", other/base)
+}
+
+func times(x float64) string { return fmt.Sprintf("%.2fx", x) }
+
+func ms(v float64) string {
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f ms", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f ms", v)
+	}
+	return fmt.Sprintf("%.2f ms", v)
+}
+
+// count writes n with thousands separators.
+func count(n float64) string {
+	s := fmt.Sprintf("%.0f", math.Round(n))
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// sortedKeys returns m's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
+}
