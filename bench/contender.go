@@ -105,7 +105,7 @@ func (c *contender) run(ctx context.Context, r *runner, rd *results.Round) {
 	}
 	if sc.Mode == results.Page {
 		maxStreams := int(st.MaxConcurrentStreams)
-		rd.Model = c.model(sc, r.rtt, maxStreams, rd.Page)
+		rd.Model = c.model(sc.Objects, sc.Delay.D(), r.rtt, maxStreams, rd.Page)
 	}
 }
 
@@ -150,16 +150,16 @@ func measured(sc *results.Scenario) int {
 // model predicts the page time: the objects go in turns of as many as the
 // contender carries at once, each turn about one server delay plus one round
 // trip. maxStreams is the HTTP/2 server's limit (zero for HTTP/1.1).
-func (c *contender) model(sc *results.Scenario, rtt time.Duration, maxStreams int, page *results.Dist) *results.Model {
+func (c *contender) model(objects int, delay, rtt time.Duration, maxStreams int, page *results.Dist) *results.Model {
 	perTurn := c.conns
 	if c.name == H2 {
-		perTurn = sc.Objects
+		perTurn = objects
 		if maxStreams > 0 {
-			perTurn = min(sc.Objects, maxStreams)
+			perTurn = min(objects, maxStreams)
 		}
 	}
-	turns := int(math.Ceil(float64(sc.Objects) / float64(perTurn)))
-	turn := sc.Delay.D() + rtt
+	turns := int(math.Ceil(float64(objects) / float64(perTurn)))
+	turn := delay + rtt
 	m := &results.Model{Turns: turns, TurnTime: results.Duration(turn), Predicted: results.Duration(time.Duration(turns) * turn)}
 	if page != nil && page.Count > 0 {
 		m.Measured = results.Duration(time.Duration(page.P50 * float64(time.Millisecond)))

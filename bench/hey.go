@@ -47,7 +47,7 @@ func (c *contender) runHey(ctx context.Context, r *runner, rd *results.Round) {
 		for p := 0; (sc.Duration > 0 || p < sc.Pages) && ctx.Err() == nil && !timedOut.Load(); p++ {
 			t0 := time.Now()
 			res := heyRun(ctx, c.base, targets, sc, sc.Objects, c.conns, timeout, &r.progress, nil)
-			if res.complete(sc.Objects) {
+			if res.complete() {
 				page.Record(time.Since(t0))
 			}
 			res.into(rec)
@@ -65,9 +65,14 @@ func (c *contender) runHey(ctx context.Context, r *runner, rd *results.Round) {
 	rd.Wait, rd.Service = nil, nil // hey does not tell wait from service
 	if sc.Mode == results.Page {
 		rd.Page = page.Dist()
-		rd.Model = c.model(sc, r.rtt, 0, rd.Page)
+		rd.Model = c.model(heyObjects(sc.Objects, c.conns), sc.Delay.D(), r.rtt, 0, rd.Page)
 	}
 }
+
+// heyObjects is how many of a page's objects hey requests: like the hey
+// command, it sends n/c requests on each of its c workers and drops the
+// remainder.
+func heyObjects(objects, conns int) int { return max(objects/conns, 1) * conns }
 
 // heyResult is what one hey run measured.
 type heyResult struct {
@@ -85,7 +90,7 @@ type heyRow struct {
 // targets in turn. It stops early when ctx is done or stop is set.
 func heyRun(ctx context.Context, base string, targets []target, sc *results.Scenario, n, c, timeout int,
 	progress *atomic.Int64, stop *atomic.Bool) heyResult {
-	n = max(n/c, 1) * c // hey drops the remainder of n/c; ask for what it will send
+	n = heyObjects(n, c) // ask for what hey will send
 	first, err := http.NewRequest(http.MethodGet, base+targets[0].path, nil)
 	if err != nil {
 		return heyResult{err: err}
@@ -131,8 +136,9 @@ func heyRun(ctx context.Context, base string, targets []target, sc *results.Scen
 	return heyResult{sent: next.Load(), rows: rows, err: err}
 }
 
-func (h heyResult) complete(objects int) bool {
-	if h.err != nil || len(h.rows) != objects || h.sent != int64(objects) {
+// complete reports whether every request hey made succeeded.
+func (h heyResult) complete() bool {
+	if h.err != nil || int64(len(h.rows)) != h.sent {
 		return false
 	}
 	for _, r := range h.rows {

@@ -90,6 +90,15 @@ func (o *Options) normalize() error {
 	return Validate(&o.Scenario)
 }
 
+func seen(names []string, name string) bool {
+	for _, n := range names {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
 func isContender(name string) bool {
 	for _, c := range ContenderNames() {
 		if c == name {
@@ -146,6 +155,11 @@ func Run(ctx context.Context, opts Options) (*results.Run, error) {
 			run.Contenders[i].Rounds = append(run.Contenders[i].Rounds, *rd)
 		}
 	}
+	if n := heyObjects(opts.Scenario.Objects, opts.Scenario.Conns); seen(opts.Contenders, Hey) &&
+		opts.Scenario.Mode == results.Page && n != opts.Scenario.Objects {
+		run.Notes = append(run.Notes, fmt.Sprintf("hey, like the hey command, sends n/c requests on each of its %d workers: %d of the %d objects of each page",
+			opts.Scenario.Conns, n, opts.Scenario.Objects))
+	}
 	run.Finished = time.Now()
 	run.Interrupted = ctx.Err() != nil
 	results.Summarize(run)
@@ -155,12 +169,19 @@ func Run(ctx context.Context, opts Options) (*results.Run, error) {
 // addrs are the host:port of each listener.
 type addrs struct{ h1, h2c string }
 
+// targetAddrs checks the base URLs the contenders need and returns their
+// host:port; a URL no contender needs may be empty.
 func targetAddrs(opts Options) (addrs, error) {
 	var a addrs
+	needH1 := seen(opts.Contenders, H1) || seen(opts.Contenders, Hey)
 	for _, t := range []struct {
 		flag, raw string
 		dst       *string
-	}{{"h1-url", opts.H1URL, &a.h1}, {"h2c-url", opts.H2CURL, &a.h2c}} {
+		need      bool
+	}{{"h1-url", opts.H1URL, &a.h1, needH1}, {"h2c-url", opts.H2CURL, &a.h2c, seen(opts.Contenders, H2)}} {
+		if !t.need && t.raw == "" {
+			continue
+		}
 		u, err := url.Parse(t.raw)
 		if err != nil || u.Scheme != "http" || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
 			return a, &RangeError{Field: t.flag, Value: fmt.Sprintf("%q", t.raw), Allow: "a base URL like http://127.0.0.1:8080"}
@@ -178,11 +199,8 @@ func targetAddrs(opts Options) (addrs, error) {
 func preflight(ctx context.Context, opts Options, a addrs) error {
 	ctx, cancel := context.WithTimeout(ctx, opts.DialTimeout)
 	defer cancel()
-	needH1, needH2 := false, false
-	for _, c := range opts.Contenders {
-		needH1 = needH1 || c == H1 || c == Hey
-		needH2 = needH2 || c == H2
-	}
+	needH1 := seen(opts.Contenders, H1) || seen(opts.Contenders, Hey)
+	needH2 := seen(opts.Contenders, H2)
 	if needH2 {
 		c, err := h2client.New(h2client.Options{Addr: a.h2c, DialTimeout: opts.DialTimeout})
 		if err != nil {

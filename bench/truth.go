@@ -93,6 +93,10 @@ func (u unavailableTruth) Snapshot(context.Context, string) (ServerSnapshot, err
 // probeRemoteTruth tries GET /stats on the server and returns the truth to
 // use and a note saying where it comes from.
 func probeRemoteTruth(ctx context.Context, opts Options, a addrs) (GroundTruth, string) {
+	if a.h1 == "" || a.h2c == "" {
+		err := errors.New("asking the server needs both its listeners")
+		return unavailableTruth{err}, "unavailable: " + err.Error()
+	}
 	h1, err1 := h1pool.New(h1pool.Options{Addr: a.h1, Conns: 1, DialTimeout: opts.DialTimeout})
 	h2c, err2 := h2client.New(h2client.Options{Addr: a.h2c, DialTimeout: opts.DialTimeout})
 	if err := errors.Join(err1, err2); err != nil {

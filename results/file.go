@@ -103,13 +103,21 @@ func Decode(data []byte) (*Run, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("the file is empty")
 	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var doc json.RawMessage
+	if err := dec.Decode(&doc); err != nil {
+		return nil, describeJSONError(data, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("unexpected data after the JSON document")
+	}
 	var probe struct {
 		SchemaVersion *int `json:"schema_version"`
 		Tool          struct {
 			Name string `json:"name"`
 		} `json:"tool"`
 	}
-	if err := json.Unmarshal(data, &probe); err != nil {
+	if err := json.Unmarshal(doc, &probe); err != nil {
 		return nil, describeJSONError(data, err)
 	}
 	switch {
@@ -120,12 +128,8 @@ func Decode(data []byte) (*Run, error) {
 			*probe.SchemaVersion, SchemaVersion)
 	}
 	var r Run
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&r); err != nil {
+	if err := json.Unmarshal(doc, &r); err != nil {
 		return nil, describeJSONError(data, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("unexpected data after the JSON document")
 	}
 	return &r, nil
 }

@@ -18,11 +18,16 @@ func WriteTable(w io.Writer, r *Run) error {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	width := 0
+	for _, line := range tableRows(r) {
+		width = max(width, len(line.name))
+	}
+	pad := func(s string) string { return s + strings.Repeat(" ", width-len(s)) } // labels read left-aligned
 	ratioOf := ""
 	if r.Contender("h1") != nil && r.Contender("h2") != nil {
 		ratioOf = "h2"
 	}
-	head := []string{""}
+	head := []string{pad("")}
 	for _, c := range r.Contenders {
 		head = append(head, c.Label)
 	}
@@ -31,7 +36,7 @@ func WriteTable(w io.Writer, r *Run) error {
 	}
 	row(tw, head...)
 	for _, line := range tableRows(r) {
-		cells := []string{line.name}
+		cells := []string{pad(line.name)}
 		for i := range r.Contenders {
 			cells = append(cells, line.cell(&r.Contenders[i].Total))
 		}

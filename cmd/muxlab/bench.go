@@ -158,6 +158,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	run, err := bench.Run(ctx, opts)
 	bar.finish()
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("%w before anything was measured; no result written", errInterrupted)
+	}
 	if err != nil {
 		var re *bench.RangeError
 		if errors.As(err, &re) {

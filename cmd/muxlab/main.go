@@ -94,7 +94,7 @@ func exitCode(err error, stderr io.Writer) int {
 	case errors.Is(err, errHelp):
 		return exitOK
 	case errors.Is(err, errInterrupted):
-		fmt.Fprintln(stderr, "muxlab: interrupted")
+		fmt.Fprintf(stderr, "muxlab: %v\n", err)
 		return exitInterrupted
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "muxlab: %v\n", err)

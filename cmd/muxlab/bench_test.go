@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"muxlab/mux"
+	"muxlab/results"
+)
+
+func TestBenchBadUsage(t *testing.T) {
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, "file")
+	os.WriteFile(blocker, nil, 0o644)
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--scenario", "nope"}, `--scenario: "nope" is not a scenario; valid: page, latency, hol, throughput, bulk, stream`},
+		{[]string{"--contenders", "h1,h3"}, `--contenders: "h3" is not a contender; valid: h1, h2, hey`},
+		{[]string{"--scenario", "latency", "-c", "0"}, "--concurrency: 0 is out of range; allowed 1 to 10000"},
+		{[]string{"--scenario", "latency", "--rate", "-1", "--contenders", "h1"}, "--rate: -1 is out of range"},
+		{[]string{"--objects", "100000"}, "--objects: 100000 is out of range; allowed 1 to 10000"},
+		{[]string{"--conns", "0"}, "--conns: 0 is out of range"},
+		{[]string{"--delay", "31s"}, "--delay: 31s is out of range"},
+		{[]string{"--size", "1parsec"}, `"--size"`},
+		{[]string{"-c", "5"}, "--concurrency: the page scenario requests whole pages at once"},
+		{[]string{"--scenario", "latency", "--pages", "5"}, "--pages: only for the page scenario"},
+		{[]string{"--h1-url", "http://127.0.0.1:1"}, "--h1-url and --h2c-url go together"},
+		{[]string{"--out", filepath.Join(blocker, "sub")}, "--out:"},
+		{[]string{"--timeout", "0s"}, "--timeout"},
+		{[]string{"--bogus"}, "unknown flag: --bogus"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), append([]string{"bench", "-q", "--out", t.TempDir()}, tc.args...), &stdout, &stderr)
+			if code != exitUsage || !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("exit %d, stderr %q; want exit 2 and %q", code, stderr.String(), tc.want)
+			}
+		})
+	}
+}
+
+// TestBenchUnreachableServer: a URL that does not answer, or answers in the
+// wrong protocol, exits 1 with a clear message and writes no file.
+func TestBenchUnreachableServer(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	dead := srv.URL
+	srv.Close()
+	h1only := httptest.NewServer(http.NotFoundHandler())
+	defer h1only.Close()
+	for _, tc := range []struct {
+		name    string
+		h1, h2c string
+		want    string
+	}{
+		{"refused", dead, dead, "connection refused"},
+		{"wrong protocol", h1only.URL, h1only.URL, "is it an HTTP/1.1-only listener?"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := t.TempDir()
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), []string{"bench", "-q", "--out", out, "--h1-url", tc.h1, "--h2c-url", tc.h2c}, &stdout, &stderr)
+			if code != exitFailure || !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("exit %d, stderr %q; want exit 1 and %q", code, stderr.String(), tc.want)
+			}
+			if entries, _ := os.ReadDir(out); len(entries) != 0 {
+				t.Errorf("%d files left in --out", len(entries))
+			}
+		})
+	}
+}
+
+// TestBenchRuns: a small run against the embedded server prints the table
+// and verdict and writes a result file that reads back.
+func TestBenchRuns(t *testing.T) {
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"--objects", "12", "--pages", "1", "--rounds", "1", "--delay", "10ms",
+		"--out", out}, &stdout, &stderr)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	for _, want := range []string{"h1 (6 connections)", "h2 (1 connection)", "hey (6 workers)", "page p50 ms",
+		"connections (server)", "h2 (1 connection) loaded the 12-object page"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(out, "*-page.json"))
+	if len(files) != 1 || !strings.Contains(stderr.String(), "result written to "+files[0]) {
+		t.Fatalf("files %v, stderr %q", files, stderr.String())
+	}
+	r, err := results.Read(files[0])
+	if err != nil || r.Interrupted || len(r.Contenders) != 3 {
+		t.Errorf("result: %v", err)
+	}
+}
+
+func TestBenchJSONAndList(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"bench", "--list"}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("--list: exit %d", code)
+	}
+	if lines := strings.Split(strings.TrimSpace(stdout.String()), "\n"); len(lines) != 6 || !strings.HasPrefix(lines[0], "page ") {
+		t.Errorf("--list printed %q", stdout.String())
+	}
+	stdout.Reset()
+	code := run(context.Background(), []string{"bench", "-q", "--json", "--scenario", "throughput", "-n", "200",
+		"--rounds", "1", "--contenders", "h2,h1", "--out", t.TempDir()}, &stdout, &stderr)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var r results.Run
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil || r.SchemaVersion != results.SchemaVersion || r.Contenders[0].Name != "h2" {
+		t.Errorf("--json output: %v", err)
+	}
+}
+
+// TestBenchInterrupted: Ctrl-C (a cancelled context) writes what was
+// measured, marked interrupted, and exits 130.
+func TestBenchInterrupted(t *testing.T) {
+	srv, err := mux.New(mux.Options{H1Addr: "127.0.0.1:0", H2CAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	defer srv.Close()
+	out := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"bench", "-q", "--scenario", "latency", "-n", "10000000", "--out", out,
+			"--h1-url", srv.URL(mux.ListenerH1), "--h2c-url", srv.URL(mux.ListenerH2C)}, &stdout, &stderr)
+	}()
+	// Interrupt once the run is measuring.
+	for srv.Stats().Listeners[mux.ListenerH1].Requests < 200 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != exitInterrupted {
+		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+	files, _ := filepath.Glob(filepath.Join(out, "*.json"))
+	all, _ := os.ReadDir(out)
+	if len(files) != 1 || len(all) != 1 {
+		t.Fatalf("files %v (%d entries): want exactly one result and no temporary file", files, len(all))
+	}
+	r, err := results.Read(files[0])
+	if err != nil || !r.Interrupted || !strings.Contains(stdout.String(), "INTERRUPTED") {
+		t.Errorf("result %v, interrupted %v; stdout %q", err, r != nil && r.Interrupted, stdout.String())
+	}
+	if r != nil && r.Target.GroundTruth != "GET /stats" {
+		t.Errorf("ground truth %q, want GET /stats from the remote mux server", r.Target.GroundTruth)
+	}
+}
+
+// TestBenchInterruptedBeforeMeasuring: Ctrl-C before anything was measured
+// exits 130 and writes nothing.
+func TestBenchInterruptedBeforeMeasuring(t *testing.T) {
+	out := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stdout, stderr bytes.Buffer
+	if code := run(ctx, []string{"bench", "-q", "--out", out}, &stdout, &stderr); code != exitInterrupted {
+		t.Errorf("exit %d, stderr %q", code, stderr.String())
+	}
+	if all, _ := os.ReadDir(out); len(all) != 0 {
+		t.Errorf("%d files written", len(all))
+	}
+}
