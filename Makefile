@@ -10,7 +10,7 @@ build:
 
 # The main job: a comparison against an embedded server on loopback.
 run: build
-	./$(BIN) serve
+	./$(BIN) bench
 
 # The demo server on its default loopback ports (8080 HTTP/1.1, 8081 h2c).
 serve: build
@@ -20,6 +20,8 @@ test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
+# Benchmarks: the clients beside bare transports, the harness's own cost, and
+# page and throughput runs reporting p50-ms, p99-ms, conns and req/s.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 

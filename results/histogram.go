@@ -11,22 +11,26 @@ import (
 // Histogram bounds: values are recorded in microseconds, from 1µs to one
 // hour, with three significant digits (a relative error under 0.1%).
 const (
-	histMinUS   = 1
-	histMaxUS   = int64(time.Hour / time.Microsecond)
-	histDigits  = 3
-	histVersion = hdrhistogram.V2CompressedEncodingCookieBase
+	histMinUS  = 1
+	histMaxUS  = int64(time.Hour / time.Microsecond)
+	histDigits = 3
 )
 
 // Histogram records durations. It is not safe for concurrent use: each
 // worker records into its own and they are merged at the end, so that the
 // per-request path takes no lock.
+//
+// It is an HdrHistogram in its packed form, whose memory grows with the
+// buckets in use (a few KiB for a latency distribution) rather than the 184
+// KiB of a dense one: a run keeps several per worker, and may have
+// thousands of workers.
 type Histogram struct {
-	h *hdrhistogram.Histogram
+	h *hdrhistogram.PackedHistogram
 }
 
 // NewHistogram returns an empty histogram.
 func NewHistogram() *Histogram {
-	return &Histogram{h: hdrhistogram.New(histMinUS, histMaxUS, histDigits)}
+	return &Histogram{h: hdrhistogram.NewPacked(histMinUS, histMaxUS, histDigits)}
 }
 
 // Record adds one duration. Values below 1µs count as 1µs and above an hour
@@ -61,7 +65,7 @@ func (h *Histogram) Dist() *Dist {
 		d.P999 = ms(h.h.ValueAtPercentile(99.9))
 		d.Max = ms(h.h.Max())
 	}
-	enc, err := h.h.Encode(histVersion)
+	enc, err := h.h.Encode()
 	if err == nil {
 		d.HDR = string(enc)
 	}
@@ -87,7 +91,7 @@ func (d *Dist) Histogram() (*Histogram, error) {
 	if d == nil || d.HDR == "" {
 		return nil, errors.New("results: distribution has no histogram")
 	}
-	h, err := hdrhistogram.Decode([]byte(d.HDR))
+	h, err := hdrhistogram.DecodePacked([]byte(d.HDR))
 	if err != nil {
 		return nil, fmt.Errorf("results: decoding histogram: %w", err)
 	}
