@@ -33,9 +33,9 @@ var builtins = []results.Scenario{
 		Objects: 100, Pages: 5, Warmup: 1, Rounds: 3,
 	},
 	{
-		Name: "latency", Summary: "/echo delayed 10 ms, 50 requests in flight: where multiplexing changes little",
+		Name: "latency", Summary: "/echo delayed 10 ms, 6 in flight (no more than h1 has connections): where multiplexing changes little",
 		Mode: results.Closed, Endpoint: "/echo", Delay: dur(10 * time.Millisecond), Size: 1024,
-		Requests: 2000, Concurrency: 50, Warmup: 50, Rounds: 3,
+		Requests: 600, Concurrency: 6, Warmup: 12, Rounds: 3,
 	},
 	{
 		Name: "hol", Summary: "fast requests with every 10th one slow (300 ms): on HTTP/1.1 fast ones queue behind slow ones, on HTTP/2 they do not",

@@ -227,31 +227,35 @@ func verdict(r *Run) string {
 	}
 	switch {
 	case r.Scenario.Mode == Page && bt.Page != nil && ot.Page != nil && bt.Page.Count > 0 && ot.Page.Count > 0:
-		return fmt.Sprintf("%s%s loaded the %d-object page %s than %s: p50 page %s vs %s%s", prefix,
+		return fmt.Sprintf("%s%s loaded the %d-object page %s %s: p50 page %s vs %s%s", prefix,
 			o.Label, r.Scenario.Objects, faster(bt.Page.P50, ot.Page.P50), b.Label, ms(ot.Page.P50), ms(bt.Page.P50), conns)
 	case r.Scenario.SlowEvery > 0 && bt.Classes["fast"] != nil && ot.Classes["fast"] != nil:
 		bf, of := bt.Classes["fast"], ot.Classes["fast"]
-		return fmt.Sprintf("%s%s served the fast requests %s than %s at p99: %s vs %s behind slow ones%s", prefix,
+		return fmt.Sprintf("%s%s served the fast requests %s %s at p99: %s vs %s behind slow ones%s", prefix,
 			o.Label, faster(bf.P99, of.P99), b.Label, ms(of.P99), ms(bf.P99), conns)
 	case r.Scenario.Endpoint == "/hello" || r.Scenario.Size >= 1<<20:
 		return fmt.Sprintf("%s%s moved %s the requests per second of %s: %s vs %s req/s, p50 %s vs %s%s", prefix,
 			o.Label, times(ot.Throughput/bt.Throughput), b.Label, count(ot.Throughput), count(bt.Throughput),
 			ms(ot.Latency.P50), ms(bt.Latency.P50), conns)
 	}
-	return fmt.Sprintf("%s%s answered %s than %s at p50: %s vs %s (p99 %s vs %s)%s", prefix,
+	return fmt.Sprintf("%s%s answered %s %s at p50: %s vs %s (p99 %s vs %s)%s", prefix,
 		o.Label, faster(bt.Latency.P50, ot.Latency.P50), b.Label, ms(ot.Latency.P50), ms(bt.Latency.P50),
 		ms(ot.Latency.P99), ms(bt.Latency.P99), conns)
 }
 
-// faster says "16.2x faster" or "1.3x slower" for times base and other.
+// faster says "16.2x faster than", "1.3x slower than" or "about as fast as"
+// for the times base and other.
 func faster(base, other float64) string {
 	if other <= 0 || base <= 0 {
-		return "no faster"
+		return "no faster than"
 	}
-	if x := base / other; x >= 1 {
-		return fmt.Sprintf("%.1fx faster", x)
+	switch x := base / other; {
+	case x >= 0.95 && x <= 1.05:
+		return "about as fast as"
+	case x > 1:
+		return fmt.Sprintf("%.1fx faster than", x)
 	}
-	return fmt.Sprintf("%.1fx slower", other/base)
+	return fmt.Sprintf("%.1fx slower than", other/base)
 }
 
 func times(x float64) string { return fmt.Sprintf("%.2fx", x) }
