@@ -3,7 +3,7 @@ GO       ?= go
 BIN      := bin/muxlab
 FUZZTIME ?= 10s
 
-.PHONY: build run serve test bench fuzz lint clean
+.PHONY: build run serve deps test bench fuzz lint clean report
 
 build:
 	$(GO) build -o $(BIN) ./cmd/muxlab
@@ -16,7 +16,17 @@ run: build
 serve: build
 	./$(BIN) serve
 
-test:
+# Debian's chromium, for the report's browser tests. As root it is installed;
+# otherwise the tests that need it are skipped (and fail when CI is set).
+deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "note: /usr/bin/chromium is missing (apt-get install chromium); the browser tests will be skipped"; fi; \
+	fi
+
+test: deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
@@ -36,6 +46,13 @@ fuzz:
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+
+# A reference run and its HTML report, committed under results/reference so
+# that a newcomer can browse a real report before running anything.
+report: build
+	rm -rf results/reference
+	./$(BIN) bench -q --out results/reference
+	./$(BIN) report results/reference/*.json -o results/reference/report.html
 
 clean:
 	rm -rf bin

@@ -26,15 +26,23 @@ func sample() *results.Run {
 		c := results.Contender{Name: name, Label: label, Conns: int(conns)}
 		turns := map[string]int{"h1": 2, "h2": 1}[name]
 		for round := 1; round <= 2; round++ {
-			lat, page := results.NewHistogram(), results.NewHistogram()
+			lat, page, wait, svc := results.NewHistogram(), results.NewHistogram(), results.NewHistogram(), results.NewHistogram()
 			for i := range 24 {
 				lat.Record(time.Duration(pageMS/2+int64(i)) * time.Millisecond)
+				wait.Record(time.Duration(pageMS/2-50+int64(i)) * time.Millisecond)
+				svc.Record(50 * time.Millisecond)
 			}
 			page.Record(time.Duration(pageMS+int64(round)) * time.Millisecond)
 			page.Record(time.Duration(pageMS+int64(round)) * time.Millisecond)
-			c.Rounds = append(c.Rounds, results.Round{Round: round, Elapsed: results.Duration(time.Second),
+			var timings []results.Timing
+			for obj := range 12 {
+				conn := uint64(1 + obj%int(conns))
+				sent := int64(obj/int(conns)) * pageMS * 1000 / 2
+				timings = append(timings, results.Timing{Object: obj, Conn: conn, SentUS: sent, EndUS: sent + pageMS*500, Status: 200})
+			}
+			c.Rounds = append(c.Rounds, results.Round{Round: round, Elapsed: results.Duration(time.Second), Sample: timings,
 				Sent: 25, OK: 24, Failed: 1, Statuses: map[string]int64{"200": 24, "503": 1}, Errors: map[string]int64{"status 503": 1},
-				Throughput: 24, Latency: lat.Dist(), Page: page.Dist(),
+				Throughput: 24, Latency: lat.Dist(), Page: page.Dist(), Wait: wait.Dist(), Service: svc.Dist(),
 				Client: &results.ClientConns{Dials: conns}, Server: &results.ServerConns{Listener: name, ConnectionsAccepted: conns},
 				Model: &results.Model{Turns: turns, TurnTime: results.Duration(50 * time.Millisecond),
 					Predicted: results.Duration(time.Duration(turns) * 50 * time.Millisecond)}})

@@ -18,51 +18,70 @@ func WriteTable(w io.Writer, r *Run) error {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	g := summaryGrid(r)
 	width := 0
-	for _, line := range tableRows(r) {
-		width = max(width, len(line.name))
+	for _, line := range g.rows {
+		width = max(width, len(line[0]))
 	}
 	pad := func(s string) string { return s + strings.Repeat(" ", width-len(s)) } // labels read left-aligned
-	ratioOf := ""
-	if r.Contender("h1") != nil && r.Contender("h2") != nil {
-		ratioOf = "h2"
-	}
-	head := []string{pad("")}
-	for _, c := range r.Contenders {
-		head = append(head, c.Label)
-	}
-	if ratioOf != "" {
-		head = append(head, "h2/h1")
-	}
-	row(tw, head...)
-	for _, line := range tableRows(r) {
-		cells := []string{pad(line.name)}
-		for i := range r.Contenders {
-			cells = append(cells, line.cell(&r.Contenders[i].Total))
-		}
-		if ratioOf != "" {
-			cells = append(cells, ratioCell(r, line.figure))
-		}
-		if line.always || hasAny(cells[1:]) {
-			row(tw, cells...)
-		}
+	row(tw, append([]string{pad("")}, g.head...)...)
+	for _, line := range g.rows {
+		row(tw, append([]string{pad(line[0])}, line[1:]...)...)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	for _, c := range r.Contenders {
-		if c.Total.Disagreement != "" {
-			fmt.Fprintf(w, "note: %s: %s\n", c.Label, c.Total.Disagreement)
-		}
-		if len(c.Total.Errors) > 0 {
-			fmt.Fprintf(w, "errors of %s: %s\n", c.Label, formatCounts(c.Total.Errors))
-		}
-	}
-	for _, n := range r.Notes {
+	for _, n := range notes(r) {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
 	_, err := fmt.Fprintf(w, "\n%s\n", r.Verdict)
 	return err
+}
+
+// grid is the summary table: a header of contender labels (and the ratio),
+// then rows whose first cell names the figure.
+type grid struct {
+	head []string
+	rows [][]string
+}
+
+func summaryGrid(r *Run) grid {
+	withRatio := r.Contender("h1") != nil && r.Contender("h2") != nil
+	var g grid
+	for _, c := range r.Contenders {
+		g.head = append(g.head, c.Label)
+	}
+	if withRatio {
+		g.head = append(g.head, "h2/h1")
+	}
+	for _, line := range tableRows(r) {
+		cells := []string{line.name}
+		for i := range r.Contenders {
+			cells = append(cells, line.cell(&r.Contenders[i].Total))
+		}
+		if withRatio {
+			cells = append(cells, ratioCell(r, line.figure))
+		}
+		if line.always || hasAny(cells[1:]) {
+			g.rows = append(g.rows, cells)
+		}
+	}
+	return g
+}
+
+// notes lists what a reader must know besides the figures: disagreements
+// between client and server, errors by kind, and the run's own notes.
+func notes(r *Run) []string {
+	var out []string
+	for _, c := range r.Contenders {
+		if c.Total.Disagreement != "" {
+			out = append(out, c.Label+": "+c.Total.Disagreement)
+		}
+		if len(c.Total.Errors) > 0 {
+			out = append(out, "errors of "+c.Label+": "+formatCounts(c.Total.Errors))
+		}
+	}
+	return append(out, r.Notes...)
 }
 
 func describeRun(r *Run) string {

@@ -24,18 +24,24 @@ func newFlagSet(name string, out io.Writer) *pflag.FlagSet {
 	return fs
 }
 
-// parse parses args, turning any error into a usage error.
+// parse parses args, turning any error into a usage error, and refuses
+// arguments that are not flags.
 func parse(fs *pflag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return errHelp
-		}
-		return usageError{err}
+		return parseError(err)
 	}
 	if fs.NArg() > 0 {
 		return usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
 	}
 	return nil
+}
+
+// parseError turns an error of pflag's into errHelp or a usage error.
+func parseError(err error) error {
+	if errors.Is(err, pflag.ErrHelp) {
+		return errHelp
+	}
+	return usageError{err}
 }
 
 // sizeValue is a pflag.Value of bytes, written like 1024, 4KiB or 1MiB.

@@ -2,6 +2,7 @@
 // multiplexing changes compared with HTTP/1.1 connection pooling.
 //
 //	muxlab [bench]  compare six HTTP/1.1 connections with one HTTP/2 connection
+//	muxlab report   an HTML report of result files, or --serve to browse them
 //	muxlab serve    run the demo server (HTTP/1.1 and h2c listeners)
 //
 // cmd/muxlab only parses flags, handles signals, prints and chooses exit
@@ -46,6 +47,7 @@ type command struct {
 
 var commands = []command{
 	{"bench", "run a scenario against h1 (6 connections), h2 (1 connection) and hey; the default", runBench},
+	{"report", "write an HTML report of result files, or browse a results directory (--serve)", runReport},
 	{"serve", "run the demo server: HTTP/1.1 and h2c listeners with ground-truth /stats", runServe},
 }
 

@@ -128,3 +128,22 @@ func inFlight(t *testing.T, base string) int64 {
 	}
 	return st.Listeners[mux.ListenerH1].InFlight
 }
+
+func waitServing(t *testing.T, out *syncBuffer) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(out.String(), "http://"); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not serving: %q", out.String())
+		}
+	}
+}
+
+func httpGet(url string) (string, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
+}

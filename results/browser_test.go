@@ -1,0 +1,238 @@
+package results_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"muxlab/results"
+)
+
+const chromiumPath = "/usr/bin/chromium"
+
+// browserEvents collects what a page did that a report must not do.
+type browserEvents struct {
+	mu       sync.Mutex
+	errors   []string // console errors, uncaught exceptions, error log entries
+	requests []string // every URL the page asked for
+	dialogs  []string // alert() and friends
+}
+
+func (e *browserEvents) add(list *[]string, s string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	*list = append(*list, s)
+}
+
+// newChromium starts headless Debian Chromium through chromedp. Without it
+// the test fails when CI is set and is skipped otherwise.
+func newChromium(t *testing.T) (context.Context, *browserEvents) {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is missing: .ci/run installs Debian's chromium package for this test", chromiumPath)
+		}
+		t.Skipf("%s is missing (apt-get install chromium); CI runs this test", chromiumPath)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-quic", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1200, 900))
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(allocCtx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	ev := &browserEvents{}
+	err := chromedp.Listen(ctx, func(e any) {
+		switch e := e.(type) {
+		case *runtime.EventConsoleAPICalled:
+			if e.Type == runtime.ConsoleAPICalledTypeError {
+				ev.add(&ev.errors, "console.error")
+			}
+		case *runtime.EventExceptionThrown:
+			ev.add(&ev.errors, e.ExceptionDetails.Text)
+		case *cdplog.EventEntryAdded:
+			if e.Entry.Level == cdplog.EntryLevelError {
+				ev.add(&ev.errors, e.Entry.Text+" "+e.Entry.URL)
+			}
+		case *network.EventRequestWillBeSent:
+			ev.add(&ev.requests, e.Request.URL)
+		case *page.EventJavascriptDialogOpening:
+			ev.add(&ev.dialogs, e.Message)
+			go chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
+		}
+	})
+	if err != nil {
+		t.Fatalf("starting %s: %v", chromiumPath, err)
+	}
+	return ctx, ev
+}
+
+// pageFigures is what the report shows, read from the rendered page.
+type pageFigures struct {
+	Title   string  `json:"title"`
+	Verdict string  `json:"verdict"`
+	Heading string  `json:"heading"`
+	Numbers int     `json:"numbers"`
+	Charts  []chart `json:"charts"`
+}
+
+type chart struct {
+	Kind   string  `json:"kind"`
+	Width  float64 `json:"w"`
+	Height float64 `json:"h"`
+	Shapes int     `json:"shapes"`
+}
+
+const readFigures = `(() => ({
+  title: document.title,
+  verdict: (document.querySelector('.verdict') || {}).textContent || '',
+  heading: (document.querySelector('article.run h3') || {}).textContent || '',
+  numbers: [...document.querySelectorAll('table.summary td')].filter(td => /\d/.test(td.textContent)).length,
+  charts: [...document.querySelectorAll('figure.chart')].map(f => {
+    const s = f.querySelector('svg');
+    const r = s ? s.getBoundingClientRect() : {width: 0, height: 0};
+    return {kind: f.dataset.chart, w: r.width, h: r.height,
+      shapes: s ? s.querySelectorAll('path,rect,line,circle,polyline').length : 0};
+  }),
+}))()`
+
+// checkReport loads u and checks that the report rendered whole, stayed on
+// allowed hosts and logged no error.
+func checkReport(t *testing.T, ctx context.Context, ev *browserEvents, u string, allowed func(string) bool) pageFigures {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Navigate(u), chromedp.WaitVisible(chromedp.CSS("table.summary"))); err != nil {
+		t.Fatalf("loading %s: %v", u, err)
+	}
+	fig, err := chromedp.Run(ctx, chromedp.Evaluate[pageFigures](readFigures))
+	if err != nil {
+		t.Fatalf("reading %s: %v", u, err)
+	}
+	if !strings.Contains(fig.Verdict, "faster than") || fig.Numbers < 20 {
+		t.Errorf("verdict %q and %d numbers in the summary table", fig.Verdict, fig.Numbers)
+	}
+	kinds := map[string]int{}
+	for _, c := range fig.Charts {
+		kinds[c.Kind]++
+		if c.Width < 100 || c.Height < 50 || c.Shapes < 5 {
+			t.Errorf("chart %s rendered %.0fx%.0f with %d shapes", c.Kind, c.Width, c.Height, c.Shapes)
+		}
+	}
+	for _, k := range []string{"latency", "rounds", "wait-service", "connections", "waterfall"} {
+		if kinds[k] == 0 {
+			t.Errorf("no %s chart rendered (charts: %v)", k, kinds)
+		}
+	}
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	if len(ev.errors) > 0 {
+		t.Errorf("the browser logged errors: %q", ev.errors)
+	}
+	for _, r := range ev.requests {
+		if !allowed(r) {
+			t.Errorf("the page requested %s", r)
+		}
+	}
+	if len(ev.dialogs) > 0 {
+		t.Errorf("a dialog opened: %q", ev.dialogs)
+	}
+	return fig
+}
+
+// referenceRun is the run make report committed under results/reference.
+func referenceRun(t *testing.T) (string, *results.Run) {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join("reference", "*.json"))
+	if len(files) == 0 {
+		t.Fatal("no reference run in results/reference: run make report")
+	}
+	r, err := results.Read(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files[0], r
+}
+
+func TestReportInChromiumFromFile(t *testing.T) {
+	ctx, ev := newChromium(t)
+	_, ref := referenceRun(t)
+	ref.Label = "<script>alert(1)</script>"
+	path := filepath.Join(t.TempDir(), "report.html")
+	if err := results.WriteReportFile(path, []results.Source{{Name: "reference.json", Run: ref}}); err != nil {
+		t.Fatal(err)
+	}
+	fig := checkReport(t, ctx, ev, "file://"+path, func(u string) bool {
+		return strings.HasPrefix(u, "file://") || strings.HasPrefix(u, "data:")
+	})
+	if fig.Heading != ref.Label {
+		t.Errorf("the label shows as %q, want the text %q", fig.Heading, ref.Label)
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shot := filepath.Join(os.TempDir(), "muxlab-report.png")
+	if *update {
+		shot = filepath.Join("..", "docs", "report.png")
+		// The README's picture shows the reference run as it is, unlabelled.
+		path = filepath.Join(t.TempDir(), "plain.html")
+		ref.Label = ""
+		if err := results.WriteReportFile(path, []results.Source{{Name: "reference.json", Run: ref}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(1100, 1500), chromedp.Navigate("file://"+path),
+			chromedp.WaitVisible(chromedp.CSS("table.summary"))); err != nil {
+			t.Fatal(err)
+		}
+		if png, err = chromedp.Run(ctx, chromedp.CaptureScreenshot()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(shot, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", shot)
+}
+
+func TestReportInChromiumThroughServe(t *testing.T) {
+	ctx, ev := newChromium(t)
+	file, _ := referenceRun(t)
+	b, err := results.NewBrowser(filepath.Dir(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	srv := httptest.NewServer(b)
+	defer srv.Close()
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#runs"))); err != nil {
+		t.Fatal(err)
+	}
+	links, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#runs a[href^="/report?run="]').length`))
+	if err != nil || links == 0 {
+		t.Fatalf("the list of runs links to no report (%v)", err)
+	}
+	// Tick the run and compare: the form leads to its report.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`input[name="run"]`)), chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS("table.summary"))); err != nil {
+		t.Fatal(err)
+	}
+	if loc, err := chromedp.Run(ctx, chromedp.Location()); err != nil || !strings.Contains(loc, "/report?run=") {
+		t.Errorf("comparing led to %s (%v)", loc, err)
+	}
+	host := srv.URL
+	checkReport(t, ctx, ev, srv.URL+"/report?run="+url.QueryEscape(filepath.Base(file)), func(u string) bool {
+		return strings.HasPrefix(u, host+"/") || strings.HasPrefix(u, "data:")
+	})
+}

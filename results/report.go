@@ -1,0 +1,177 @@
+package results
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"html/template"
+	"io"
+)
+
+// Source is one run for a report, with the name it goes by (its file name).
+type Source struct {
+	Name string
+	Run  *Run
+}
+
+// title is how a run is called in a report: its label, or its name.
+func (s Source) title() string {
+	if s.Run.Label != "" {
+		return s.Run.Label
+	}
+	return s.Name
+}
+
+//go:embed report.html.tmpl
+var reportTmpl string
+
+var reportTemplate = template.Must(template.New("report").Parse(reportTmpl))
+
+// reportPage is what the template renders.
+type reportPage struct {
+	Title  string
+	Groups []reportGroup
+}
+
+// reportGroup is the runs of one scenario, whose charts are overlaid.
+type reportGroup struct {
+	ID       string
+	Scenario string
+	Summary  string
+	Runs     []reportRun
+	Charts   []reportChart
+}
+
+type reportRun struct {
+	ID          string
+	Title       string
+	Started     string
+	Meta        string
+	Verdict     string
+	Interrupted bool
+	Models      []string
+	Head        []string
+	Rows        [][]string
+	Notes       []string
+	Waterfalls  []reportChart
+}
+
+type reportChart struct {
+	Kind    string // "latency", "rounds", "wait-service", "connections", "waterfall"
+	Caption string
+	SVG     template.HTML // drawn here from numbers; every text in it is escaped
+}
+
+// WriteReport writes one self-contained HTML page for the runs: no script,
+// no style sheet, font or image fetched from anywhere. Runs of the same
+// scenario share their charts; other scenarios get a section each.
+func WriteReport(w io.Writer, srcs []Source) error {
+	page, err := buildReport(srcs)
+	if err != nil {
+		return err
+	}
+	return reportTemplate.Execute(w, page)
+}
+
+// WriteReportFile writes the report to path atomically: a failure leaves no
+// partial file.
+func WriteReportFile(path string, srcs []Source) error {
+	var b bytes.Buffer
+	if err := WriteReport(&b, srcs); err != nil {
+		return err
+	}
+	return WriteFileAtomic(path, b.Bytes())
+}
+
+func buildReport(srcs []Source) (*reportPage, error) {
+	if len(srcs) == 0 {
+		return nil, fmt.Errorf("results: no run to report")
+	}
+	page := &reportPage{Title: "muxlab report: " + srcs[0].title()}
+	if len(srcs) > 1 {
+		page.Title = fmt.Sprintf("muxlab report: %d runs", len(srcs))
+	}
+	var order []string
+	byScenario := map[string][]Source{}
+	for _, s := range srcs {
+		name := s.Run.Scenario.Name
+		if _, ok := byScenario[name]; !ok {
+			order = append(order, name)
+		}
+		byScenario[name] = append(byScenario[name], s)
+	}
+	for gi, name := range order {
+		g, err := buildGroup(gi, byScenario[name])
+		if err != nil {
+			return nil, err
+		}
+		page.Groups = append(page.Groups, g)
+	}
+	return page, nil
+}
+
+func buildGroup(gi int, srcs []Source) (reportGroup, error) {
+	g := reportGroup{ID: fmt.Sprintf("scenario-%d", gi), Scenario: srcs[0].Run.Scenario.Name,
+		Summary: srcs[0].Run.Scenario.Summary}
+	var ss []series
+	for k, s := range srcs {
+		rr := buildRun(fmt.Sprintf("%s-run-%d", g.ID, k), s)
+		for i := range s.Run.Contenders {
+			c := &s.Run.Contenders[i]
+			name := c.Label
+			if len(srcs) > 1 {
+				name = s.title() + ": " + c.Label
+			}
+			ss = append(ss, series{name: name, who: c.Name, runIndex: k, c: c, r: s.Run})
+			if wf := waterfall(c); wf != "" {
+				rr.Waterfalls = append(rr.Waterfalls, reportChart{Kind: "waterfall", SVG: template.HTML(wf),
+					Caption: fmt.Sprintf("%s: the first measured page of round 1, one lane per connection; light is the wait for a connection or stream slot, solid the service", c.Label)})
+			}
+		}
+		g.Runs = append(g.Runs, rr)
+	}
+	pages := srcs[0].Run.Scenario.Mode == Page
+	charts := []struct {
+		kind, caption string
+		draw          func() (string, error)
+	}{
+		{"latency", "Latency from when the workload asked to the last byte, by percentile (successful requests; runs of this scenario overlaid).",
+			func() (string, error) { return latencyChart(ss) }},
+		{"rounds", "The median of every round: a machine that drifts shows here.",
+			func() (string, error) { return roundsChart(ss, pages) }},
+		{"wait-service", "Median wait for a free connection (HTTP/1.1) or stream slot (HTTP/2), and median service from then to the last byte. hey does not tell them apart.",
+			func() (string, error) { return waitServiceChart(ss) }},
+		{"connections", "Connections in the busiest turn: what the client dialed and what the server accepted on its listener. hey does not count its own.",
+			func() (string, error) { return connectionsChart(ss) }},
+	}
+	for _, ch := range charts {
+		out, err := ch.draw()
+		if err != nil {
+			return g, err
+		}
+		if out != "" {
+			g.Charts = append(g.Charts, reportChart{Kind: ch.kind, Caption: ch.caption, SVG: template.HTML(out)})
+		}
+	}
+	return g, nil
+}
+
+func buildRun(id string, s Source) reportRun {
+	r := s.Run
+	grid := summaryGrid(r)
+	rr := reportRun{ID: id, Title: s.title(), Started: r.Started.UTC().Format("2006-01-02 15:04:05 UTC"),
+		Meta: describeRun(r) + fmt.Sprintf("; muxlab %s, %s, %s/%s, %d CPUs", r.Tool.Version, r.Tool.GoVersion,
+			r.Machine.OS, r.Machine.Arch, r.Machine.CPUs),
+		Verdict: r.Verdict, Interrupted: r.Interrupted, Head: grid.head, Rows: grid.rows, Notes: notes(r)}
+	for _, c := range r.Contenders {
+		if m := c.Total.Model; m != nil {
+			line := fmt.Sprintf("%s: %d turns x %.1f ms (server delay + round trip) = %.1f ms predicted", c.Label,
+				m.Turns, msOf(m.TurnTime), msOf(m.Predicted))
+			if m.Measured > 0 {
+				line += fmt.Sprintf("; measured p50 page %.1f ms (%+.1f%%)", msOf(m.Measured), 100*m.Deviation)
+			}
+			rr.Models = append(rr.Models, line)
+		}
+	}
+	return rr
+}
