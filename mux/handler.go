@@ -63,6 +63,9 @@ func (s *Server) routes() http.Handler {
 	m.HandleFunc("GET /tile/{n}", serveTile)
 	m.HandleFunc("GET /stream", serveStream)
 	m.HandleFunc("POST /upload", serveUpload)
+	m.HandleFunc("GET /demo", s.serveDemo)
+	m.HandleFunc("GET /demo/tile/{i}", s.serveDemoTile)
+	m.HandleFunc("GET /demo/result", s.serveDemoResult)
 	m.HandleFunc("GET /stats", s.serveStats)
 	m.HandleFunc("POST /stats/reset", func(w http.ResponseWriter, r *http.Request) {
 		s.ResetStats()
@@ -219,7 +222,11 @@ func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
 	var b strings.Builder
 	b.WriteString("muxlab demo server: the same endpoints over HTTP/1.1 and over h2c\n\nlisteners:\n")
 	for _, ls := range s.listeners {
-		fmt.Fprintf(&b, "  %-5s http://%s/\n", ls.stats.name, ls.stats.addr)
+		scheme := "http"
+		if ls.stats.tls {
+			scheme = "https"
+		}
+		fmt.Fprintf(&b, "  %-6s %s://%s/\n", ls.stats.name, scheme, ls.stats.addr)
 	}
 	b.WriteString(`
 endpoints (GET unless said):
@@ -232,6 +239,7 @@ endpoints (GET unless said):
   POST /upload                                 answers the body's length and SHA-256
   /stats[?conns=1]                             ground truth: connections and requests
   POST /stats/reset                            zero the counters
+  /demo?n=100&delay=200ms                      the browser demo (muxlab serve --demo)
 `)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	io.WriteString(w, b.String())

@@ -2,6 +2,7 @@ package mux
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +25,16 @@ const (
 	ListenerH1   = "h1"
 	ListenerH2C  = "h2c"
 	ListenerBoth = "both"
+	// The demo's TLS listeners: HTTP/1.1 only, and h2 with http/1.1 as
+	// fallback, both chosen through ALPN.
+	ListenerH1TLS = "h1_tls"
+	ListenerH2TLS = "h2_tls"
+)
+
+// Default addresses of the demo's TLS listeners.
+const (
+	DefaultH1TLSAddr = "127.0.0.1:8443"
+	DefaultH2TLSAddr = "127.0.0.1:8444"
 )
 
 // Options configures a Server. Zero fields take the defaults in parentheses.
@@ -36,6 +47,13 @@ type Options struct {
 	// BothAddr is one listener that accepts HTTP/1.1 and h2c prior knowledge on
 	// the same port. Empty: not served.
 	BothAddr string
+	// H1TLSAddr serves HTTP/1.1 over TLS, offering only "http/1.1" through
+	// ALPN; H2TLSAddr serves HTTP/2 over TLS, offering "h2" and "http/1.1".
+	// They are what a browser needs for the demo. Empty: not served.
+	H1TLSAddr, H2TLSAddr string
+	// Certificate is the TLS listeners' certificate. Nil: a self-signed one
+	// for localhost and 127.0.0.1, made at start and kept in memory.
+	Certificate *tls.Certificate
 
 	// MaxConcurrentStreams is the HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS the
 	// server advertises (250).
@@ -66,7 +84,7 @@ type Options struct {
 }
 
 func (o *Options) normalize() error {
-	if o.H1Addr == "" && o.H2CAddr == "" && o.BothAddr == "" {
+	if o.H1Addr == "" && o.H2CAddr == "" && o.BothAddr == "" && o.H1TLSAddr == "" && o.H2TLSAddr == "" {
 		return errors.New("mux: no listener address given")
 	}
 	o.MaxConcurrentStreams = orDefault(o.MaxConcurrentStreams, 250)
@@ -121,6 +139,7 @@ type Server struct {
 	opts      Options
 	handler   http.Handler
 	tr        *tracker
+	demo      *demoLoads
 	listeners []*listener
 
 	mu      sync.Mutex // mu guards the following
@@ -141,20 +160,29 @@ func New(opts Options) (*Server, error) {
 	if err := opts.normalize(); err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, tr: newTracker()}
+	s := &Server{opts: opts, tr: newTracker(), demo: newDemoLoads()}
 	s.handler = s.routes()
-	for _, l := range []struct {
-		name, addr string
-		h1, h2c    bool
-	}{
-		{ListenerH1, opts.H1Addr, true, false},
-		{ListenerH2C, opts.H2CAddr, false, true},
-		{ListenerBoth, opts.BothAddr, true, true},
+	var cert *tls.Certificate
+	if opts.H1TLSAddr != "" || opts.H2TLSAddr != "" {
+		cert = opts.Certificate
+		if cert == nil {
+			var err error
+			if cert, err = SelfSignedCertificate(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, l := range []listenerSpec{
+		{name: ListenerH1, addr: opts.H1Addr, h1: true},
+		{name: ListenerH2C, addr: opts.H2CAddr, h2c: true},
+		{name: ListenerBoth, addr: opts.BothAddr, h1: true, h2c: true},
+		{name: ListenerH1TLS, addr: opts.H1TLSAddr, h1: true, cert: cert},
+		{name: ListenerH2TLS, addr: opts.H2TLSAddr, h1: true, h2: true, cert: cert},
 	} {
 		if l.addr == "" {
 			continue
 		}
-		if err := s.listen(l.name, l.addr, l.h1, l.h2c); err != nil {
+		if err := s.listen(l); err != nil {
 			s.Close()
 			return nil, err
 		}
@@ -162,15 +190,23 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) listen(name, addr string, h1, h2c bool) error {
-	ln, err := net.Listen("tcp", addr)
+// listenerSpec says what one listener speaks.
+type listenerSpec struct {
+	name, addr  string
+	h1, h2c, h2 bool             // HTTP/1.1; HTTP/2 over cleartext; HTTP/2 over TLS
+	cert        *tls.Certificate // non-nil: TLS, with ALPN offering what h1 and h2 say
+}
+
+func (s *Server) listen(l listenerSpec) error {
+	ln, err := net.Listen("tcp", l.addr)
 	if err != nil {
-		return &ListenError{Listener: name, Addr: addr, Err: err}
+		return &ListenError{Listener: l.name, Addr: l.addr, Err: err}
 	}
-	ls := &listenerStats{name: name, addr: ln.Addr().String()}
+	ls := &listenerStats{name: l.name, addr: ln.Addr().String(), tls: l.cert != nil}
 	var protos http.Protocols
-	protos.SetHTTP1(h1)
-	protos.SetUnencryptedHTTP2(h2c)
+	protos.SetHTTP1(l.h1)
+	protos.SetUnencryptedHTTP2(l.h2c)
+	protos.SetHTTP2(l.h2)
 	srv := &http.Server{
 		Handler:           s.handler,
 		Protocols:         &protos,
@@ -189,6 +225,14 @@ func (s *Server) listen(name, addr string, h1, h2c bool) error {
 			WriteByteTimeout: 30 * time.Second,
 		},
 		ErrorLog: s.opts.ErrorLog,
+	}
+	if l.cert != nil {
+		next := []string{"http/1.1"}
+		if l.h2 {
+			next = []string{"h2", "http/1.1"}
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*l.cert}, NextProtos: next, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, srv.TLSConfig)
 	}
 	s.listeners = append(s.listeners, &listener{stats: ls, ln: ln, srv: srv, done: make(chan struct{})})
 	return nil
@@ -229,10 +273,16 @@ func (s *Server) Addr(name string) string {
 	return ""
 }
 
-// URL returns "http://ADDR" for the named listener, or "" if it is not served.
+// URL returns "http://ADDR" ("https://ADDR" for a TLS listener) for the
+// named listener, or "" if it is not served.
 func (s *Server) URL(name string) string {
-	if a := s.Addr(name); a != "" {
-		return "http://" + a
+	for _, l := range s.listeners {
+		if l.stats.name == name {
+			if l.stats.tls {
+				return "https://" + l.stats.addr
+			}
+			return "http://" + l.stats.addr
+		}
 	}
 	return ""
 }

@@ -16,7 +16,7 @@ const MaxClosedConns = 10000
 // Stats is the server's ground truth: what arrived on each listener, counted
 // by the server itself rather than by any client.
 type Stats struct {
-	// Listeners by name: "h1", "h2c", "both".
+	// Listeners by name: "h1", "h2c", "both", "h1_tls", "h2_tls".
 	Listeners map[string]ListenerStats `json:"listeners"`
 	// Connections is filled only when asked for (/stats?conns=1, or
 	// Server.ConnStats): open connections and the most recent closed ones,
@@ -27,9 +27,12 @@ type Stats struct {
 // ListenerStats counts what one listener saw since the server started or
 // since the last reset.
 type ListenerStats struct {
-	Addr                string           `json:"addr"`
-	ConnectionsAccepted int64            `json:"connections_accepted"`
-	ConnectionsOpen     int64            `json:"connections_open"`
+	Addr                string `json:"addr"`
+	ConnectionsAccepted int64  `json:"connections_accepted"`
+	ConnectionsOpen     int64  `json:"connections_open"`
+	// ConnectionsIdle counts accepted connections that carried no request
+	// (browsers open speculative ones; wrk opens a probe).
+	ConnectionsIdle     int64            `json:"connections_idle"`
 	Requests            int64            `json:"requests"`
 	InFlight            int64            `json:"in_flight"`
 	PeakInFlightPerConn int64            `json:"peak_in_flight_per_conn"`
@@ -63,8 +66,10 @@ func protoIndex(p string) int {
 type listenerStats struct {
 	name string
 	addr string
+	tls  bool
 
 	accepted atomic.Int64
+	active   atomic.Int64 // connections that carried at least one request
 	open     atomic.Int64
 	requests atomic.Int64
 	inFlight atomic.Int64
@@ -148,7 +153,9 @@ func (rec *connRecord) begin(proto string) {
 	ls.requests.Add(1)
 	ls.inFlight.Add(1)
 	ls.protos[protoIndex(proto)].Add(1)
-	rec.requests.Add(1)
+	if rec.requests.Add(1) == 1 {
+		ls.active.Add(1)
+	}
 	n := rec.inFlight.Add(1)
 	raiseTo(&rec.peak, n)
 	raiseTo(&ls.peak, n)
@@ -174,6 +181,7 @@ func (ls *listenerStats) snapshot() ListenerStats {
 		Addr:                ls.addr,
 		ConnectionsAccepted: ls.accepted.Load(),
 		ConnectionsOpen:     ls.open.Load(),
+		ConnectionsIdle:     max(ls.accepted.Load()-ls.active.Load(), 0),
 		Requests:            ls.requests.Load(),
 		InFlight:            ls.inFlight.Load(),
 		PeakInFlightPerConn: ls.peak.Load(),
@@ -220,6 +228,7 @@ func (t *tracker) reset(listeners []*listenerStats) {
 	defer t.mu.Unlock()
 	for _, ls := range listeners {
 		ls.accepted.Store(0)
+		ls.active.Store(0)
 		ls.requests.Store(0)
 		ls.peak.Store(0)
 		for i := range ls.protos {

@@ -7,78 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	cdplog "github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/page"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"muxlab/internal/browsertest"
 	"muxlab/results"
 )
-
-const chromiumPath = "/usr/bin/chromium"
-
-// browserEvents collects what a page did that a report must not do.
-type browserEvents struct {
-	mu       sync.Mutex
-	errors   []string // console errors, uncaught exceptions, error log entries
-	requests []string // every URL the page asked for
-	dialogs  []string // alert() and friends
-}
-
-func (e *browserEvents) add(list *[]string, s string) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	*list = append(*list, s)
-}
-
-// newChromium starts headless Debian Chromium through chromedp. Without it
-// the test fails when CI is set and is skipped otherwise.
-func newChromium(t *testing.T) (context.Context, *browserEvents) {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is missing: .ci/run installs Debian's chromium package for this test", chromiumPath)
-		}
-		t.Skipf("%s is missing (apt-get install chromium); CI runs this test", chromiumPath)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-quic", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1200, 900))
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(allocCtx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
-	ev := &browserEvents{}
-	err := chromedp.Listen(ctx, func(e any) {
-		switch e := e.(type) {
-		case *runtime.EventConsoleAPICalled:
-			if e.Type == runtime.ConsoleAPICalledTypeError {
-				ev.add(&ev.errors, "console.error")
-			}
-		case *runtime.EventExceptionThrown:
-			ev.add(&ev.errors, e.ExceptionDetails.Text)
-		case *cdplog.EventEntryAdded:
-			if e.Entry.Level == cdplog.EntryLevelError {
-				ev.add(&ev.errors, e.Entry.Text+" "+e.Entry.URL)
-			}
-		case *network.EventRequestWillBeSent:
-			ev.add(&ev.requests, e.Request.URL)
-		case *page.EventJavascriptDialogOpening:
-			ev.add(&ev.dialogs, e.Message)
-			go chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
-		}
-	})
-	if err != nil {
-		t.Fatalf("starting %s: %v", chromiumPath, err)
-	}
-	return ctx, ev
-}
 
 // pageFigures is what the report shows, read from the rendered page.
 type pageFigures struct {
@@ -111,7 +46,7 @@ const readFigures = `(() => ({
 
 // checkReport loads u and checks that the report rendered whole, stayed on
 // allowed hosts and logged no error.
-func checkReport(t *testing.T, ctx context.Context, ev *browserEvents, u string, allowed func(string) bool) pageFigures {
+func checkReport(t *testing.T, ctx context.Context, ev *browsertest.Events, u string, allowed func(string) bool) pageFigures {
 	t.Helper()
 	if err := chromedp.Do(ctx, chromedp.Navigate(u), chromedp.WaitVisible(chromedp.CSS("table.summary"))); err != nil {
 		t.Fatalf("loading %s: %v", u, err)
@@ -135,18 +70,16 @@ func checkReport(t *testing.T, ctx context.Context, ev *browserEvents, u string,
 			t.Errorf("no %s chart rendered (charts: %v)", k, kinds)
 		}
 	}
-	ev.mu.Lock()
-	defer ev.mu.Unlock()
-	if len(ev.errors) > 0 {
-		t.Errorf("the browser logged errors: %q", ev.errors)
+	if errs := ev.Errors(); len(errs) > 0 {
+		t.Errorf("the browser logged errors: %q", errs)
 	}
-	for _, r := range ev.requests {
+	for _, r := range ev.Requests() {
 		if !allowed(r) {
 			t.Errorf("the page requested %s", r)
 		}
 	}
-	if len(ev.dialogs) > 0 {
-		t.Errorf("a dialog opened: %q", ev.dialogs)
+	if d := ev.Dialogs(); len(d) > 0 {
+		t.Errorf("a dialog opened: %q", d)
 	}
 	return fig
 }
@@ -166,7 +99,7 @@ func referenceRun(t *testing.T) (string, *results.Run) {
 }
 
 func TestReportInChromiumFromFile(t *testing.T) {
-	ctx, ev := newChromium(t)
+	ctx, ev := browsertest.New(t, browsertest.Options{})
 	_, ref := referenceRun(t)
 	ref.Label = "<script>alert(1)</script>"
 	path := filepath.Join(t.TempDir(), "report.html")
@@ -179,7 +112,7 @@ func TestReportInChromiumFromFile(t *testing.T) {
 	if fig.Heading != ref.Label {
 		t.Errorf("the label shows as %q, want the text %q", fig.Heading, ref.Label)
 	}
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +140,7 @@ func TestReportInChromiumFromFile(t *testing.T) {
 }
 
 func TestReportInChromiumThroughServe(t *testing.T) {
-	ctx, ev := newChromium(t)
+	ctx, ev := browsertest.New(t, browsertest.Options{})
 	file, _ := referenceRun(t)
 	b, err := results.NewBrowser(filepath.Dir(file))
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"muxlab/mux"
 )
 
@@ -27,6 +29,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	headerBytes = 64 << 10
 	fs.Var(&headerBytes, "max-header-bytes", "largest request header block accepted")
 	grace := fs.Duration("grace", 10*time.Second, "on SIGINT/SIGTERM, time allowed for in-flight requests to finish")
+	demo := fs.Bool("demo", false, "add the browser demo's two TLS listeners and /demo")
+	h1TLS := fs.String("h1-tls", mux.DefaultH1TLSAddr, "with --demo: TLS listener offering only http/1.1 through ALPN")
+	h2TLS := fs.String("h2-tls", mux.DefaultH2TLSAddr, "with --demo: TLS listener offering h2 (and http/1.1)")
+	certFile := fs.String("cert", "", "with --demo: PEM certificate file (default: a self-signed one made at start)")
+	keyFile := fs.String("key", "", "with --demo: PEM key file for --cert")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -45,7 +52,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	); err != nil {
 		return err
 	}
-	if o.H1Addr == "" && o.H2CAddr == "" && o.BothAddr == "" {
+	if err := demoOptions(fs, &o, *demo, *h1TLS, *h2TLS, *certFile, *keyFile); err != nil {
+		return err
+	}
+	if o.H1Addr == "" && o.H2CAddr == "" && o.BothAddr == "" && o.H1TLSAddr == "" && o.H2TLSAddr == "" {
 		return usagef("--h1, --h2c and --both are all off: nothing to serve")
 	}
 	s, err := mux.New(o)
@@ -81,4 +91,41 @@ func printListeners(w io.Writer, s *mux.Server) {
 		fmt.Fprintf(w, "  HTTP/1.1 and h2c:   %s/\n", u)
 	}
 	fmt.Fprintln(w, "  ground truth:       GET /stats (add ?conns=1 for every connection); Ctrl-C stops")
+	if u := s.URL(mux.ListenerH1TLS); u != "" {
+		fmt.Fprintf(w, "\nbrowser demo: open %s/demo\n", u)
+		fmt.Fprintf(w, "  HTTP/1.1 over TLS: %s/   HTTP/2 over TLS: %s/\n", u, s.URL(mux.ListenerH2TLS))
+		fmt.Fprintln(w, "  the certificate is self-signed unless --cert is given: accept it for both addresses above,")
+		fmt.Fprintln(w, "  or start a throwaway Chrome with --ignore-certificate-errors --user-data-dir=$(mktemp -d)")
+	}
+}
+
+// demoOptions adds the demo's TLS listeners and certificate to o.
+func demoOptions(fs *pflag.FlagSet, o *mux.Options, demo bool, h1TLS, h2TLS, certFile, keyFile string) error {
+	if !demo {
+		for _, name := range []string{"h1-tls", "h2-tls", "cert", "key"} {
+			if fs.Changed(name) {
+				return usagef("--%s goes with --demo", name)
+			}
+		}
+		return nil
+	}
+	if err := errorsJoinFirst(checkAddr("h1-tls", h1TLS, false), checkAddr("h2-tls", h2TLS, false)); err != nil {
+		return err
+	}
+	o.H1TLSAddr, o.H2TLSAddr = h1TLS, h2TLS
+	if (certFile == "") != (keyFile == "") {
+		return usagef("--cert and --key go together")
+	}
+	if certFile != "" {
+		cert, err := mux.LoadCertificate(certFile, keyFile)
+		var ce *mux.CertFileError
+		if errors.As(err, &ce) {
+			return usagef("--%s: %s: %v", ce.Which, ce.File, ce.Err)
+		}
+		if err != nil {
+			return usageError{err}
+		}
+		o.Certificate = cert
+	}
+	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -40,6 +42,8 @@ func TestServeBadUsage(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
+	junk := filepath.Join(t.TempDir(), "junk.pem")
+	os.WriteFile(junk, []byte("not a certificate"), 0o644)
 	tests := []struct {
 		args []string
 		want string
@@ -54,6 +58,11 @@ func TestServeBadUsage(t *testing.T) {
 		{[]string{"serve", "--h1", "", "--h2c", ""}, "nothing to serve"},
 		{[]string{"serve", "--h1", busy.Addr().String(), "--h2c", ""}, "--h1: cannot listen on " + busy.Addr().String()},
 		{[]string{"serve", "extra"}, `unexpected argument "extra"`},
+		{[]string{"serve", "--h1-tls", "127.0.0.1:0"}, "--h1-tls goes with --demo"},
+		{[]string{"serve", "--demo", "--cert", "/nonexistent/cert.pem", "--key", "/nonexistent/key.pem"}, "--cert: /nonexistent/cert.pem:"},
+		{[]string{"serve", "--demo", "--cert", junk, "--key", junk}, "--cert: " + junk + ": no PEM CERTIFICATE block"},
+		{[]string{"serve", "--demo", "--cert", junk}, "--cert and --key go together"},
+		{[]string{"serve", "--demo", "--h2-tls", "nowhere"}, `--h2-tls: "nowhere" is not an address`},
 		{[]string{"nosuchcommand"}, `unknown command "nosuchcommand"`},
 	}
 	for _, tc := range tests {
