@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -59,6 +60,11 @@ func (c *conn) roundTrip(req *http.Request) (*http.Response, error) {
 func (c *conn) ctxErr(ctx context.Context, err error) error {
 	if cerr := context.Cause(ctx); cerr != nil {
 		return cerr
+	}
+	// The connection's deadline is the context's, and may fire a moment
+	// before the context's own timer does.
+	if dl, ok := ctx.Deadline(); ok && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(dl) {
+		return fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
 	}
 	return err
 }

@@ -179,3 +179,38 @@ func TestBenchInterruptedBeforeMeasuring(t *testing.T) {
 		t.Errorf("%d files written", len(all))
 	}
 }
+
+// TestBenchOutputBecomesUnwritable: --out checked at the start but gone by
+// the end is a clear error (exit 1) and leaves no partial file.
+func TestBenchOutputBecomesUnwritable(t *testing.T) {
+	srv, err := mux.New(mux.Options{H1Addr: "127.0.0.1:0", H2CAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	defer srv.Close()
+	parent := t.TempDir()
+	out := filepath.Join(parent, "out")
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(context.Background(), []string{"bench", "-q", "--scenario", "latency", "--duration", "1s",
+			"--rounds", "1", "--contenders", "h1", "--out", out,
+			"--h1-url", srv.URL(mux.ListenerH1), "--h2c-url", srv.URL(mux.ListenerH2C)}, &stdout, &stderr)
+	}()
+	for srv.Stats().Listeners[mux.ListenerH1].Requests < 20 {
+		time.Sleep(time.Millisecond)
+	}
+	// The directory is replaced by a file: nothing can be written there now.
+	if err := os.Remove(out); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(out, []byte("in the way"), 0o644)
+	if code := <-done; code != exitFailure || !strings.Contains(stderr.String(), "results: writing "+out) {
+		t.Errorf("exit %d, stderr %q; want exit 1 naming %s", code, stderr.String(), out)
+	}
+	entries, _ := os.ReadDir(parent)
+	if len(entries) != 1 {
+		t.Errorf("%d entries in %s, want only the file in the way", len(entries), parent)
+	}
+}

@@ -1,0 +1,158 @@
+package bench_test
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"muxlab/bench"
+	"muxlab/mux"
+	"muxlab/results"
+)
+
+// remote starts a mux server that the run reaches over HTTP, as another
+// process would be.
+func remote(t *testing.T, h1, h2c string) *mux.Server {
+	t.Helper()
+	s, err := mux.New(mux.Options{H1Addr: h1, H2CAddr: h2c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func timedScenario(d time.Duration) results.Scenario {
+	return results.Scenario{Name: "fault", Mode: results.Closed, Endpoint: "/echo", Delay: results.Duration(5 * time.Millisecond),
+		Duration: results.Duration(d), Concurrency: 8, Rounds: 1, Conns: 6}
+}
+
+// TestServerDiesMidRun: the run ends, every request is ok or failed with a
+// kind, and the result (which says what failed) is written.
+func TestServerDiesMidRun(t *testing.T) {
+	s := remote(t, "127.0.0.1:0", "127.0.0.1:0")
+	opts := bench.Options{Scenario: timedScenario(1500 * time.Millisecond), Contenders: []string{"h2", "h1"},
+		H1URL: s.URL(mux.ListenerH1), H2CURL: s.URL(mux.ListenerH2C), DialTimeout: time.Second}
+	go func() {
+		for s.Stats().Listeners[mux.ListenerH2C].Requests < 100 {
+			time.Sleep(time.Millisecond)
+		}
+		s.Close()
+	}()
+	r := run(t, context.Background(), opts)
+	accounted(t, r)
+	h2 := r.Contender("h2").Rounds[0]
+	if h2.OK == 0 || h2.Failed == 0 || len(h2.Errors) == 0 {
+		t.Errorf("h2 turn: %d ok, %d failed, errors %v; want both, with kinds", h2.OK, h2.Failed, h2.Errors)
+	}
+	h1 := r.Contender("h1").Rounds[0]
+	if h1.OK != 0 || h1.Failed == 0 || h1.Errors["connection refused"] != h1.Failed {
+		t.Errorf("h1 turn against a dead server: %d ok, %d failed, errors %v", h1.OK, h1.Failed, h1.Errors)
+	}
+	dir := t.TempDir()
+	path, err := results.Write(dir, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := results.Read(path)
+	if err != nil || back.Contender("h1").Total.Failed != h1.Failed {
+		t.Errorf("written result: %v", err)
+	}
+	var table strings.Builder
+	results.WriteTable(&table, r)
+	if !strings.Contains(table.String(), "errors of h1 (6 connections): connection refused:") {
+		t.Errorf("the table does not say what failed:\n%s", table.String())
+	}
+}
+
+// TestGracefulRestartMidRun: a graceful shutdown sends GOAWAY; h2client
+// dials the restarted server once, counted as a reconnect.
+func TestGracefulRestartMidRun(t *testing.T) {
+	a := remote(t, "127.0.0.1:0", "127.0.0.1:0")
+	h1, h2c := a.Addr(mux.ListenerH1), a.Addr(mux.ListenerH2C)
+	opts := bench.Options{Scenario: timedScenario(1500 * time.Millisecond), Contenders: []string{"h2"},
+		H1URL: "http://" + h1, H2CURL: "http://" + h2c,
+		Truth: bench.TruthFuncs{ResetFunc: func() {}, SnapshotFunc: func() bench.ServerSnapshot { return nil }}}
+	restarted := make(chan *mux.Server, 1)
+	go func() {
+		for a.Stats().Listeners[mux.ListenerH2C].Requests < 100 {
+			time.Sleep(time.Millisecond)
+		}
+		go a.Shutdown(context.Background())
+		for {
+			if b, err := mux.New(mux.Options{H1Addr: h1, H2CAddr: h2c}); err == nil {
+				b.Start()
+				restarted <- b
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	r := run(t, context.Background(), opts)
+	b := <-restarted
+	defer b.Close()
+	accounted(t, r)
+	rd := r.Contender("h2").Rounds[0]
+	if rd.Client.Reconnects != 1 || rd.Client.Dials != 2 {
+		t.Errorf("client: %+v; want 2 dials, 1 reconnect", rd.Client)
+	}
+	if rd.OK == 0 || b.Stats().Listeners[mux.ListenerH2C].ConnectionsAccepted != 1 {
+		t.Errorf("%d ok; the restarted server accepted %d connections, want 1", rd.OK, b.Stats().Listeners[mux.ListenerH2C].ConnectionsAccepted)
+	}
+}
+
+// TestSilentServer: a server that accepts and never answers makes the run
+// fail within the dial timeout, before anything is measured.
+func TestSilentServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	url := "http://" + ln.Addr().String()
+	for _, contenders := range [][]string{{"h2"}, {"h1"}} {
+		start := time.Now()
+		_, err := bench.Run(context.Background(), bench.Options{Scenario: timedScenario(time.Second), Contenders: contenders,
+			H1URL: url, H2CURL: url, DialTimeout: 200 * time.Millisecond})
+		if err == nil {
+			t.Fatalf("%v: a silent server was measured", contenders)
+		}
+		if waited := time.Since(start); waited > 3*time.Second {
+			t.Errorf("%v: gave up after %v with a 200ms dial timeout", contenders, waited)
+		}
+	}
+}
+
+// TestServerStopsAnswering: once the run has started, a server that stops
+// answering makes every request time out, counted as such, and the run ends.
+func TestServerStopsAnswering(t *testing.T) {
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" || r.URL.Path == "/hello" {
+			return // preflight and round-trip probe
+		}
+		<-r.Context().Done()
+	}))
+	defer hang.Close()
+	sc := results.Scenario{Name: "hang", Mode: results.Closed, Endpoint: "/echo", Requests: 8, Concurrency: 4, Rounds: 1, Conns: 2}
+	r := run(t, context.Background(), bench.Options{Scenario: sc, Contenders: []string{"h1"}, H1URL: hang.URL,
+		Timeout: 300 * time.Millisecond})
+	accounted(t, r)
+	rd := r.Contenders[0].Rounds[0]
+	if rd.Sent != 8 || rd.Errors["timeout"] != 8 {
+		t.Errorf("sent %d, errors %v; want 8 timeouts", rd.Sent, rd.Errors)
+	}
+}
