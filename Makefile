@@ -2,6 +2,7 @@
 GO       ?= go
 BIN      := bin/muxlab
 FUZZTIME ?= 10s
+TESTFUZZTIME ?= 3s
 
 .PHONY: build run serve deps test bench fuzz lint clean report
 
@@ -26,9 +27,15 @@ deps:
 	  else echo "note: /usr/bin/chromium is missing (apt-get install chromium); the browser tests will be skipped"; fi; \
 	fi
 
+# Everything CI checks: vet; every test under the race detector (h2spec
+# conformance, fault, abuse and browser tests included); the load tests, which
+# hold more goroutines than the race detector allows, without it; and each
+# fuzz target for a few seconds.
 test: deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+	$(GO) test -count=1 -run '^TestLoad' ./mux
+	$(MAKE) --no-print-directory fuzz FUZZTIME=$(TESTFUZZTIME)
 
 # Benchmarks: the clients beside bare transports, the harness's own cost, and
 # page and throughput runs reporting p50-ms, p99-ms, conns and req/s.

@@ -183,7 +183,9 @@ func parseHeyCSV(data []byte) ([]heyRow, error) {
 		}
 		secs, err1 := strconv.ParseFloat(f[0], 64)
 		status, err2 := strconv.Atoi(f[6])
-		if err1 != nil || err2 != nil || secs < 0 {
+		// hey's requests last at most its timeout; a longer, negative or
+		// not-a-number time is not one of its lines.
+		if err1 != nil || err2 != nil || !(secs >= 0 && secs <= 24*3600) {
 			return rows, fmt.Errorf("line %d: %q is not a hey result", line, text)
 		}
 		rows = append(rows, heyRow{latency: time.Duration(secs * float64(time.Second)), status: status})

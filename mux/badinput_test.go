@@ -40,7 +40,7 @@ func TestBadInput(t *testing.T) {
 		{"GET", "/stream?chunks=100&size=1MiB&interval=0s", 400, `size: "1MiB" times 100 chunks is more than 64MiB`},
 		{"GET", "/stats?conns=yes", 400, `conns: "yes" is not a whole number; allowed 0 to 1`},
 		{"GET", "/nowhere", 404, "404 page not found"},
-		{"POST", "/echo", 405, "Method Not Allowed"},
+		{"DELETE", "/upload", 405, "Method Not Allowed"},
 		{"GET", "/upload", 405, "Method Not Allowed"},
 		{"GET", "/echo?unknown=1&size=2", 200, "mu"}, // unknown parameters are ignored
 	}

@@ -52,7 +52,7 @@ func TestConformance(t *testing.T) {
 	report := filepath.Join(t.TempDir(), "h2spec.xml")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "tool", "h2spec", "-h", "127.0.0.1", "-p", port, "-P", "/upload", "-o", "5", "-j", report)
+	cmd := exec.CommandContext(ctx, "go", "tool", "h2spec", "-h", "127.0.0.1", "-p", port, "-P", "/echo?delay=50ms&size=100", "-o", "5", "-j", report)
 	cmd.Dir = ".."
 	out, runErr := cmd.CombinedOutput() // h2spec exits 1 when any case fails; the report says which
 	data, err := os.ReadFile(report)

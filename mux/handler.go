@@ -57,7 +57,13 @@ func (s *Server) routes() http.Handler {
 		w.Header().Set("Content-Length", strconv.Itoa(len(helloBody)))
 		io.WriteString(w, helloBody)
 	})
-	m.HandleFunc("GET /echo", func(w http.ResponseWriter, r *http.Request) {
+	// /echo takes any method and reads (and drops) a request body first,
+	// so that it can stand for any endpoint, conformance checks included.
+	m.HandleFunc("/echo", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, MaxSize)); err != nil {
+			bodyError(w, err)
+			return
+		}
 		serveEcho(w, r, 0, "")
 	})
 	m.HandleFunc("GET /tile/{n}", serveTile)
@@ -188,20 +194,24 @@ func serveStream(w http.ResponseWriter, r *http.Request) {
 func serveUpload(w http.ResponseWriter, r *http.Request) {
 	h := sha256.New()
 	n, err := io.Copy(h, http.MaxBytesReader(w, r.Body, MaxSize))
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		http.Error(w, fmt.Sprintf("body: larger than the limit of %s", FormatSize(MaxSize)),
-			http.StatusRequestEntityTooLarge)
-		return
-	case err != nil:
-		http.Error(w, "body: "+err.Error(), http.StatusBadRequest)
+	if err != nil {
+		bodyError(w, err)
 		return
 	}
 	writeJSON(w, struct {
 		Bytes  int64  `json:"bytes"`
 		SHA256 string `json:"sha256"`
 	}{n, hex.EncodeToString(h.Sum(nil))})
+}
+
+// bodyError answers a request whose body could not be read.
+func bodyError(w http.ResponseWriter, err error) {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		http.Error(w, fmt.Sprintf("body: larger than the limit of %s", FormatSize(MaxSize)), http.StatusRequestEntityTooLarge)
+		return
+	}
+	http.Error(w, "body: "+err.Error(), http.StatusBadRequest)
 }
 
 func (s *Server) serveStats(w http.ResponseWriter, r *http.Request) {
@@ -233,7 +243,7 @@ endpoints (GET unless said):
   /healthz                                     liveness
   /hello                                       a tiny fixed body
   /echo?delay=50ms&jitter=5ms&size=1KiB&status=200
-                                               wait, then answer size bytes with status
+                                               (any method) wait, then answer size bytes with status
   /tile/{n}?delay=50ms&size=1KiB               one object of a page (n 0 to 9999)
   /stream?chunks=10&interval=100ms&size=1KiB   chunks written and flushed one per interval
   POST /upload                                 answers the body's length and SHA-256
