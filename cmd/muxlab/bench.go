@@ -142,14 +142,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	opts := bench.Options{Scenario: sc, Contenders: f.contenders, H1URL: f.h1URL, H2CURL: f.h2cURL,
 		Timeout: f.timeout, DialTimeout: f.dialTimeout, Version: version}
 	if f.h1URL == "" && f.h2cURL == "" {
-		srv, err := mux.New(mux.Options{H1Addr: "127.0.0.1:0", H2CAddr: "127.0.0.1:0", MaxConcurrentStreams: f.maxStreams})
+		stop, err := embed(&opts, f.maxStreams)
 		if err != nil {
 			return err
 		}
-		srv.Start()
-		defer srv.Close()
-		opts.H1URL, opts.H2CURL, opts.Embedded = srv.URL(mux.ListenerH1), srv.URL(mux.ListenerH2C), true
-		opts.Truth = embeddedTruth(srv)
+		defer stop()
 	}
 	var bar *progressBar
 	if !f.quiet && isTerminal(stderr) {
@@ -158,27 +155,21 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	run, err := bench.Run(ctx, opts)
 	bar.finish()
-	if err != nil && ctx.Err() != nil {
+	var re *bench.RangeError
+	switch {
+	case err != nil && ctx.Err() != nil:
 		return fmt.Errorf("%w before anything was measured; no result written", errInterrupted)
+	case errors.As(err, &re):
+		return usagef("--%s: %s is not %s", re.Field, re.Value, re.Allow)
+	case err != nil:
+		return err
 	}
-	if err != nil {
-		var re *bench.RangeError
-		if errors.As(err, &re) {
-			return usagef("--%s: %s is not %s", re.Field, re.Value, re.Allow)
-		}
+	// Show what was measured before writing it: a failed write loses no figure.
+	if err := printRun(stdout, run, f.json); err != nil {
 		return err
 	}
 	path, err := results.Write(f.out, run)
 	if err != nil {
-		return err
-	}
-	if f.json {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(run); err != nil {
-			return err
-		}
-	} else if err := results.WriteTable(stdout, run); err != nil {
 		return err
 	}
 	if !f.quiet {
@@ -188,6 +179,29 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return errInterrupted
 	}
 	return nil
+}
+
+// embed starts a mux server in this process on loopback ports chosen by the
+// kernel and points opts at it, its counts read in process.
+func embed(opts *bench.Options, maxStreams int) (stop func(), err error) {
+	srv, err := mux.New(mux.Options{H1Addr: "127.0.0.1:0", H2CAddr: "127.0.0.1:0", MaxConcurrentStreams: maxStreams})
+	if err != nil {
+		return nil, err
+	}
+	srv.Start()
+	opts.H1URL, opts.H2CURL, opts.Embedded = srv.URL(mux.ListenerH1), srv.URL(mux.ListenerH2C), true
+	opts.Truth = embeddedTruth(srv)
+	return func() { srv.Close() }, nil
+}
+
+// printRun prints the table, or with asJSON the result itself.
+func printRun(w io.Writer, run *results.Run, asJSON bool) error {
+	if !asJSON {
+		return results.WriteTable(w, run)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(run)
 }
 
 // checkOther checks the flags that are not part of the scenario.
