@@ -97,7 +97,7 @@ func (c *contender) run(ctx context.Context, r *runner, rd *results.Round) {
 	}
 	st := client.Stats()
 	rd.Client = &results.ClientConns{
-		Dials: st.Dials, Reconnects: st.Reconnects, ConnsPeak: st.ConnsPeak, InFlightPeak: st.InFlightPeak,
+		Dials: st.Dials, Reconnects: st.Reconnects, Retries: st.Retries, ConnsPeak: st.ConnsPeak, InFlightPeak: st.InFlightPeak,
 		WaitingPeak: st.WaitingPeak, PeakStreams: st.PeakStreams, MaxConcurrentStreams: st.MaxConcurrentStreams,
 	}
 	for _, pc := range st.PerConn {

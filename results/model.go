@@ -182,6 +182,7 @@ type Round struct {
 type ClientConns struct {
 	Dials                int64   `json:"dials"`
 	Reconnects           int64   `json:"reconnects"`
+	Retries              int64   `json:"retries,omitempty"`
 	ConnsPeak            int64   `json:"conns_peak"`
 	InFlightPeak         int64   `json:"in_flight_peak"`
 	WaitingPeak          int64   `json:"waiting_peak"`
