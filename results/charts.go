@@ -246,6 +246,10 @@ func barChart(title, y string, ss []series, barNames []string, values [][]float6
 		names[i] = s.name
 	}
 	p.NominalX(names...)
+	if len(names) > 3 {
+		p.X.Tick.Label.Rotation = math.Pi / 8
+		p.X.Tick.Label.XAlign = draw.XRight
+	}
 	p.Y.Min = 0
 	top := 0.0
 	for _, vs := range values {

@@ -116,11 +116,14 @@ func buildGroup(gi int, srcs []Source) (reportGroup, error) {
 	var ss []series
 	for k, s := range srcs {
 		rr := buildRun(fmt.Sprintf("%s-run-%d", g.ID, k), s)
+		if len(srcs) > 1 {
+			rr.Title = fmt.Sprintf("#%d %s", k+1, rr.Title)
+		}
 		for i := range s.Run.Contenders {
 			c := &s.Run.Contenders[i]
 			name := c.Label
 			if len(srcs) > 1 {
-				name = s.title() + ": " + c.Label
+				name = fmt.Sprintf("#%d %s", k+1, c.Label) // the run's number, as in its heading
 			}
 			ss = append(ss, series{name: name, who: c.Name, runIndex: k, c: c, r: s.Run})
 			if wf := waterfall(c); wf != "" {

@@ -226,7 +226,7 @@ func TestBrowser(t *testing.T) {
 		want         string
 	}{
 		{"GET", "/report?run=" + names[0], 200, `data-chart="waterfall"`},
-		{"GET", "/report?run=" + names[0] + "&run=" + names[1], 200, "after the change: h2 (1 connection)"},
+		{"GET", "/report?run=" + names[0] + "&run=" + names[1], 200, "#2 after the change"},
 		{"GET", "/runs/" + names[0], 200, `"schema_version": 1`},
 		{"GET", "/report", 400, "name at least one run"},
 		{"GET", "/report?run=../secret.json", 400, "is not the name of a result file"},
