@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"muxlab/bench"
+	"muxlab/internal/muxtest"
 	"muxlab/mux"
 	"muxlab/results"
 )
@@ -18,13 +19,7 @@ import (
 // process would be.
 func remote(t *testing.T, h1, h2c string) *mux.Server {
 	t.Helper()
-	s, err := mux.New(mux.Options{H1Addr: h1, H2CAddr: h2c})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Start()
-	t.Cleanup(func() { s.Close() })
-	return s
+	return muxtest.Start(t, mux.Options{H1Addr: h1, H2CAddr: h2c})
 }
 
 func timedScenario(d time.Duration) results.Scenario {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"muxlab/bench"
+	"muxlab/internal/muxtest"
 	"muxlab/mux"
 	"muxlab/results"
 )
@@ -21,12 +22,7 @@ import (
 // its counts read in process.
 func embedded(t testing.TB, sc results.Scenario, contenders ...string) bench.Options {
 	t.Helper()
-	srv, err := mux.New(mux.Options{H1Addr: "127.0.0.1:0", H2CAddr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	t.Cleanup(func() { srv.Close() })
+	srv := muxtest.Start(t, mux.Options{H1Addr: "127.0.0.1:0", H2CAddr: "127.0.0.1:0"})
 	return bench.Options{
 		Scenario: sc, Contenders: contenders, Embedded: true,
 		H1URL: srv.URL(mux.ListenerH1), H2CURL: srv.URL(mux.ListenerH2C),

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"muxlab/h1pool"
+	"muxlab/internal/muxtest"
 	"muxlab/mux"
 	"muxlab/roundtrip"
 )
@@ -23,13 +24,7 @@ func startServer(t *testing.T, opts mux.Options) *mux.Server {
 	if opts.H1Addr == "" {
 		opts.H1Addr = "127.0.0.1:0"
 	}
-	s, err := mux.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Start()
-	t.Cleanup(func() { s.Close() })
-	return s
+	return muxtest.Start(t, opts)
 }
 
 func newPool(t *testing.T, opts h1pool.Options) *h1pool.Pool {
