@@ -2,6 +2,7 @@ package h2client_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -325,5 +326,41 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatalf("gave up waiting for %s", what)
 		}
+	}
+}
+
+// TestTLSWithALPN: a Dial that returns a TLS connection gives HTTP/2 over
+// TLS when the server picks h2 through ALPN, and a clear error when it
+// picks HTTP/1.1.
+func TestTLSWithALPN(t *testing.T) {
+	s := startServer(t, mux.Options{H1TLSAddr: "127.0.0.1:0", H2TLSAddr: "127.0.0.1:0"})
+	dialTLS := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		d := tls.Dialer{Config: &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}}}
+		return d.DialContext(ctx, network, addr)
+	}
+	c := newClient(t, h2client.Options{Addr: s.Addr(mux.ListenerH2TLS), Dial: dialTLS})
+	noErrors(t, burst(c, 20, s.URL(mux.ListenerH2TLS)+"/echo?delay=50ms"))
+	if st := s.Stats().Listeners[mux.ListenerH2TLS]; st.ConnectionsAccepted != 1 || st.Protos["HTTP/2.0"] != 20 {
+		t.Errorf("server saw %+v; want 20 HTTP/2.0 requests on 1 connection", st)
+	}
+	h1 := newClient(t, h2client.Options{Addr: s.Addr(mux.ListenerH1TLS), Dial: dialTLS})
+	err := get(context.Background(), h1, s.URL(mux.ListenerH1TLS)+"/hello", nil)
+	if err == nil || !strings.Contains(err.Error(), "is it an HTTP/1.1-only TLS listener?") {
+		t.Errorf("against an HTTP/1.1-only TLS listener: %v", err)
+	}
+}
+
+// TestTLSServerChoosesHTTP1: a server that offers both and picks HTTP/1.1
+// (because the client offered it first) is refused with the same message.
+func TestTLSServerChoosesHTTP1(t *testing.T) {
+	s := startServer(t, mux.Options{H2TLSAddr: "127.0.0.1:0"})
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		d := tls.Dialer{Config: &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}}}
+		return d.DialContext(ctx, network, addr)
+	}
+	c := newClient(t, h2client.Options{Addr: s.Addr(mux.ListenerH2TLS), Dial: dial})
+	err := get(context.Background(), c, s.URL(mux.ListenerH2TLS)+"/hello", nil)
+	if err == nil || !strings.Contains(err.Error(), `negotiated "http/1.1" through ALPN, not h2`) {
+		t.Errorf("err = %v", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,6 +66,9 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 	addr := c.opts.Addr
 	nc, err := c.opts.Dial(ctx, "tcp", addr)
 	if err != nil {
+		if strings.Contains(err.Error(), "no application protocol") { // a TLS server that offers no h2
+			return nil, fmt.Errorf("h2client: dial %s: it does not offer h2 through ALPN: is it an HTTP/1.1-only TLS listener? (%w)", addr, err)
+		}
 		return nil, fmt.Errorf("h2client: dial %s: %w", addr, err)
 	}
 	c.dials.Add(1)
@@ -76,7 +80,7 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 		}
 		if p := tc.ConnectionState().NegotiatedProtocol; p != http2.NextProtoTLS {
 			nc.Close()
-			return nil, fmt.Errorf("h2client: %s negotiated %q through ALPN, not h2", addr, p)
+			return nil, fmt.Errorf("h2client: %s negotiated %q through ALPN, not h2: is it an HTTP/1.1-only TLS listener?", addr, p)
 		}
 	} else {
 		pc = &prefaceConn{Conn: nc}
