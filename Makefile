@@ -40,7 +40,7 @@ test: deps
 # Benchmarks: the clients beside bare transports, the harness's own cost, and
 # page and throughput runs reporting p50-ms, p99-ms, conns and req/s.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -p 1 -run '^$$' -bench . -benchmem ./...
 
 # Each native fuzz target for FUZZTIME.
 fuzz:
