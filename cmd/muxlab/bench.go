@@ -46,6 +46,7 @@ type benchFlags struct {
 	maxStreams  int
 	timeout     time.Duration
 	dialTimeout time.Duration
+	label       string
 }
 
 func (f *benchFlags) define(fs *pflag.FlagSet) {
@@ -71,6 +72,7 @@ func (f *benchFlags) define(fs *pflag.FlagSet) {
 	fs.IntVar(&f.maxStreams, "max-streams", 250, "embedded server's HTTP/2 MAX_CONCURRENT_STREAMS")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "time allowed for each request")
 	fs.DurationVar(&f.dialTimeout, "dial-timeout", 5*time.Second, "time allowed to connect and handshake")
+	fs.StringVar(&f.label, "label", "", "a name for this run in reports, e.g. \"before the change\"")
 }
 
 // scenario returns the chosen scenario with the flags that were set applied.
@@ -164,6 +166,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case err != nil:
 		return err
 	}
+	run.Label = f.label
 	// Show what was measured before writing it: a failed write loses no figure.
 	if err := printRun(stdout, run, f.json); err != nil {
 		return err

@@ -86,7 +86,7 @@ func TestBenchRuns(t *testing.T) {
 	out := t.TempDir()
 	var stdout, stderr bytes.Buffer
 	code := run(context.Background(), []string{"--objects", "12", "--pages", "1", "--rounds", "1", "--delay", "10ms",
-		"--out", out}, &stdout, &stderr)
+		"--label", "first try", "--out", out}, &stdout, &stderr)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
@@ -101,7 +101,7 @@ func TestBenchRuns(t *testing.T) {
 		t.Fatalf("files %v, stderr %q", files, stderr.String())
 	}
 	r, err := results.Read(files[0])
-	if err != nil || r.Interrupted || len(r.Contenders) != 3 {
+	if err != nil || r.Interrupted || len(r.Contenders) != 3 || r.Label != "first try" {
 		t.Errorf("result: %v", err)
 	}
 }
