@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -137,6 +138,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if err := f.checkOther(); err != nil {
 		return err
+	}
+	if sc.Mode == results.Open {
+		if !fs.Changed("contenders") {
+			f.contenders = []string{bench.H1, bench.H2} // hey has no open loop: leave it out unless asked for
+		} else if slices.Contains(f.contenders, bench.Hey) {
+			return usagef("--contenders: hey cannot start requests at a fixed rate (--rate); leave it out")
+		}
 	}
 	if err := results.CheckDir(f.out); err != nil {
 		return usagef("--out: %v", err)

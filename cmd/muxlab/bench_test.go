@@ -30,6 +30,7 @@ func TestBenchBadUsage(t *testing.T) {
 		{[]string{"--scenario", "latency", "--rate", "-1", "--contenders", "h1"}, "--rate: -1 is out of range"},
 		{[]string{"--objects", "100000"}, "--objects: 100000 is out of range; allowed 1 to 10000"},
 		{[]string{"--conns", "0"}, "--conns: 0 is out of range"},
+		{[]string{"--scenario", "latency", "--rate", "100", "--contenders", "h1,hey"}, "--contenders: hey cannot start requests at a fixed rate"},
 		{[]string{"--delay", "31s"}, "--delay: 31s is out of range"},
 		{[]string{"--size", "1parsec"}, `"--size"`},
 		{[]string{"-c", "5"}, "--concurrency: the page scenario requests whole pages at once"},
