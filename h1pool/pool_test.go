@@ -3,10 +3,7 @@ package h1pool_test
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"runtime"
 	"strings"
 	"sync"
@@ -37,53 +34,13 @@ func newPool(t *testing.T, opts h1pool.Options) *h1pool.Pool {
 	return p
 }
 
-// get sends one GET through p and reads the whole body.
-func get(ctx context.Context, p *h1pool.Pool, url string, info *roundtrip.Info) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := p.Do(req, info)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != 200 {
-		return resp, fmt.Errorf("status %d", resp.StatusCode)
-	}
-	return resp, nil
-}
-
-// burst sends n GETs at once and returns their errors.
-func burst(p *h1pool.Pool, n int, url string) []error {
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := range n {
-		wg.Go(func() { _, errs[i] = get(context.Background(), p, url, nil) })
-	}
-	wg.Wait()
-	return errs
-}
-
-func noErrors(t *testing.T, errs []error) {
-	t.Helper()
-	for _, err := range errs {
-		if err != nil {
-			t.Error(err)
-		}
-	}
-}
-
 // TestSixConnectionsForAHundredRequests is judged by the server's count.
 func TestSixConnectionsForAHundredRequests(t *testing.T) {
 	s := startServer(t, mux.Options{BothAddr: "127.0.0.1:0"})
 	for _, listener := range []string{mux.ListenerH1, mux.ListenerBoth} {
 		t.Run(listener, func(t *testing.T) {
 			p := newPool(t, h1pool.Options{Addr: s.Addr(listener)})
-			noErrors(t, burst(p, 100, s.URL(listener)+"/echo?delay=20ms"))
+			muxtest.NoErrors(t, muxtest.Burst(p, 100, s.URL(listener)+"/echo?delay=20ms"))
 			st := s.Stats().Listeners[listener]
 			if st.ConnectionsAccepted != 6 || st.Requests != 100 || st.Protos["HTTP/1.1"] != 100 || st.PeakInFlightPerConn != 1 {
 				t.Errorf("server saw %+v; want 6 connections, 100 HTTP/1.1 requests, 1 at a time", st)
@@ -115,11 +72,11 @@ func TestQueueIsFIFO(t *testing.T) {
 	const n = 8
 	infos := make([]roundtrip.Info, n+1)
 	var wg sync.WaitGroup
-	wg.Go(func() { get(context.Background(), p, base+"/echo?delay=200ms", &infos[0]) })
-	waitFor(t, "the first request to hold the connection", func() bool { return p.Stats().InFlight == 1 })
+	wg.Go(func() { muxtest.Get(context.Background(), p, base+"/echo?delay=200ms", &infos[0]) })
+	muxtest.WaitFor(t, 10*time.Second, "the first request to hold the connection", func() bool { return p.Stats().InFlight == 1 })
 	for i := 1; i <= n; i++ {
-		wg.Go(func() { get(context.Background(), p, base+"/hello", &infos[i]) })
-		waitFor(t, "the request to queue", func() bool { return p.Stats().Waiting == int64(i) })
+		wg.Go(func() { muxtest.Get(context.Background(), p, base+"/hello", &infos[i]) })
+		muxtest.WaitFor(t, 10*time.Second, "the request to queue", func() bool { return p.Stats().Waiting == int64(i) })
 	}
 	wg.Wait()
 	for i := 2; i <= n; i++ {
@@ -142,9 +99,9 @@ func TestInfoSplitsWaitFromService(t *testing.T) {
 	base := s.URL(mux.ListenerH1)
 	var a, b roundtrip.Info
 	var wg sync.WaitGroup
-	wg.Go(func() { get(context.Background(), p, base+"/echo?delay=100ms", &a) })
-	waitFor(t, "the first request to hold the connection", func() bool { return p.Stats().InFlight == 1 })
-	wg.Go(func() { get(context.Background(), p, base+"/hello", &b) })
+	wg.Go(func() { muxtest.Get(context.Background(), p, base+"/echo?delay=100ms", &a) })
+	muxtest.WaitFor(t, 10*time.Second, "the first request to hold the connection", func() bool { return p.Stats().InFlight == 1 })
+	wg.Go(func() { muxtest.Get(context.Background(), p, base+"/hello", &b) })
 	wg.Wait()
 	if a.Service() < 100*time.Millisecond || b.Wait() <= 0 || !b.Acquired.After(a.End) && !b.Acquired.Equal(a.End) {
 		t.Errorf("a: service %v; b: wait %v, acquired %v, a ended %v", a.Service(), b.Wait(), b.Acquired, a.End)
@@ -158,10 +115,10 @@ func TestServerRestartReplacesConnections(t *testing.T) {
 	a := startServer(t, mux.Options{})
 	addr := a.Addr(mux.ListenerH1)
 	p := newPool(t, h1pool.Options{Addr: addr, Conns: 2})
-	noErrors(t, burst(p, 10, "http://"+addr+"/echo?delay=5ms"))
+	muxtest.NoErrors(t, muxtest.Burst(p, 10, "http://"+addr+"/echo?delay=5ms"))
 	a.Close()
 	b := startServer(t, mux.Options{H1Addr: addr})
-	noErrors(t, burst(p, 10, "http://"+addr+"/echo?delay=5ms"))
+	muxtest.NoErrors(t, muxtest.Burst(p, 10, "http://"+addr+"/echo?delay=5ms"))
 	st := p.Stats()
 	if st.Dials != 4 || st.Reconnects != 2 || st.Failed != 0 || st.Retries != 2 {
 		t.Errorf("client stats %+v; want 4 dials, 2 reconnects, 2 retries, 0 failed", st)
@@ -179,11 +136,11 @@ func TestServerDiesMidRequest(t *testing.T) {
 	errs := make(chan error, 6)
 	for range 6 {
 		go func() {
-			_, err := get(context.Background(), p, a.URL(mux.ListenerH1)+"/echo?delay=5s", nil)
+			_, err := muxtest.Get(context.Background(), p, a.URL(mux.ListenerH1)+"/echo?delay=5s", nil)
 			errs <- err
 		}()
 	}
-	waitFor(t, "6 requests in flight", func() bool { return a.Stats().Listeners[mux.ListenerH1].InFlight == 6 })
+	muxtest.WaitFor(t, 10*time.Second, "6 requests in flight", func() bool { return a.Stats().Listeners[mux.ListenerH1].InFlight == 6 })
 	a.Close()
 	for range 6 {
 		if err := <-errs; err == nil {
@@ -200,14 +157,14 @@ func TestCancelledRequest(t *testing.T) {
 	p := newPool(t, h1pool.Options{Addr: s.Addr(mux.ListenerH1), Conns: 1})
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
-	go func() { _, err := get(ctx, p, s.URL(mux.ListenerH1)+"/echo?delay=10s", nil); errc <- err }()
-	waitFor(t, "the request to arrive", func() bool { return s.Stats().Listeners[mux.ListenerH1].InFlight == 1 })
+	go func() { _, err := muxtest.Get(ctx, p, s.URL(mux.ListenerH1)+"/echo?delay=10s", nil); errc <- err }()
+	muxtest.WaitFor(t, 10*time.Second, "the request to arrive", func() bool { return s.Stats().Listeners[mux.ListenerH1].InFlight == 1 })
 	cancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}
 	// The slot is free again: the next request gets a connection.
-	if _, err := get(context.Background(), p, s.URL(mux.ListenerH1)+"/hello", nil); err != nil {
+	if _, err := muxtest.Get(context.Background(), p, s.URL(mux.ListenerH1)+"/hello", nil); err != nil {
 		t.Errorf("after a cancel: %v", err)
 	}
 	if st := p.Stats(); st.Failed != 1 || st.InFlight != 0 {
@@ -239,13 +196,13 @@ func TestUnreachableAddressNamesIt(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there now: connection refused
 	p := newPool(t, h1pool.Options{Addr: addr})
-	if _, err := get(context.Background(), p, "http://"+addr+"/", nil); err == nil || !strings.Contains(err.Error(), addr) {
+	if _, err := muxtest.Get(context.Background(), p, "http://"+addr+"/", nil); err == nil || !strings.Contains(err.Error(), addr) {
 		t.Errorf("err = %v, want one naming %s", err, addr)
 	}
 	// A dial that never completes gives up at the dial timeout.
 	hang := func(ctx context.Context, _, _ string) (net.Conn, error) { <-ctx.Done(); return nil, ctx.Err() }
 	p = newPool(t, h1pool.Options{Addr: "127.0.0.1:9", Dial: hang, DialTimeout: 50 * time.Millisecond})
-	if _, err := get(context.Background(), p, "http://127.0.0.1:9/", nil); !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "127.0.0.1:9") {
+	if _, err := muxtest.Get(context.Background(), p, "http://127.0.0.1:9/", nil); !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "127.0.0.1:9") {
 		t.Errorf("err = %v, want a deadline naming 127.0.0.1:9", err)
 	}
 }
@@ -253,11 +210,11 @@ func TestUnreachableAddressNamesIt(t *testing.T) {
 func TestUseAfterClose(t *testing.T) {
 	s := startServer(t, mux.Options{})
 	p := newPool(t, h1pool.Options{Addr: s.Addr(mux.ListenerH1)})
-	if _, err := get(context.Background(), p, s.URL(mux.ListenerH1)+"/hello", nil); err != nil {
+	if _, err := muxtest.Get(context.Background(), p, s.URL(mux.ListenerH1)+"/hello", nil); err != nil {
 		t.Fatal(err)
 	}
 	p.Close()
-	if _, err := get(context.Background(), p, s.URL(mux.ListenerH1)+"/hello", nil); !errors.Is(err, h1pool.ErrClosed) {
+	if _, err := muxtest.Get(context.Background(), p, s.URL(mux.ListenerH1)+"/hello", nil); !errors.Is(err, h1pool.ErrClosed) {
 		t.Errorf("after Close: %v, want ErrClosed", err)
 	}
 	if st := p.Stats(); st.ConnsOpen != 0 {
@@ -273,19 +230,10 @@ func TestGoroutinesReturnAfterClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	noErrors(t, burst(p, 50, s.URL(mux.ListenerH1)+"/echo?delay=5ms"))
-	go get(ctx, p, s.URL(mux.ListenerH1)+"/echo?delay=10s", nil)
-	waitFor(t, "a request in flight", func() bool { return p.Stats().InFlight == 1 })
+	muxtest.NoErrors(t, muxtest.Burst(p, 50, s.URL(mux.ListenerH1)+"/echo?delay=5ms"))
+	go muxtest.Get(ctx, p, s.URL(mux.ListenerH1)+"/echo?delay=10s", nil)
+	muxtest.WaitFor(t, 10*time.Second, "a request in flight", func() bool { return p.Stats().InFlight == 1 })
 	cancel()
 	p.Close()
-	waitFor(t, "goroutines to return to their baseline", func() bool { return runtime.NumGoroutine() <= before })
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-	}
+	muxtest.WaitFor(t, 10*time.Second, "goroutines to return to their baseline", func() bool { return runtime.NumGoroutine() <= before })
 }

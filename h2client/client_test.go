@@ -5,9 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"runtime"
 	"strings"
 	"sync"
@@ -39,32 +37,11 @@ func newClient(t *testing.T, opts h2client.Options) *h2client.Client {
 }
 
 func get(ctx context.Context, c *h2client.Client, url string, info *roundtrip.Info) error {
-	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
-	if err != nil {
-		return err
+	resp, err := muxtest.Get(ctx, c, url, info)
+	if err == nil && resp.ProtoMajor != 2 {
+		err = fmt.Errorf("got %s, want HTTP/2", resp.Proto)
 	}
-	resp, err := c.Do(req, info)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-		return err
-	}
-	if resp.StatusCode != 200 || resp.ProtoMajor != 2 {
-		return fmt.Errorf("got %s %s", resp.Proto, resp.Status)
-	}
-	return nil
-}
-
-func burst(c *h2client.Client, n int, url string) []error {
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := range n {
-		wg.Go(func() { errs[i] = get(context.Background(), c, url, nil) })
-	}
-	wg.Wait()
-	return errs
+	return err
 }
 
 func countErrors(errs []error) (n int) {
@@ -76,22 +53,13 @@ func countErrors(errs []error) (n int) {
 	return n
 }
 
-func noErrors(t *testing.T, errs []error) {
-	t.Helper()
-	for _, err := range errs {
-		if err != nil {
-			t.Error(err)
-		}
-	}
-}
-
 // TestOneConnectionManyStreams is judged by the server's count.
 func TestOneConnectionManyStreams(t *testing.T) {
 	s := startServer(t, mux.Options{BothAddr: "127.0.0.1:0"})
 	for _, listener := range []string{mux.ListenerH2C, mux.ListenerBoth} {
 		t.Run(listener, func(t *testing.T) {
 			c := newClient(t, h2client.Options{Addr: s.Addr(listener)})
-			noErrors(t, burst(c, 100, s.URL(listener)+"/echo?delay=200ms"))
+			muxtest.NoErrors(t, muxtest.Burst(c, 100, s.URL(listener)+"/echo?delay=200ms"))
 			st := s.Stats().Listeners[listener]
 			if st.ConnectionsAccepted != 1 || st.Requests != 100 || st.Protos["HTTP/2.0"] != 100 {
 				t.Errorf("server saw %+v; want 1 connection carrying 100 HTTP/2.0 requests", st)
@@ -112,7 +80,7 @@ func TestOneConnectionManyStreams(t *testing.T) {
 func TestWaitsForStreamSlots(t *testing.T) {
 	s := startServer(t, mux.Options{MaxConcurrentStreams: 10})
 	c := newClient(t, h2client.Options{Addr: s.Addr(mux.ListenerH2C)})
-	noErrors(t, burst(c, 100, s.URL(mux.ListenerH2C)+"/echo?delay=20ms"))
+	muxtest.NoErrors(t, muxtest.Burst(c, 100, s.URL(mux.ListenerH2C)+"/echo?delay=20ms"))
 	st := s.Stats().Listeners[mux.ListenerH2C]
 	if st.ConnectionsAccepted != 1 || st.Requests != 100 || st.PeakInFlightPerConn > 10 {
 		t.Errorf("server saw %+v; want 1 connection, 100 requests, at most 10 at once", st)
@@ -133,7 +101,7 @@ func TestServerRestartReconnectsOnce(t *testing.T) {
 	for range 20 {
 		go func() { errs <- get(context.Background(), c, "http://"+addr+"/echo?delay=10s", nil) }()
 	}
-	waitFor(t, "20 requests in flight", func() bool { return a.Stats().Listeners[mux.ListenerH2C].InFlight == 20 })
+	muxtest.WaitFor(t, 10*time.Second, "20 requests in flight", func() bool { return a.Stats().Listeners[mux.ListenerH2C].InFlight == 20 })
 	a.Close()
 	for range 20 {
 		if err := <-errs; err == nil || !strings.Contains(err.Error(), "h2client:") {
@@ -141,7 +109,7 @@ func TestServerRestartReconnectsOnce(t *testing.T) {
 		}
 	}
 	b := startServer(t, mux.Options{H2CAddr: addr})
-	noErrors(t, burst(c, 20, "http://"+addr+"/hello"))
+	muxtest.NoErrors(t, muxtest.Burst(c, 20, "http://"+addr+"/hello"))
 	cs := c.Stats()
 	if cs.Dials != 2 || cs.Reconnects != 1 || cs.Failed != 20 || cs.Requests != 40 {
 		t.Errorf("client stats %+v; want 2 dials, 1 reconnect, 20 failed of 40", cs)
@@ -161,10 +129,10 @@ func TestGoAwayReconnectsOnce(t *testing.T) {
 	for range 10 {
 		go func() { errs <- get(context.Background(), c, "http://"+addr+"/echo?delay=500ms", nil) }()
 	}
-	waitFor(t, "10 requests in flight", func() bool { return a.Stats().Listeners[mux.ListenerH2C].InFlight == 10 })
+	muxtest.WaitFor(t, 10*time.Second, "10 requests in flight", func() bool { return a.Stats().Listeners[mux.ListenerH2C].InFlight == 10 })
 	go a.Shutdown(context.Background())
 	var b *mux.Server
-	waitFor(t, "the port to be free", func() bool {
+	muxtest.WaitFor(t, 10*time.Second, "the port to be free", func() bool {
 		var err error
 		b, err = mux.New(mux.Options{H2CAddr: addr})
 		return err == nil
@@ -174,7 +142,7 @@ func TestGoAwayReconnectsOnce(t *testing.T) {
 	// A request sent in the instant between the server's GOAWAY and its
 	// arrival is refused and must be counted as failed; none is retried.
 	var refused int64
-	waitFor(t, "the GOAWAY to arrive", func() bool {
+	muxtest.WaitFor(t, 10*time.Second, "the GOAWAY to arrive", func() bool {
 		if get(context.Background(), c, "http://"+addr+"/hello", nil) != nil {
 			refused++
 		}
@@ -185,7 +153,7 @@ func TestGoAwayReconnectsOnce(t *testing.T) {
 			t.Errorf("an in-flight request failed across GOAWAY: %v", err)
 		}
 	}
-	noErrors(t, burst(c, 20, "http://"+addr+"/hello"))
+	muxtest.NoErrors(t, muxtest.Burst(c, 20, "http://"+addr+"/hello"))
 	if cs := c.Stats(); cs.Reconnects != 1 || cs.Failed != refused {
 		t.Errorf("client stats %+v; want 1 reconnect and %d failed", cs, refused)
 	}
@@ -267,11 +235,11 @@ func TestCancelWhileWaitingForSlot(t *testing.T) {
 	base := s.URL(mux.ListenerH2C)
 	done := make(chan error, 1)
 	go func() { done <- get(context.Background(), c, base+"/echo?delay=300ms", nil) }()
-	waitFor(t, "the slot to be taken", func() bool { return c.Stats().InFlight == 1 })
+	muxtest.WaitFor(t, 10*time.Second, "the slot to be taken", func() bool { return c.Stats().InFlight == 1 })
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- get(ctx, c, base+"/hello", nil) }()
-	waitFor(t, "the request to wait", func() bool { return c.Stats().Waiting == 1 })
+	muxtest.WaitFor(t, 10*time.Second, "the request to wait", func() bool { return c.Stats().Waiting == 1 })
 	cancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
@@ -291,7 +259,7 @@ func TestInfoReportsWaitAndConnection(t *testing.T) {
 	var a, b roundtrip.Info
 	var wg sync.WaitGroup
 	wg.Go(func() { get(context.Background(), c, base+"/echo?delay=100ms", &a) })
-	waitFor(t, "the slot to be taken", func() bool { return c.Stats().InFlight == 1 })
+	muxtest.WaitFor(t, 10*time.Second, "the slot to be taken", func() bool { return c.Stats().InFlight == 1 })
 	wg.Go(func() { get(context.Background(), c, base+"/hello", &b) })
 	wg.Wait()
 	if b.Acquired.Before(a.End) || a.Service() < 100*time.Millisecond || b.Conn != 1 || a.Conn != 1 || !b.Reused {
@@ -306,26 +274,17 @@ func TestGoroutinesReturnAfterClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	noErrors(t, burst(c, 50, s.URL(mux.ListenerH2C)+"/echo?delay=5ms"))
+	muxtest.NoErrors(t, muxtest.Burst(c, 50, s.URL(mux.ListenerH2C)+"/echo?delay=5ms"))
 	errc := make(chan error, 1)
 	go func() { errc <- get(context.Background(), c, s.URL(mux.ListenerH2C)+"/echo?delay=10s", nil) }()
-	waitFor(t, "a request in flight", func() bool { return c.Stats().InFlight == 1 })
+	muxtest.WaitFor(t, 10*time.Second, "a request in flight", func() bool { return c.Stats().InFlight == 1 })
 	c.Close()
 	if err := <-errc; err == nil {
 		t.Error("a request in flight at Close succeeded")
 	}
-	waitFor(t, "goroutines to return to their baseline", func() bool { return runtime.NumGoroutine() <= before })
-	if n := countErrors(burst(c, 3, s.URL(mux.ListenerH2C)+"/hello")); n != 3 {
+	muxtest.WaitFor(t, 10*time.Second, "goroutines to return to their baseline", func() bool { return runtime.NumGoroutine() <= before })
+	if n := countErrors(muxtest.Burst(c, 3, s.URL(mux.ListenerH2C)+"/hello")); n != 3 {
 		t.Errorf("%d of 3 requests after Close failed, want 3", n)
-	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
 	}
 }
 
@@ -339,7 +298,7 @@ func TestTLSWithALPN(t *testing.T) {
 		return d.DialContext(ctx, network, addr)
 	}
 	c := newClient(t, h2client.Options{Addr: s.Addr(mux.ListenerH2TLS), Dial: dialTLS})
-	noErrors(t, burst(c, 20, s.URL(mux.ListenerH2TLS)+"/echo?delay=50ms"))
+	muxtest.NoErrors(t, muxtest.Burst(c, 20, s.URL(mux.ListenerH2TLS)+"/echo?delay=50ms"))
 	if st := s.Stats().Listeners[mux.ListenerH2TLS]; st.ConnectionsAccepted != 1 || st.Protos["HTTP/2.0"] != 20 {
 		t.Errorf("server saw %+v; want 20 HTTP/2.0 requests on 1 connection", st)
 	}

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 
+	"muxlab/internal/muxtest"
 	"muxlab/mux"
 )
 
@@ -94,7 +95,7 @@ func TestRapidResetIsBounded(t *testing.T) {
 	}
 	c.Close()
 	<-readDone
-	waitFor(t, 30*time.Second, "the server to release every handler and the connection", func() bool {
+	muxtest.WaitFor(t, 30*time.Second, "the server to release every handler and the connection", func() bool {
 		st := s.Stats().Listeners[mux.ListenerH2C]
 		return st.InFlight == 0 && st.ConnectionsOpen == 0 && runtime.NumGoroutine() <= before
 	})

@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"muxlab/internal/browsertest"
+	"muxlab/internal/muxtest"
 	"muxlab/mux"
 )
 
@@ -170,7 +171,7 @@ func TestTLSListenersALPN(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	waitFor(t, 5*time.Second, "the idle connection to count", func() bool {
+	muxtest.WaitFor(t, 5*time.Second, "the idle connection to count", func() bool {
 		return s.Stats().Listeners[mux.ListenerH2TLS].ConnectionsIdle == 1
 	})
 	if _, err := tlsClient().Get(s.URL(mux.ListenerH1TLS) + "/demo/result?load=abc"); err != nil {

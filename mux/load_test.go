@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"muxlab/internal/muxtest"
 	"muxlab/mux"
 )
 
@@ -54,7 +55,7 @@ func TestLoadThousandHTTP1Connections(t *testing.T) {
 			}
 		})
 	}
-	waitFor(t, 30*time.Second, "1,000 requests in flight at once", func() bool {
+	muxtest.WaitFor(t, 30*time.Second, "1,000 requests in flight at once", func() bool {
 		st := s.Stats().Listeners[mux.ListenerH1]
 		return st.ConnectionsOpen == n && st.InFlight == n
 	})
@@ -66,7 +67,7 @@ func TestLoadThousandHTTP1Connections(t *testing.T) {
 	for _, c := range conns {
 		c.Close()
 	}
-	waitFor(t, 30*time.Second, "connections and goroutines to return to their baseline", func() bool {
+	muxtest.WaitFor(t, 30*time.Second, "connections and goroutines to return to their baseline", func() bool {
 		return s.Stats().Listeners[mux.ListenerH1].ConnectionsOpen == 0 && runtime.NumGoroutine() <= before
 	})
 	if st := s.Stats().Listeners[mux.ListenerH1]; st.Requests != n || st.ConnectionsAccepted != n {
@@ -111,7 +112,7 @@ func TestLoadTenThousandHTTP2Streams(t *testing.T) {
 			})
 		}
 	}
-	waitFor(t, 60*time.Second, "10,000 streams in flight at once", func() bool {
+	muxtest.WaitFor(t, 60*time.Second, "10,000 streams in flight at once", func() bool {
 		return s.Stats().Listeners[mux.ListenerH2C].InFlight == conns*perConn
 	})
 	wg.Wait()
@@ -128,7 +129,7 @@ func TestLoadTenThousandHTTP2Streams(t *testing.T) {
 	for _, cc := range ccs {
 		cc.Close()
 	}
-	waitFor(t, 30*time.Second, "connections and goroutines to return to their baseline", func() bool {
+	muxtest.WaitFor(t, 30*time.Second, "connections and goroutines to return to their baseline", func() bool {
 		return s.Stats().Listeners[mux.ListenerH2C].ConnectionsOpen == 0 && runtime.NumGoroutine() <= before
 	})
 	st := s.Stats().Listeners[mux.ListenerH2C]

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"muxlab/internal/muxtest"
 	"muxlab/mux"
 )
 
@@ -257,23 +258,11 @@ func TestCancelReleasesHandler(t *testing.T) {
 				}
 			}()
 			inFlight := func() int64 { return s.Stats().Listeners[name].InFlight }
-			waitFor(t, 5*time.Second, "the request to arrive", func() bool { return inFlight() == 1 })
+			muxtest.WaitFor(t, 5*time.Second, "the request to arrive", func() bool { return inFlight() == 1 })
 			cancel()
-			waitFor(t, 100*time.Millisecond, "the handler to be released", func() bool { return inFlight() == 0 })
+			muxtest.WaitFor(t, 100*time.Millisecond, "the handler to be released", func() bool { return inFlight() == 0 })
 			<-done
 		})
-	}
-}
-
-// waitFor polls cond until it holds, failing the test after limit.
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up after %v waiting for %s", limit, what)
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -319,7 +308,7 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 			cc := conn(t, s, name)
 			got := make(chan reply, 1)
 			go func() { got <- do(t, cc, "GET", s.URL(name)+"/echo?delay=300ms&size=5000", nil) }()
-			waitFor(t, 5*time.Second, "the request to arrive", func() bool { return s.Stats().Listeners[name].InFlight == 1 })
+			muxtest.WaitFor(t, 5*time.Second, "the request to arrive", func() bool { return s.Stats().Listeners[name].InFlight == 1 })
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			if err := s.Shutdown(ctx); err != nil {
@@ -362,7 +351,7 @@ func TestClosedConnectionsCounted(t *testing.T) {
 		do(t, cc, "GET", s.URL(mux.ListenerH2C)+"/hello", nil)
 		cc.Close()
 	}
-	waitFor(t, 5*time.Second, "connections to close", func() bool {
+	muxtest.WaitFor(t, 5*time.Second, "connections to close", func() bool {
 		return s.Stats().Listeners[mux.ListenerH2C].ConnectionsOpen == 0
 	})
 	conns := s.ConnStats()

@@ -1,11 +1,19 @@
 // Package muxtest starts the mux demo server for the tests of other
-// packages: clients and the harness are judged by its ground truth.
+// packages, whose clients and harness are judged by its ground truth, and
+// holds the helpers those tests share.
 package muxtest
 
 import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
 	"testing"
+	"time"
 
 	"muxlab/mux"
+	"muxlab/roundtrip"
 )
 
 // Start serves a mux server with opts for the rest of tb (use "127.0.0.1:0"
@@ -19,4 +27,61 @@ func Start(tb testing.TB, opts mux.Options) *mux.Server {
 	s.Start()
 	tb.Cleanup(func() { s.Close() })
 	return s
+}
+
+// Doer is what the clients under test offer: h1pool.Pool and h2client.Client.
+type Doer interface {
+	Do(req *http.Request, info *roundtrip.Info) (*http.Response, error)
+}
+
+// Get sends one GET through c, reads the whole body, and fails on a status
+// other than 200.
+func Get(ctx context.Context, c Doer, url string, info *roundtrip.Info) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.Do(req, info)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return resp, fmt.Errorf("%s: status %d", url, resp.StatusCode)
+	}
+	return resp, nil
+}
+
+// Burst sends n GETs through c at once and returns their errors.
+func Burst(c Doer, n int, url string) []error {
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() { _, errs[i] = Get(context.Background(), c, url, nil) })
+	}
+	wg.Wait()
+	return errs
+}
+
+// NoErrors reports every error in errs.
+func NoErrors(tb testing.TB, errs []error) {
+	tb.Helper()
+	for _, err := range errs {
+		if err != nil {
+			tb.Error(err)
+		}
+	}
+}
+
+// WaitFor polls cond every millisecond until it holds, failing tb after limit.
+func WaitFor(tb testing.TB, limit time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	for deadline := time.Now().Add(limit); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			tb.Fatalf("gave up after %v waiting for %s", limit, what)
+		}
+	}
 }
