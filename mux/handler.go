@@ -89,9 +89,11 @@ func track(next http.Handler) http.Handler {
 		if rec != nil {
 			rec.begin(r.Proto)
 			defer rec.end()
+			// The values are made once per connection and protocol and only
+			// read by net/http, so every response can share them.
 			h := w.Header()
-			h[HeaderConn] = []string{strconv.FormatUint(rec.id, 10)}
-			h[HeaderProto] = []string{r.Proto}
+			h[HeaderConn] = rec.idHeader
+			h[HeaderProto] = protoHeader(r.Proto)
 		}
 		next.ServeHTTP(w, r)
 	})

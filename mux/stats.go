@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 )
@@ -52,6 +53,23 @@ type ConnStats struct {
 // protocol names counted apart; anything else counts as "other".
 var protoNames = [...]string{"HTTP/1.0", "HTTP/1.1", "HTTP/2.0", "other"}
 
+// protoHeaders are the Muxlab-Proto header values of the known protocols.
+var protoHeaders = func() (h [len(protoNames)][]string) {
+	for i, n := range protoNames {
+		h[i] = []string{n}
+	}
+	return h
+}()
+
+// protoHeader returns the Muxlab-Proto header value for p, shared when p is
+// a known protocol.
+func protoHeader(p string) []string {
+	if i := protoIndex(p); i < len(protoNames)-1 {
+		return protoHeaders[i]
+	}
+	return []string{p}
+}
+
 func protoIndex(p string) int {
 	for i, n := range protoNames[:len(protoNames)-1] {
 		if p == n {
@@ -80,6 +98,7 @@ type listenerStats struct {
 // connRecord is one connection's counters.
 type connRecord struct {
 	id       uint64
+	idHeader []string // id as the value of the Muxlab-Conn header
 	ls       *listenerStats
 	remote   string
 	requests atomic.Int64
@@ -109,7 +128,9 @@ type connKey struct{}
 // connContext is an http.Server ConnContext: it opens a record for c.
 func (t *tracker) connContext(ls *listenerStats) func(context.Context, net.Conn) context.Context {
 	return func(ctx context.Context, c net.Conn) context.Context {
-		rec := &connRecord{id: t.nextID.Add(1), ls: ls, remote: c.RemoteAddr().String()}
+		id := t.nextID.Add(1)
+		rec := &connRecord{id: id, ls: ls, remote: c.RemoteAddr().String(),
+			idHeader: []string{strconv.FormatUint(id, 10)}}
 		rec.open.Store(true)
 		ls.accepted.Add(1)
 		ls.open.Add(1)
