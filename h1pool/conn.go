@@ -96,8 +96,9 @@ func (b *body) Read(buf []byte) (int, error) {
 	if err == io.EOF {
 		b.finish(true)
 	} else if err != nil {
-		b.p.failed.Add(1)
-		b.finish(false)
+		if b.finish(false) { // a Read after the error must not count it again
+			b.p.failed.Add(1)
+		}
 		if cerr := context.Cause(b.resp.Request.Context()); cerr != nil {
 			err = cerr
 		}
@@ -127,12 +128,14 @@ func bodyless(r *http.Response) bool {
 		r.StatusCode == http.StatusNoContent || r.StatusCode == http.StatusNotModified
 }
 
-func (b *body) finish(clean bool) {
+// finish ends the request once and reports whether this call did.
+func (b *body) finish(clean bool) bool {
 	if b.done.Swap(true) {
-		return
+		return false
 	}
 	b.info.End = time.Now()
 	c := b.s.c
 	alive := c.endWatch()
 	b.p.finish(b.s, clean && alive && !b.resp.Close && !b.resp.Request.Close)
+	return true
 }

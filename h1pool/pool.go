@@ -35,7 +35,7 @@ type Options struct {
 	// Dial opens a connection. Nil: a plain net.Dialer. It may return a TLS
 	// connection; the pool speaks HTTP/1.1 on whatever it gets.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
-	// DialTimeout bounds one dial (5s).
+	// DialTimeout bounds one dial (roundtrip.DefaultDialTimeout, 5s).
 	DialTimeout time.Duration
 	// ReadBufferSize and WriteBufferSize size each connection's buffers, in
 	// bytes (4 KiB each).
@@ -53,7 +53,7 @@ func (o *Options) normalize() error {
 		return fmt.Errorf("h1pool: Conns %d out of range 1 to %d", o.Conns, MaxConns)
 	}
 	if o.DialTimeout == 0 {
-		o.DialTimeout = 5 * time.Second
+		o.DialTimeout = roundtrip.DefaultDialTimeout
 	}
 	if o.DialTimeout < 0 {
 		return fmt.Errorf("h1pool: negative DialTimeout %v", o.DialTimeout)

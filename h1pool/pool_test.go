@@ -237,3 +237,14 @@ func TestGoroutinesReturnAfterClose(t *testing.T) {
 	p.Close()
 	muxtest.WaitFor(t, 10*time.Second, "goroutines to return to their baseline", func() bool { return runtime.NumGoroutine() <= before })
 }
+
+// TestReadAfterErrorCountsOnce: a body whose Read failed counts one failed
+// request, however often it is read after that.
+func TestReadAfterErrorCountsOnce(t *testing.T) {
+	s := startServer(t, mux.Options{})
+	p := newPool(t, h1pool.Options{Addr: s.Addr(mux.ListenerH1), Conns: 1})
+	muxtest.FailMidBody(t, p, s.URL(mux.ListenerH1)+"/stream?chunks=100&interval=20ms&size=64")
+	if st := p.Stats(); st.Failed != 1 || st.Requests != 1 {
+		t.Errorf("stats %+v; want 1 request, 1 failed", st)
+	}
+}

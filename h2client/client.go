@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,8 +16,18 @@ import (
 	"muxlab/roundtrip"
 )
 
-// ErrClosed is returned by a Client used after Close.
+// ErrClosed is returned by a Client used after Close, and wrapped by the
+// error of a request in flight when it was closed.
 var ErrClosed = errors.New("h2client: client is closed")
+
+// ErrConnLost is wrapped by the error of a request whose connection broke, or
+// was closed or told to go away by the server, while the request was on it.
+var ErrConnLost = errors.New("h2client: the connection ended under the request")
+
+// ErrHandshake is wrapped by the error of a connection whose server did not
+// complete the HTTP/2 handshake (no preface and SETTINGS, or no h2 through
+// ALPN).
+var ErrHandshake = errors.New("h2client: HTTP/2 handshake failed")
 
 // MaxStreamSlots caps the stream slots the client keeps for one connection,
 // whatever MAX_CONCURRENT_STREAMS the server advertises (some advertise no
@@ -33,7 +44,8 @@ type Options struct {
 	// ALPN (the client completes the handshake if Dial did not).
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// DialTimeout bounds dialing and the HTTP/2 handshake: the server's
-	// preface and SETTINGS must arrive within it (5s).
+	// preface and SETTINGS must arrive within it (roundtrip.DefaultDialTimeout,
+	// 5s).
 	DialTimeout time.Duration
 	// MaxReadFrameSize is the largest frame the client accepts, in bytes
 	// (x/net's default, 16 KiB is what servers send; zero keeps it).
@@ -45,7 +57,7 @@ func (o *Options) normalize() error {
 		return errors.New("h2client: Options.Addr is empty")
 	}
 	if o.DialTimeout == 0 {
-		o.DialTimeout = 5 * time.Second
+		o.DialTimeout = roundtrip.DefaultDialTimeout
 	}
 	if o.DialTimeout < 0 {
 		return fmt.Errorf("h2client: negative DialTimeout %v", o.DialTimeout)
@@ -99,6 +111,8 @@ func New(opts Options) (*Client, error) {
 			// Wait for a stream slot inside one connection instead of
 			// reporting it unusable when the server's limit is reached.
 			StrictMaxConcurrentStreams: true,
+			// Send what h1pool sends: no Accept-Encoding: gzip.
+			DisableCompression: true,
 			MaxReadFrameSize:           opts.MaxReadFrameSize,
 		},
 		dialing: make(chan struct{}, 1),
@@ -117,12 +131,18 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 // stream slot, and fills info (if not nil) as it goes. The slot is freed when
 // the response body has been read to EOF or closed; the caller must close it.
 //
+// info.Acquired is when the request's HEADERS were written: x/net may hold a
+// request that has one of the client's slots a little longer, until it has
+// forgotten a stream whose body the caller already read to the end, and that
+// time is part of the wait, not of the service.
+//
 // A request that fails once sent is reported, never retried: the caller
 // counts it. Only a request that was never written to a connection is moved
 // to the next one.
 func (c *Client) Do(req *http.Request, info *roundtrip.Info) (*http.Response, error) {
-	// One allocation per request: the body wrapper, which also holds the
-	// Info when the caller passes none.
+	// Per request: the body wrapper (which also holds the Info when the
+	// caller passes none, and the trace), the trace's hook, its context and
+	// the request's shallow copy that carries it.
 	b := &body{c: c, info: info}
 	if info == nil {
 		info = &b.own
@@ -137,22 +157,43 @@ func (c *Client) Do(req *http.Request, info *roundtrip.Info) (*http.Response, er
 	c.inFlight.Inc()
 	c.requests.Add(1)
 	raise(&c.peak, cn.inFlight.Add(1))
-	info.Acquired = time.Now()
 	info.Conn = cn.rec.ID
 	info.Reused = cn.rec.Request()
-	resp, err := cn.cc.RoundTrip(req)
+	b.trace.WroteHeaders = b.wroteHeaders
+	slot := time.Now()
+	resp, err := cn.cc.RoundTrip(req.WithContext(httptrace.WithClientTrace(ctx, &b.trace)))
+	info.Acquired = b.sentAt(slot)
 	if err != nil {
 		c.failed.Add(1)
 		info.End = time.Now()
+		err = c.roundTripError(ctx, cn, err)
 		c.release(cn)
-		if cerr := context.Cause(ctx); cerr != nil {
-			err = cerr
-		}
 		return nil, fmt.Errorf("h2client: %s %s on connection %d: %w", req.Method, req.URL, cn.rec.ID, err)
 	}
 	b.rc, b.resp, b.cn = resp.Body, resp, cn
 	resp.Body = b
 	return resp, nil
+}
+
+// roundTripError gives err, from x/net, a kind a caller can test with
+// errors.Is or errors.As: the context's cause when it ended; x/net's own
+// StreamError and GoAwayError as they are; ErrClosed when the client was
+// closed; ErrConnLost when the connection ended or was told to go away.
+func (c *Client) roundTripError(ctx context.Context, cn *conn, err error) error {
+	var se http2.StreamError
+	var ge http2.GoAwayError
+	switch {
+	case context.Cause(ctx) != nil:
+		return context.Cause(ctx)
+	case errors.As(err, &se), errors.As(err, &ge):
+		return err
+	case c.shut.Load():
+		return fmt.Errorf("%w: %w", ErrClosed, err)
+	}
+	if st := cn.cc.State(); st.Closed || st.Closing {
+		return fmt.Errorf("%w: %w", ErrConnLost, err)
+	}
+	return err
 }
 
 // acquire returns a usable connection with a stream slot taken for the

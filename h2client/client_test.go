@@ -323,3 +323,14 @@ func TestTLSServerChoosesHTTP1(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestReadAfterErrorCountsOnce: a body whose Read failed counts one failed
+// request, however often it is read after that.
+func TestReadAfterErrorCountsOnce(t *testing.T) {
+	s := startServer(t, mux.Options{})
+	c := newClient(t, h2client.Options{Addr: s.Addr(mux.ListenerH2C)})
+	muxtest.FailMidBody(t, c, s.URL(mux.ListenerH2C)+"/stream?chunks=100&interval=20ms&size=64")
+	if st := c.Stats(); st.Failed != 1 || st.Requests != 1 {
+		t.Errorf("stats %+v; want 1 request, 1 failed", st)
+	}
+}

@@ -9,8 +9,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
+	"reflect"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -66,8 +67,8 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 	addr := c.opts.Addr
 	nc, err := c.opts.Dial(ctx, "tcp", addr)
 	if err != nil {
-		if strings.Contains(err.Error(), "no application protocol") { // a TLS server that offers no h2
-			return nil, fmt.Errorf("h2client: dial %s: it does not offer h2 through ALPN: is it an HTTP/1.1-only TLS listener? (%w)", addr, err)
+		if noApplicationProtocol(err) { // a TLS server that offers no h2
+			return nil, fmt.Errorf("h2client: dial %s: it does not offer h2 through ALPN: is it an HTTP/1.1-only TLS listener? (%w: %w)", addr, ErrHandshake, err)
 		}
 		return nil, fmt.Errorf("h2client: dial %s: %w", addr, err)
 	}
@@ -80,7 +81,7 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 		}
 		if p := tc.ConnectionState().NegotiatedProtocol; p != http2.NextProtoTLS {
 			nc.Close()
-			return nil, fmt.Errorf("h2client: %s negotiated %q through ALPN, not h2: is it an HTTP/1.1-only TLS listener?", addr, p)
+			return nil, fmt.Errorf("%w: %s negotiated %q through ALPN, not h2: is it an HTTP/1.1-only TLS listener?", ErrHandshake, addr, p)
 		}
 	} else {
 		pc = &prefaceConn{Conn: nc}
@@ -118,13 +119,14 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 // handshakeError explains why the server did not speak HTTP/2.
 func handshakeError(addr string, pc *prefaceConn, ctx context.Context, err error) error {
 	if pc != nil && bytes.HasPrefix(pc.head(), []byte("HTTP/")) {
-		return fmt.Errorf("h2client: %s did not answer the HTTP/2 preface: is it an HTTP/1.1-only listener? (it answered %q)",
-			addr, pc.head())
+		return fmt.Errorf("%w: %s did not answer the HTTP/2 preface: is it an HTTP/1.1-only listener? (it answered %q)",
+			ErrHandshake, addr, pc.head())
 	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("h2client: %s did not answer the HTTP/2 preface within the dial timeout: is it an h2c server?", addr)
+		return fmt.Errorf("%w: %s did not answer the HTTP/2 preface within the dial timeout: is it an h2c server? (%w)",
+			ErrHandshake, addr, context.DeadlineExceeded)
 	}
-	return fmt.Errorf("h2client: HTTP/2 handshake with %s: %w", addr, err)
+	return fmt.Errorf("%w with %s: %w", ErrHandshake, addr, err)
 }
 
 // prefaceConn remembers the first bytes the server sent, to tell an HTTP/1.1
@@ -155,27 +157,59 @@ func (p *prefaceConn) head() []byte {
 	return slices.Clone(p.first)
 }
 
-// body frees the request's stream slot when the response body is done.
+// noApplicationProtocol reports whether err is the TLS alert 120 that a
+// server sends when it offers none of the protocols asked for through ALPN.
+// crypto/tls reports a received alert as a *net.OpError "remote error"
+// around an unexported uint8 type, so the alert's number is read by kind.
+func noApplicationProtocol(err error) bool {
+	var op *net.OpError
+	if !errors.As(err, &op) || op.Op != "remote error" {
+		return false
+	}
+	v := reflect.ValueOf(op.Err)
+	return v.Kind() == reflect.Uint8 && v.Uint() == 120
+}
+
+// body frees the request's stream slot when the response body is done, and
+// holds the request's trace.
 type body struct {
-	rc   io.ReadCloser // the body as read from the connection
-	resp *http.Response
-	c    *Client
-	cn   *conn
-	info *roundtrip.Info
-	own  roundtrip.Info // info's storage when the caller gave none
-	done atomic.Bool
+	rc    io.ReadCloser // the body as read from the connection
+	resp  *http.Response
+	c     *Client
+	cn    *conn
+	info  *roundtrip.Info
+	own   roundtrip.Info // info's storage when the caller gave none
+	trace httptrace.ClientTrace
+	// wrote is when the HEADERS were written, as nanoseconds since
+	// info.Start plus one; zero until then. x/net's writer goroutine sets it.
+	wrote atomic.Int64
+	done  atomic.Bool
+}
+
+func (b *body) wroteHeaders() { b.wrote.Store(int64(time.Since(b.info.Start)) + 1) }
+
+// sentAt returns when the HEADERS were written, or slot if they never were.
+func (b *body) sentAt(slot time.Time) time.Time {
+	if ns := b.wrote.Load(); ns > 0 {
+		return b.info.Start.Add(time.Duration(ns - 1))
+	}
+	return slot
 }
 
 func (b *body) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	if err != nil {
+		first := b.finish()
 		if err != io.EOF {
-			b.c.failed.Add(1)
+			if first { // a Read after the error must not count it again
+				b.c.failed.Add(1)
+			}
 			if cerr := context.Cause(b.resp.Request.Context()); cerr != nil {
 				err = cerr
+			} else if !errors.Is(err, ErrConnLost) {
+				err = b.c.roundTripError(b.resp.Request.Context(), b.cn, err)
 			}
 		}
-		b.finish()
 	}
 	return n, err
 }
@@ -188,10 +222,12 @@ func (b *body) Close() error {
 	return err
 }
 
-func (b *body) finish() {
+// finish ends the request once and reports whether this call did.
+func (b *body) finish() bool {
 	if b.done.Swap(true) {
-		return
+		return false
 	}
 	b.info.End = time.Now()
 	b.c.release(b.cn)
+	return true
 }

@@ -9,6 +9,10 @@ package roundtrip
 
 import "time"
 
+// DefaultDialTimeout bounds one dial and handshake when a client's options
+// leave it zero. It is the one default of the clients and the harness.
+const DefaultDialTimeout = 5 * time.Second
+
 // Info is what one request reports about how it was carried. A client fills
 // it in; the caller owns it and must keep it until the response body is
 // closed, because End is stamped then.

@@ -85,3 +85,37 @@ func WaitFor(tb testing.TB, limit time.Duration, what string, cond func() bool) 
 		}
 	}
 }
+
+// FailMidBody sends a GET of url (a slow /stream) through c, reads the first
+// bytes of the body, cancels the request, and then reads three more times:
+// the first of those Reads fails, the others read after the failure. The
+// client must count one failed request, whatever the reads after it.
+func FailMidBody(tb testing.TB, c Doer, url string) {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	resp, err := c.Do(req, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	buf := make([]byte, 1)
+	if _, err := resp.Body.Read(buf); err != nil {
+		tb.Fatalf("first byte: %v", err)
+	}
+	cancel()
+	var errs []error
+	for range 3 {
+		_, err := io.ReadAll(resp.Body)
+		errs = append(errs, err)
+	}
+	for i, err := range errs {
+		if err == nil {
+			tb.Fatalf("read %d after the cancel succeeded", i+1)
+		}
+	}
+}
