@@ -113,7 +113,7 @@ func New(opts Options) (*Client, error) {
 			StrictMaxConcurrentStreams: true,
 			// Send what h1pool sends: no Accept-Encoding: gzip.
 			DisableCompression: true,
-			MaxReadFrameSize:           opts.MaxReadFrameSize,
+			MaxReadFrameSize:   opts.MaxReadFrameSize,
 		},
 		dialing: make(chan struct{}, 1),
 		done:    make(chan struct{}),
