@@ -22,7 +22,7 @@ func BenchmarkPage(b *testing.B) {
 				s.Objects, s.Delay, s.Rounds, s.Warmup = 100, results.Duration(50*time.Millisecond), 1, 1
 				s.Pages = b.N
 			})
-			report(b, run(b, context.Background(), embedded(b, sc, client)))
+			reportMetrics(b, run(b, context.Background(), embedded(b, sc, client)))
 		})
 	}
 }
@@ -35,14 +35,14 @@ func BenchmarkThroughput(b *testing.B) {
 			sc := scenario(b, "throughput", func(s *results.Scenario) {
 				s.Requests, s.Rounds, s.Warmup = max(b.N, 100), 1, 100
 			})
-			report(b, run(b, context.Background(), embedded(b, sc, client)))
+			reportMetrics(b, run(b, context.Background(), embedded(b, sc, client)))
 		})
 	}
 }
 
-// report turns a run's figures into benchmark metrics. The benchmark's own
+// reportMetrics turns a run's figures into benchmark metrics. The benchmark's own
 // ns/op is wall time per iteration and includes the round's set-up.
-func report(b *testing.B, r *results.Run) {
+func reportMetrics(b *testing.B, r *results.Run) {
 	t := r.Contenders[0].Total
 	if t.Failed > 0 || t.OK == 0 {
 		b.Fatalf("%d failed, %d ok: %v", t.Failed, t.OK, t.Errors)

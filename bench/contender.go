@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"strings"
 	"time"
 
 	"muxlab/h1pool"
@@ -13,154 +14,164 @@ import (
 	"muxlab/results"
 )
 
-// contender is one client under test: h1 (h1pool), h2 (h2client) or hey.
-type contender struct {
-	name     string
-	protocol string
-	listener string // the server listener it talks to: "h1" or "h2c"
-	addr     string // host:port of that listener
-	base     string // its base URL
-	conns    int    // connections it is meant to use
-	opts     *Options
+// Contender names of the built-in table.
+const (
+	H1  = "h1"
+	H2  = "h2"
+	Hey = "hey"
+)
+
+// Contender describes one client under test. The harness knows contenders
+// only through this table: adding one is adding an entry.
+type Contender struct {
+	// Name is how --contenders and the result name it.
+	Name string
+	// Protocol is what it speaks on the wire, e.g. "HTTP/2".
+	Protocol string
+	// Listener is the server listener it talks to ("h1", "h2c"): a run
+	// needs a Target of that name.
+	Listener string
+	// Summary says what it is, for --list.
+	Summary string
+	// Baseline marks the contender the others are compared with when it
+	// runs (the first one named otherwise).
+	Baseline bool
+	// Reference marks an outside tool run for reference: no verdict and no
+	// ratio column are about it.
+	Reference bool
+	// OpenLoop says it can start requests at a fixed rate (--rate).
+	OpenLoop bool
+
+	// conns is how many connections (pool) or workers it uses for sc.
+	conns func(sc *results.Scenario) int
+	// unit names what conns counts, in the plural.
+	unit string
+	// newClient builds its client for one turn; nil for a contender that
+	// runs its turns itself (run).
+	newClient func(t Target, conns int, dialTimeout time.Duration) (Client, error)
+	// run runs a whole turn itself instead of the harness's loops.
+	run func(ctx context.Context, r *runner, c *contender, rd *results.Round)
+	// probe builds the client that measures the round trip on its protocol
+	// (one connection).
+	probe func(t Target, dialTimeout time.Duration) (Client, error)
+	// pageModel says how many of a page's objects it requests and how many
+	// it carries at once; maxStreams is the server's HTTP/2 limit (zero:
+	// none known).
+	pageModel func(objects, conns, maxStreams int) (requested, perTurn int)
 }
 
-func newContender(name string, opts *Options, a addrs) *contender {
-	c := &contender{name: name, opts: opts}
-	switch name {
-	case H2:
-		c.protocol, c.listener, c.addr, c.base, c.conns = "HTTP/2", "h2c", a.h2c, opts.H2CURL, 1
-	default: // H1, Hey
-		c.protocol, c.listener, c.addr, c.base, c.conns = "HTTP/1.1", "h1", a.h1, opts.H1URL, opts.Scenario.Conns
+func newH1(t Target, conns int, dialTimeout time.Duration) (Client, error) {
+	return h1pool.New(h1pool.Options{Addr: t.Addr, Conns: conns, Dial: t.Dial, DialTimeout: dialTimeout})
+}
+
+func newH2(t Target, _ int, dialTimeout time.Duration) (Client, error) {
+	return h2client.New(h2client.Options{Addr: t.Addr, Dial: t.Dial, DialTimeout: dialTimeout})
+}
+
+func probeH1(t Target, dialTimeout time.Duration) (Client, error) { return newH1(t, 1, dialTimeout) }
+
+// poolModel: HTTP/1.1 carries one object per connection at a time.
+func poolModel(objects, conns, _ int) (int, int) { return objects, conns }
+
+// table is every contender muxlab knows, in the default order.
+var table = []Contender{
+	{
+		Name: H1, Protocol: "HTTP/1.1", Listener: "h1", Baseline: true, OpenLoop: true,
+		Summary: "h1pool: exactly --conns keep-alive HTTP/1.1 connections, the rest queue (a browser's six per host)",
+		conns:   func(sc *results.Scenario) int { return sc.Conns }, unit: "connections",
+		newClient: newH1, probe: probeH1, pageModel: poolModel,
+	},
+	{
+		Name: H2, Protocol: "HTTP/2", Listener: "h2c", OpenLoop: true,
+		Summary: "h2client: every request a stream on exactly one HTTP/2 connection (h2c)",
+		conns:   func(*results.Scenario) int { return 1 }, unit: "connections",
+		newClient: newH2, probe: func(t Target, dialTimeout time.Duration) (Client, error) { return newH2(t, 1, dialTimeout) },
+		pageModel: func(objects, _, maxStreams int) (int, int) {
+			if maxStreams > 0 {
+				return objects, min(objects, maxStreams)
+			}
+			return objects, objects
+		},
+	},
+	{
+		Name: Hey, Protocol: "HTTP/1.1", Listener: "h1", Reference: true,
+		Summary: "github.com/rakyll/hey's requester with --conns workers, as hey -c would run (for reference)",
+		conns:   func(sc *results.Scenario) int { return sc.Conns }, unit: "workers",
+		run: runHey, probe: probeH1,
+		pageModel: func(objects, conns, _ int) (int, int) { return heyObjects(objects, conns), conns },
+	},
+}
+
+// Contenders returns the table of contenders, in the default order.
+func Contenders() []Contender { return append([]Contender(nil), table...) }
+
+// ContenderNames lists the contenders' names, in the default order.
+func ContenderNames() []string {
+	names := make([]string, len(table))
+	for i, c := range table {
+		names[i] = c.Name
+	}
+	return names
+}
+
+// LookupContender returns the contender with the given name.
+func LookupContender(name string) (Contender, error) {
+	for _, c := range table {
+		if c.Name == name {
+			return c, nil
+		}
+	}
+	return Contender{}, fmt.Errorf("bench: unknown contender %q; valid: %s", name, strings.Join(ContenderNames(), ", "))
+}
+
+// contender is one contender in one run: its description, its target and
+// what was measured before the rounds.
+type contender struct {
+	Contender
+	target  Target
+	n       int           // connections or workers
+	rtt     time.Duration // the round trip on its protocol; zero if rttErr
+	rttErr  error
+	planned int64 // requests a counted turn sends; zero when turns are timed
+}
+
+func newContender(d Contender, t Target, sc *results.Scenario) *contender {
+	c := &contender{Contender: d, target: t, n: d.conns(sc)}
+	switch {
+	case sc.Duration > 0:
+	case sc.Mode == results.Page:
+		requested, _ := d.pageModel(sc.Objects, c.n, 0)
+		c.planned = int64(sc.Pages * requested)
+	default:
+		c.planned = int64(sc.Requests)
+		if d.run != nil { // an outside tool sends what it sends: see heyObjects
+			c.planned = int64(heyObjects(sc.Requests, c.n))
+		}
 	}
 	return c
 }
 
 // label says what the contender is, e.g. "h1 (6 connections)".
 func (c *contender) label() string {
-	unit := "connections"
-	switch {
-	case c.name == Hey:
-		unit = "workers"
-	case c.conns == 1:
-		unit = "connection"
+	unit := c.unit
+	if c.n == 1 {
+		unit = strings.TrimSuffix(unit, "s")
 	}
-	return fmt.Sprintf("%s (%d %s)", c.name, c.conns, unit)
-}
-
-func (c *contender) newClient() (Client, error) {
-	if c.name == H2 {
-		return h2client.New(h2client.Options{Addr: c.addr, DialTimeout: c.opts.DialTimeout})
-	}
-	return h1pool.New(h1pool.Options{Addr: c.addr, Conns: c.conns, DialTimeout: c.opts.DialTimeout})
-}
-
-// run runs one turn and writes its figures into rd.
-func (c *contender) run(ctx context.Context, r *runner, rd *results.Round) {
-	if c.name == Hey {
-		c.runHey(ctx, r, rd)
-		return
-	}
-	client, err := c.newClient()
-	if err != nil { // Options were validated: this is a bug, reported as a failure
-		rd.Errors = map[string]int64{"client: " + err.Error(): 1}
-		return
-	}
-	defer client.Close()
-	sc := &r.opts.Scenario
-	s, err := newSession(ctx, sc, c.base, client, r.opts.Timeout, &r.progress)
-	if err != nil {
-		rd.Errors = map[string]int64{"request: " + err.Error(): 1}
-		return
-	}
-	if sc.Warmup > 0 {
-		s.run(workers(sc), sc.Warmup, results.NewHistogram(), nil)
-		r.progress.Store(0)
-	}
-	recs := workers(sc)
-	page := results.NewHistogram()
-	cancelStop := s.stopAfter(sc.Duration.D())
-	start := time.Now()
-	var sample *[]results.Timing
-	if sc.Mode == results.Page {
-		sample = &rd.Sample
-	}
-	s.run(recs, measured(sc), page, sample)
-	rd.Elapsed = results.Duration(time.Since(start))
-	cancelStop()
-	total := recs[0]
-	for _, rec := range recs[1:] {
-		total.merge(rec)
-	}
-	total.fill(rd)
-	if sc.Mode == results.Page {
-		rd.Page = page.Dist()
-	}
-	st := client.Stats()
-	rd.Client = &results.ClientConns{
-		Dials: st.Dials, Reconnects: st.Reconnects, Retries: st.Retries, ConnsPeak: st.ConnsPeak, InFlightPeak: st.InFlightPeak,
-		WaitingPeak: st.WaitingPeak, PeakStreams: st.PeakStreams, MaxConcurrentStreams: st.MaxConcurrentStreams,
-	}
-	for _, pc := range st.PerConn {
-		rd.Client.RequestsPerConn = append(rd.Client.RequestsPerConn, pc.Requests)
-	}
-	if sc.Mode == results.Page {
-		maxStreams := int(st.MaxConcurrentStreams)
-		rd.Model = c.model(sc.Objects, sc.Delay.D(), r.rtt, maxStreams, rd.Page)
-	}
-}
-
-// run runs the scenario's loop with recs as workers: n requests (pages in
-// Page mode), or until stop when n is zero.
-func (s *session) run(recs []*recorder, n int, page *results.Histogram, sample *[]results.Timing) {
-	switch s.sc.Mode {
-	case results.Page:
-		s.pageLoop(recs, n, page, sample)
-	case results.Open:
-		s.openLoop(recs, int64(n))
-	default:
-		s.closedLoop(recs, int64(n))
-	}
-}
-
-// workers makes one recorder per worker the scenario runs.
-func workers(sc *results.Scenario) []*recorder {
-	n := sc.Concurrency
-	if sc.Mode == results.Page {
-		n = sc.Objects
-	}
-	recs := make([]*recorder, n)
-	for i := range recs {
-		recs[i] = newRecorder()
-	}
-	return recs
-}
-
-// measured is how many requests (pages) a turn measures; zero when the turn
-// is timed.
-func measured(sc *results.Scenario) int {
-	switch {
-	case sc.Duration > 0:
-		return 0
-	case sc.Mode == results.Page:
-		return sc.Pages
-	}
-	return sc.Requests
+	return fmt.Sprintf("%s (%d %s)", c.Name, c.n, unit)
 }
 
 // model predicts the page time: the objects go in turns of as many as the
 // contender carries at once, each turn about one server delay plus one round
 // trip. maxStreams is the HTTP/2 server's limit (zero for HTTP/1.1).
-func (c *contender) model(objects int, delay, rtt time.Duration, maxStreams int, page *results.Dist) *results.Model {
-	perTurn := c.conns
-	if c.name == H2 {
-		perTurn = objects
-		if maxStreams > 0 {
-			perTurn = min(objects, maxStreams)
-		}
+func (c *contender) model(objects int, delay time.Duration, maxStreams int, page *results.Dist) *results.Model {
+	requested, perTurn := c.pageModel(objects, c.n, maxStreams)
+	m := &results.Model{Turns: int(math.Ceil(float64(requested) / float64(max(perTurn, 1))))}
+	if c.rttErr != nil {
+		m.RTTError = c.rttErr.Error()
+		return m
 	}
-	turns := int(math.Ceil(float64(objects) / float64(perTurn)))
-	turn := delay + rtt
-	m := &results.Model{Turns: turns, TurnTime: results.Duration(turn), Predicted: results.Duration(time.Duration(turns) * turn)}
+	turn := delay + c.rtt
+	m.RTT, m.TurnTime, m.Predicted = results.Duration(c.rtt), results.Duration(turn), results.Duration(time.Duration(m.Turns)*turn)
 	if page != nil && page.Count > 0 {
 		m.Measured = results.Duration(time.Duration(page.P50 * float64(time.Millisecond)))
 		m.Deviation = (float64(m.Measured) - float64(m.Predicted)) / float64(m.Predicted)
@@ -168,42 +179,57 @@ func (c *contender) model(objects int, delay, rtt time.Duration, maxStreams int,
 	return m
 }
 
-// checkHTTP1 sends one GET / over HTTP/1.1 to addr: any HTTP answer will do.
-func checkHTTP1(ctx context.Context, base, addr string, dialTimeout time.Duration) error {
-	p, err := h1pool.New(h1pool.Options{Addr: addr, Conns: 1, DialTimeout: dialTimeout})
+// rttProbes is how many requests measure a round trip.
+const rttProbes = 21
+
+// probeRTT sends one GET /hello to the contender's target on its own
+// protocol and fails if the server does not answer in it (within the dial
+// timeout), then times rttProbes more, one at a time, and keeps the median:
+// the round trip of its page model. Any HTTP status is an answer.
+func (c *contender) probeRTT(ctx context.Context, opts *Options) error {
+	client, err := c.probe(c.target, opts.DialTimeout)
 	if err != nil {
 		return err
 	}
-	defer p.Close()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/", nil)
-	if err != nil {
-		return err
+	defer client.Close()
+	get := func(ctx context.Context) (time.Duration, error) {
+		ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.target.URL+"/hello", nil)
+		if err != nil {
+			return 0, err
+		}
+		setHeaders(req, opts.Version)
+		start := time.Now()
+		resp, err := client.Do(req, nil)
+		if err != nil {
+			return 0, err
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return time.Since(start), err
 	}
-	resp, err := p.Do(req, nil)
+	first, cancel := context.WithTimeout(ctx, opts.DialTimeout)
+	_, err = get(first)
+	cancel()
 	if err != nil {
-		return fmt.Errorf("%w (is it an HTTP/1.1 listener? an h2c-only one closes the connection)", err)
+		return fmt.Errorf("bench: %s at %s (listener %s) does not answer in %s: %w", c.Name, c.target.URL, c.Listener, c.Protocol, err)
 	}
-	io.Copy(io.Discard, resp.Body)
-	return resp.Body.Close()
+	h := results.NewHistogram()
+	for range rttProbes {
+		d, err := get(ctx)
+		if err != nil {
+			c.rttErr = fmt.Errorf("measuring the round trip: %w", err)
+			return nil
+		}
+		h.Record(d)
+	}
+	c.rtt = h.Quantile(50)
+	return nil
 }
 
-// measureRTT times n tiny requests, one at a time, and returns the median:
-// the round trip of the page model.
-func measureRTT(ctx context.Context, c Client, base string, n int) time.Duration {
-	h := results.NewHistogram()
-	for range n {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/hello", nil)
-		if err != nil {
-			return 0
-		}
-		start := time.Now()
-		resp, err := c.Do(req, nil)
-		if err != nil {
-			return 0
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		h.Record(time.Since(start))
-	}
-	return h.Quantile(50)
+// setHeaders gives every request every contender sends the same headers:
+// each client would otherwise send its own User-Agent.
+func setHeaders(req *http.Request, version string) {
+	req.Header.Set("User-Agent", "muxlab/"+version)
 }

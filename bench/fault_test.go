@@ -12,6 +12,7 @@ import (
 	"muxlab/bench"
 	"muxlab/internal/muxtest"
 	"muxlab/mux"
+	"muxlab/report"
 	"muxlab/results"
 )
 
@@ -32,7 +33,7 @@ func timedScenario(d time.Duration) results.Scenario {
 func TestServerDiesMidRun(t *testing.T) {
 	s := remote(t, "127.0.0.1:0", "127.0.0.1:0")
 	opts := bench.Options{Scenario: timedScenario(1500 * time.Millisecond), Contenders: []string{"h2", "h1"},
-		H1URL: s.URL(mux.ListenerH1), H2CURL: s.URL(mux.ListenerH2C), DialTimeout: time.Second}
+		Targets: targets(t, s.URL(mux.ListenerH1), s.URL(mux.ListenerH2C)), DialTimeout: time.Second}
 	go func() {
 		for s.Stats().Listeners[mux.ListenerH2C].Requests < 100 {
 			time.Sleep(time.Millisecond)
@@ -59,7 +60,7 @@ func TestServerDiesMidRun(t *testing.T) {
 		t.Errorf("written result: %v", err)
 	}
 	var table strings.Builder
-	results.WriteTable(&table, r)
+	report.WriteTable(&table, r)
 	if !strings.Contains(table.String(), "errors of h1 (6 connections): connection refused:") {
 		t.Errorf("the table does not say what failed:\n%s", table.String())
 	}
@@ -71,8 +72,8 @@ func TestGracefulRestartMidRun(t *testing.T) {
 	a := remote(t, "127.0.0.1:0", "127.0.0.1:0")
 	h1, h2c := a.Addr(mux.ListenerH1), a.Addr(mux.ListenerH2C)
 	opts := bench.Options{Scenario: timedScenario(1500 * time.Millisecond), Contenders: []string{"h2"},
-		H1URL: "http://" + h1, H2CURL: "http://" + h2c,
-		Truth: bench.TruthFuncs{ResetFunc: func() {}, SnapshotFunc: func() bench.ServerSnapshot { return nil }}}
+		Targets: targets(t, "http://"+h1, "http://"+h2c),
+		Truth:   bench.TruthFuncs{ResetFunc: func() {}, SnapshotFunc: func() bench.ServerSnapshot { return nil }}}
 	restarted := make(chan *mux.Server, 1)
 	go func() {
 		for a.Stats().Listeners[mux.ListenerH2C].Requests < 100 {
@@ -122,7 +123,7 @@ func TestSilentServer(t *testing.T) {
 	for _, contenders := range [][]string{{"h2"}, {"h1"}} {
 		start := time.Now()
 		_, err := bench.Run(context.Background(), bench.Options{Scenario: timedScenario(time.Second), Contenders: contenders,
-			H1URL: url, H2CURL: url, DialTimeout: 200 * time.Millisecond})
+			Targets: targets(t, url, url), DialTimeout: 200 * time.Millisecond})
 		if err == nil {
 			t.Fatalf("%v: a silent server was measured", contenders)
 		}
@@ -143,7 +144,7 @@ func TestServerStopsAnswering(t *testing.T) {
 	}))
 	defer hang.Close()
 	sc := results.Scenario{Name: "hang", Mode: results.Closed, Endpoint: "/echo", Requests: 8, Concurrency: 4, Rounds: 1, Conns: 2}
-	r := run(t, context.Background(), bench.Options{Scenario: sc, Contenders: []string{"h1"}, H1URL: hang.URL,
+	r := run(t, context.Background(), bench.Options{Scenario: sc, Contenders: []string{"h1"}, Targets: targets(t, hang.URL, ""),
 		Timeout: 300 * time.Millisecond})
 	accounted(t, r)
 	rd := r.Contenders[0].Rounds[0]

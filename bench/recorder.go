@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/net/http2"
 
 	"muxlab/h1pool"
 	"muxlab/h2client"
@@ -19,8 +21,9 @@ import (
 type outcome struct {
 	err      error         // nil if a response was read to the end
 	status   int           // 0 if no response
-	latency  time.Duration // from the request's start (intended start in Open mode) to its end
-	wait     time.Duration // from that start until a connection or stream slot was free
+	latency  time.Duration // from when the workload asked (intended start, page start) to its end
+	lag      time.Duration // from then until the request was handed to the client; negative: none (closed loop, hey)
+	wait     time.Duration // from then until a connection or stream slot was free and it could be sent
 	service  time.Duration // from the connection or slot to the last byte
 	class    int
 	canceled bool // stopped by the end of the run, not failed
@@ -29,16 +32,17 @@ type outcome struct {
 // recorder keeps one worker's figures. Only its worker touches it, so
 // recording takes no lock; recorders are merged after the workers stop.
 type recorder struct {
-	latency, wait, service *results.Histogram
-	classes                [numClasses]*results.Histogram
-	sent, ok, failed       int64
-	canceled               int64
-	statuses               [600]int64
-	errs                   map[string]int64 // made on the first error
+	latency, lag, wait, service *results.Histogram
+	classes                     [numClasses]*results.Histogram
+	sent, ok, failed            int64
+	canceled                    int64
+	statuses                    [600]int64
+	errs                        map[string]int64 // made on the first error
 }
 
 func newRecorder() *recorder {
-	r := &recorder{latency: results.NewHistogram(), wait: results.NewHistogram(), service: results.NewHistogram()}
+	r := &recorder{latency: results.NewHistogram(), lag: results.NewHistogram(), wait: results.NewHistogram(),
+		service: results.NewHistogram()}
 	for i := range r.classes {
 		r.classes[i] = results.NewHistogram()
 	}
@@ -61,6 +65,9 @@ func (r *recorder) record(o *outcome) {
 	default:
 		r.ok++
 		r.latency.Record(o.latency)
+		if o.lag >= 0 {
+			r.lag.Record(o.lag)
+		}
 		r.wait.Record(o.wait)
 		r.service.Record(o.service)
 		r.classes[o.class].Record(o.latency)
@@ -78,6 +85,7 @@ func (r *recorder) fail(kind string) {
 // merge adds o's figures to r.
 func (r *recorder) merge(o *recorder) {
 	r.latency.Merge(o.latency)
+	r.lag.Merge(o.lag)
 	r.wait.Merge(o.wait)
 	r.service.Merge(o.service)
 	for i := range r.classes {
@@ -102,6 +110,9 @@ func (r *recorder) merge(o *recorder) {
 func (r *recorder) fill(rd *results.Round) {
 	rd.Sent, rd.OK, rd.Failed, rd.Cancelled = r.sent, r.ok, r.failed, r.canceled
 	rd.Latency, rd.Wait, rd.Service = r.latency.Dist(), r.wait.Dist(), r.service.Dist()
+	if r.lag.Count() > 0 {
+		rd.Lag = r.lag.Dist()
+	}
 	for code, n := range r.statuses {
 		if n > 0 {
 			if rd.Statuses == nil {
@@ -125,12 +136,17 @@ func (r *recorder) fill(rd *results.Round) {
 }
 
 // errorKind names the kind of a failure, from a small fixed set, so that
-// errors can be counted by kind.
+// errors can be counted by kind. The kind comes from the error's type or
+// identity, never from its text.
 func errorKind(err error) string {
-	msg := err.Error()
+	var se http2.StreamError
+	var ge http2.GoAwayError
+	var op *net.OpError
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
 		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "cancelled"
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "connection refused"
 	case errors.Is(err, syscall.ECONNRESET):
@@ -139,16 +155,16 @@ func errorKind(err error) string {
 		return "broken pipe"
 	case errors.Is(err, h1pool.ErrClosed), errors.Is(err, h2client.ErrClosed):
 		return "client closed"
-	case strings.Contains(msg, "GOAWAY"):
+	case errors.As(err, &ge):
 		return "refused by GOAWAY"
-	case strings.Contains(msg, "stream error"):
+	case errors.As(err, &se):
 		return "stream reset"
-	case strings.Contains(msg, "HTTP/2 preface"), strings.Contains(msg, "handshake"):
+	case errors.Is(err, h2client.ErrHandshake):
 		return "handshake"
-	case strings.Contains(msg, ": dial "):
+	case errors.As(err, &op) && op.Op == "dial":
 		return "dial"
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), strings.Contains(msg, "connection lost"),
-		strings.Contains(msg, "use of closed network connection"), strings.Contains(msg, "client connection force closed"):
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed),
+		errors.Is(err, h2client.ErrConnLost):
 		return "connection closed"
 	}
 	return "other"

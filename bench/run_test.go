@@ -25,7 +25,7 @@ func embedded(t testing.TB, sc results.Scenario, contenders ...string) bench.Opt
 	srv := muxtest.Start(t, mux.Options{H1Addr: "127.0.0.1:0", H2CAddr: "127.0.0.1:0"})
 	return bench.Options{
 		Scenario: sc, Contenders: contenders, Embedded: true,
-		H1URL: srv.URL(mux.ListenerH1), H2CURL: srv.URL(mux.ListenerH2C),
+		Targets: targets(t, srv.URL(mux.ListenerH1), srv.URL(mux.ListenerH2C)),
 		Truth: bench.TruthFuncs{ResetFunc: srv.ResetStats, SnapshotFunc: func() bench.ServerSnapshot {
 			snap := bench.ServerSnapshot{}
 			for name, l := range srv.Stats().Listeners {
@@ -35,6 +35,24 @@ func embedded(t testing.TB, sc results.Scenario, contenders ...string) bench.Opt
 			return snap
 		}},
 	}
+}
+
+// targets makes the targets of an h1 and an h2c listener; an empty URL is
+// left out.
+func targets(t testing.TB, h1, h2c string) []bench.Target {
+	t.Helper()
+	var out []bench.Target
+	for _, l := range []struct{ name, url string }{{"h1", h1}, {"h2c", h2c}} {
+		if l.url == "" {
+			continue
+		}
+		tg, err := bench.NewTarget(l.name, l.url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, tg)
+	}
+	return out
 }
 
 func scenario(t testing.TB, name string, edit func(*results.Scenario)) results.Scenario {
@@ -194,7 +212,7 @@ func TestOpenLoopShowsStall(t *testing.T) {
 			sc.Concurrency = 200
 		}
 		url := stallServer(t, 60)
-		r := run(t, context.Background(), bench.Options{Scenario: sc, Contenders: []string{"h1"}, H1URL: url})
+		r := run(t, context.Background(), bench.Options{Scenario: sc, Contenders: []string{"h1"}, Targets: targets(t, url, "")})
 		return r.Contenders[0].Total.Latency
 	}
 	closed, open := lat(results.Closed), lat(results.Open)
@@ -252,13 +270,13 @@ func TestBadOptions(t *testing.T) {
 		{"rate", func(o *bench.Options) {
 			o.Scenario.Mode, o.Scenario.Rate, o.Contenders = results.Open, -1, []string{"h1"}
 		}, "rate -1 is out of range"},
-		{"hey open", func(o *bench.Options) { o.Scenario.Mode, o.Scenario.Rate = results.Open, 10 }, "hey cannot run an open-loop"},
-		{"url", func(o *bench.Options) { o.H1URL = "ftp://x" }, "h1-url"},
-		{"no server", func(o *bench.Options) { o.H1URL, o.H2CURL = deadURL(t), deadURL(t) }, "connection refused"},
+		{"hey open", func(o *bench.Options) { o.Scenario.Mode, o.Scenario.Rate = results.Open, 10 }, "hey cannot start requests at a fixed rate"},
+		{"no target", func(o *bench.Options) { o.Targets = o.Targets[1:] }, "contender h1 needs a target for the server's h1 listener"},
+		{"no server", func(o *bench.Options) { o.Targets = targets(t, deadURL(t), deadURL(t)) }, "connection refused"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			opts := bench.Options{Scenario: good, H1URL: "http://127.0.0.1:1", H2CURL: "http://127.0.0.1:1"}
+			opts := bench.Options{Scenario: good, Targets: targets(t, "http://127.0.0.1:1", "http://127.0.0.1:1")}
 			tc.edit(&opts)
 			if _, err := bench.Run(context.Background(), opts); err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want %q", err, tc.want)
@@ -271,7 +289,7 @@ func TestBadOptions(t *testing.T) {
 // before anything is measured.
 func TestWrongProtocol(t *testing.T) {
 	opts := embedded(t, scenario(t, "latency", func(*results.Scenario) {}), "h1", "h2")
-	opts.H2CURL = opts.H1URL
+	opts.Targets[1].Addr, opts.Targets[1].URL = opts.Targets[0].Addr, opts.Targets[0].URL
 	_, err := bench.Run(context.Background(), opts)
 	if err == nil || !strings.Contains(err.Error(), "is it an HTTP/1.1-only listener?") {
 		t.Errorf("err = %v", err)

@@ -4,48 +4,46 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"muxlab/h1pool"
-	"muxlab/h2client"
 	"muxlab/results"
+	"muxlab/roundtrip"
 )
 
-// Contender names.
+// Defaults of Options.
 const (
-	H1  = "h1"
-	H2  = "h2"
-	Hey = "hey"
+	DefaultTimeout     = 30 * time.Second
+	DefaultDialTimeout = roundtrip.DefaultDialTimeout
+	DefaultConns       = h1pool.DefaultConns
 )
-
-// ContenderNames lists the valid contenders, in their default order.
-func ContenderNames() []string { return []string{H1, H2, Hey} }
 
 // Options configures a run. Zero fields take the defaults in parentheses.
 type Options struct {
-	// Scenario is the workload; see Scenarios and Validate. Its Conns (6)
-	// is the number of h1's connections and hey's workers.
+	// Scenario is the workload; see Scenarios and Validate. Its Conns
+	// (DefaultConns, 6) is the number of connections of a pool and of
+	// workers of an outside tool.
 	Scenario results.Scenario
-	// Contenders run in this order in every round (h1, h2, hey).
+	// Contenders run in this order in the first round; the order rotates
+	// by one in each round after it (all of the table).
 	Contenders []string
-	// H1URL and H2CURL are the base URLs of the HTTP/1.1 and h2c listeners,
-	// e.g. "http://127.0.0.1:8080". Required.
-	H1URL, H2CURL string
+	// Targets are the server's listeners; every contender needs the one
+	// its Listener names. Required.
+	Targets []Target
 	// Truth is where the server's own counts come from. Nil: GET /stats on
 	// the server, if it answers.
 	Truth GroundTruth
-	// Embedded says the server runs in this process.
+	// Embedded says the server runs in this process: its CPU time is in
+	// every CPU figure.
 	Embedded bool
-	// Timeout bounds each request (30s); DialTimeout each dial and
-	// handshake (5s).
+	// Timeout bounds each request (DefaultTimeout, 30s); DialTimeout each
+	// dial and handshake (DefaultDialTimeout, 5s).
 	Timeout, DialTimeout time.Duration
-	// Version is muxlab's version, for the result file.
+	// Version is muxlab's version, for the result file and the User-Agent.
 	Version string
 	// Progress, if not nil, is called about ten times a second with what
 	// runs now and how far it is.
@@ -61,51 +59,49 @@ type Progress struct {
 	Total     int64 // requests in this turn; -1 when the turn is timed
 }
 
-func (o *Options) normalize() error {
+// normalize fills in the defaults and validates o, and returns the
+// contenders of the run with their targets.
+func (o *Options) normalize() ([]*contender, error) {
 	if o.Scenario.Conns == 0 {
-		o.Scenario.Conns = h1pool.DefaultConns
+		o.Scenario.Conns = DefaultConns
 	}
 	if len(o.Contenders) == 0 {
 		o.Contenders = ContenderNames()
 	}
-	seen := map[string]bool{}
-	for _, c := range o.Contenders {
-		if !isContender(c) {
-			return fmt.Errorf("bench: unknown contender %q; valid: %s", c, strings.Join(ContenderNames(), ", "))
-		}
-		if seen[c] {
-			return fmt.Errorf("bench: contender %q named twice", c)
-		}
-		seen[c] = true
-	}
-	if seen[Hey] && o.Scenario.Mode == results.Open {
-		return errors.New("bench: hey cannot run an open-loop scenario at a fixed arrival rate per request; leave hey out")
-	}
 	if o.Timeout == 0 {
-		o.Timeout = 30 * time.Second
+		o.Timeout = DefaultTimeout
 	}
 	if o.DialTimeout == 0 {
-		o.DialTimeout = 5 * time.Second
+		o.DialTimeout = DefaultDialTimeout
 	}
-	return Validate(&o.Scenario)
-}
-
-func seen(names []string, name string) bool {
-	for _, n := range names {
-		if n == name {
-			return true
+	if err := Validate(&o.Scenario); err != nil {
+		return nil, err
+	}
+	targets := map[string]Target{}
+	for _, t := range o.Targets {
+		targets[t.Listener] = t
+	}
+	var cs []*contender
+	seen := map[string]bool{}
+	for _, name := range o.Contenders {
+		d, err := LookupContender(name)
+		if err != nil {
+			return nil, err
 		}
-	}
-	return false
-}
-
-func isContender(name string) bool {
-	for _, c := range ContenderNames() {
-		if c == name {
-			return true
+		if seen[name] {
+			return nil, fmt.Errorf("bench: contender %q named twice", name)
 		}
+		seen[name] = true
+		if o.Scenario.Mode == results.Open && !d.OpenLoop {
+			return nil, fmt.Errorf("bench: %s cannot start requests at a fixed rate (an open loop); leave it out", name)
+		}
+		t, ok := targets[d.Listener]
+		if !ok {
+			return nil, fmt.Errorf("bench: contender %s needs a target for the server's %s listener", name, d.Listener)
+		}
+		cs = append(cs, newContender(d, t, &o.Scenario))
 	}
-	return false
+	return cs, nil
 }
 
 // Run runs the scenario against every contender, in turns within each
@@ -114,132 +110,71 @@ func isContender(name string) bool {
 // is nil. An error means nothing was measured: a bad option, or a server
 // that does not answer or speaks the wrong protocol.
 func Run(ctx context.Context, opts Options) (*results.Run, error) {
-	if err := opts.normalize(); err != nil {
-		return nil, err
-	}
-	addrs, err := targetAddrs(opts)
+	cs, err := opts.normalize()
 	if err != nil {
 		return nil, err
 	}
-	if err := preflight(ctx, opts, addrs); err != nil {
-		return nil, err
-	}
-	rtt := probeRTT(ctx, opts, addrs)
-	truth, truthNote := opts.Truth, "in process"
-	if truth == nil {
-		truth, truthNote = probeRemoteTruth(ctx, opts, addrs)
-		if c, ok := truth.(interface{ Close() }); ok {
-			defer c.Close()
+	for _, c := range cs {
+		if err := c.probeRTT(ctx, &opts); err != nil {
+			return nil, err
 		}
 	}
-	run := results.NewRun(opts.Version, runtime.Version(), results.Machine{
-		OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
-	}, time.Now())
-	run.Scenario = opts.Scenario
-	run.Target = results.Target{H1URL: opts.H1URL, H2CURL: opts.H2CURL, Embedded: opts.Embedded, GroundTruth: truthNote}
-	cs := make([]*contender, len(opts.Contenders))
-	for i, name := range opts.Contenders {
-		cs[i] = newContender(name, &opts, addrs)
-		run.Contenders = append(run.Contenders, results.Contender{
-			Name: name, Label: cs[i].label(), Protocol: cs[i].protocol, Conns: cs[i].conns})
+	truth, truthNote := opts.Truth, "in process"
+	if truth == nil {
+		var closeTruth func()
+		truth, truthNote, closeTruth = probeRemoteTruth(ctx, &opts, cs)
+		defer closeTruth()
 	}
-	r := &runner{opts: &opts, truth: truth, rtt: rtt}
+	run := newRun(&opts, cs, truthNote)
+	r := &runner{opts: &opts, truth: truth}
 	stopProgress := r.reportProgress()
 	defer stopProgress()
 	for round := 1; round <= opts.Scenario.Rounds && ctx.Err() == nil; round++ {
-		for i, c := range cs {
+		for pos := range cs {
 			if ctx.Err() != nil {
 				break
 			}
-			rd := r.turn(ctx, c, round)
+			i := (pos + round - 1) % len(cs) // the order rotates: A B C, B C A, ...
+			rd := r.turn(ctx, cs[i], round)
+			rd.Position = pos + 1
 			run.Contenders[i].Rounds = append(run.Contenders[i].Rounds, *rd)
 		}
 	}
-	if n := heyObjects(opts.Scenario.Objects, opts.Scenario.Conns); seen(opts.Contenders, Hey) &&
-		opts.Scenario.Mode == results.Page && n != opts.Scenario.Objects {
-		run.Notes = append(run.Notes, fmt.Sprintf("hey, like the hey command, sends n/c requests on each of its %d workers: %d of the %d objects of each page",
-			opts.Scenario.Conns, n, opts.Scenario.Objects))
-	}
+	run.Notes = append(run.Notes, heyNotes(&opts, cs)...)
 	run.Finished = time.Now()
 	run.Interrupted = ctx.Err() != nil
 	results.Summarize(run)
 	return run, nil
 }
 
-// addrs are the host:port of each listener.
-type addrs struct{ h1, h2c string }
-
-// targetAddrs checks the base URLs the contenders need and returns their
-// host:port; a URL no contender needs may be empty.
-func targetAddrs(opts Options) (addrs, error) {
-	var a addrs
-	needH1 := seen(opts.Contenders, H1) || seen(opts.Contenders, Hey)
-	for _, t := range []struct {
-		flag, raw string
-		dst       *string
-		need      bool
-	}{{"h1-url", opts.H1URL, &a.h1, needH1}, {"h2c-url", opts.H2CURL, &a.h2c, seen(opts.Contenders, H2)}} {
-		if !t.need && t.raw == "" {
-			continue
-		}
-		u, err := url.Parse(t.raw)
-		if err != nil || u.Scheme != "http" || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
-			return a, &RangeError{Field: t.flag, Value: fmt.Sprintf("%q", t.raw), Allow: "a base URL like http://127.0.0.1:8080"}
-		}
-		*t.dst = u.Host
-		if u.Port() == "" {
-			*t.dst = u.Host + ":80"
+// newRun starts the result: what was run, against what, by whom.
+func newRun(opts *Options, cs []*contender, truthNote string) *results.Run {
+	run := results.NewRun(opts.Version, runtime.Version(), results.Machine{
+		OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
+	}, time.Now())
+	run.Scenario = opts.Scenario
+	run.Target = results.Target{URLs: map[string]string{}, Embedded: opts.Embedded, GroundTruth: truthNote, CPUScope: "client"}
+	if opts.Embedded {
+		run.Target.CPUScope = "client + embedded server"
+	}
+	for _, c := range cs {
+		run.Target.URLs[c.Listener] = c.target.URL
+		run.Contenders = append(run.Contenders, results.Contender{Name: c.Name, Label: c.label(), Protocol: c.Protocol,
+			Listener: c.Listener, Conns: c.n, Reference: c.Reference})
+		if c.Baseline && run.Baseline == "" {
+			run.Baseline = c.Name
 		}
 	}
-	return a, nil
-}
-
-// preflight checks that each listener a contender needs answers, and in
-// its protocol, before anything is measured or written.
-func preflight(ctx context.Context, opts Options, a addrs) error {
-	ctx, cancel := context.WithTimeout(ctx, opts.DialTimeout)
-	defer cancel()
-	needH1 := seen(opts.Contenders, H1) || seen(opts.Contenders, Hey)
-	needH2 := seen(opts.Contenders, H2)
-	if needH2 {
-		c, err := h2client.New(h2client.Options{Addr: a.h2c, DialTimeout: opts.DialTimeout})
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		if err := c.Connect(ctx); err != nil {
-			return fmt.Errorf("bench: --h2c-url %s: %w", opts.H2CURL, err)
-		}
+	if run.Baseline == "" {
+		run.Baseline = cs[0].Name
 	}
-	if needH1 {
-		if err := checkHTTP1(ctx, opts.H1URL, a.h1, opts.DialTimeout); err != nil {
-			return fmt.Errorf("bench: --h1-url %s: %w", opts.H1URL, err)
-		}
-	}
-	return nil
-}
-
-// probeRTT measures the round trip to the server on the first contender's
-// listener, before anything is counted.
-func probeRTT(ctx context.Context, opts Options, a addrs) time.Duration {
-	c := newContender(opts.Contenders[0], &opts, a)
-	if c.name == Hey {
-		c = newContender(H1, &opts, a)
-	}
-	c.conns = 1
-	client, err := c.newClient()
-	if err != nil {
-		return 0
-	}
-	defer client.Close()
-	return measureRTT(ctx, client, c.base, 21)
+	return run
 }
 
 // runner runs turns and keeps the progress of the current one.
 type runner struct {
 	opts     *Options
 	truth    GroundTruth
-	rtt      time.Duration // one round trip, for the page model
 	progress atomic.Int64
 	current  atomic.Pointer[Progress]
 }
@@ -268,33 +203,53 @@ func (r *runner) reportProgress() func() {
 	return func() { t.Stop(); close(done); wg.Wait() }
 }
 
-// turn runs one contender's turn in one round.
+// turn runs one contender's turn in one round, with the server's counts
+// around it, and accounts for every request the turn was to send.
 func (r *runner) turn(ctx context.Context, c *contender, round int) *results.Round {
-	sc := &r.opts.Scenario
 	total := int64(-1)
-	switch {
-	case sc.Duration > 0:
-	case sc.Mode == results.Page:
-		total = int64(sc.Pages * sc.Objects)
-	default:
-		total = int64(sc.Requests)
+	if c.planned > 0 {
+		total = c.planned
 	}
 	r.progress.Store(0)
-	r.current.Store(&Progress{Contender: c.label(), Round: round, Rounds: sc.Rounds, Total: total})
+	r.current.Store(&Progress{Contender: c.label(), Round: round, Rounds: r.opts.Scenario.Rounds, Total: total})
 	rd := &results.Round{Round: round}
-	truthErr := r.truth.Reset(ctx, c.listener)
-	cpu0 := cpuTime()
-	c.run(ctx, r, rd)
-	rd.CPU = results.Duration(cpuTime() - cpu0)
+	truthErr := r.truth.Reset(ctx, c.Listener)
+	if c.run != nil {
+		c.run(ctx, r, c, rd)
+	} else {
+		r.runClient(ctx, c, rd)
+	}
 	if truthErr == nil {
-		snap, err := r.truth.Snapshot(context.WithoutCancel(ctx), c.listener)
+		// After Ctrl-C the server is still asked, but not for long.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.DialTimeout)
+		snap, err := r.truth.Snapshot(sctx, c.Listener)
+		cancel()
 		if err == nil {
-			rd.Server = snap.conns(c.listener, c.addr)
+			rd.Server = snap.match(c.target)
 		}
+	}
+	if rd.Scheduled == 0 { // the loop did not count its schedule: the plan, or what it started
+		rd.Scheduled = max(c.planned, rd.Sent)
+	}
+	rd.Unsent = rd.Scheduled - rd.Sent
+	if rd.OK > 0 {
+		rd.CPUPerReqUS = float64(rd.CPU.D().Microseconds()) / float64(rd.OK)
 	}
 	rd.Interrupted = ctx.Err() != nil
 	rd.Disagreement = disagreement(rd)
 	return rd
+}
+
+// measure runs f as the measured part of a turn: after a GC, so that the
+// garbage of what came before is not collected on its time, with the
+// process's CPU time and the elapsed time around it.
+func measure(rd *results.Round, f func()) {
+	runtime.GC()
+	cpu0 := cpuTime()
+	start := time.Now()
+	f()
+	rd.Elapsed = results.Duration(time.Since(start))
+	rd.CPU = results.Duration(cpuTime() - cpu0)
 }
 
 // disagreement explains how the client's and the server's counts of
@@ -318,3 +273,6 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// errNoClient marks a turn whose client could not be built.
+var errNoClient = errors.New("bench: the client could not be built")

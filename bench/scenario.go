@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"muxlab/mux/limits"
 	"net/url"
 	"sort"
 	"strconv"
@@ -22,8 +23,8 @@ const (
 	MaxRate        = 1_000_000
 	MaxConns       = 1000
 	MaxDuration    = 24 * time.Hour
-	MaxDelay       = 30 * time.Second // the mux server's own bound
-	MaxSize        = 64 << 20         // the mux server's own bound
+	MaxDelay       = limits.MaxDelay // the mux server's own bound
+	MaxSize        = limits.MaxSize  // the mux server's own bound
 )
 
 var builtins = []results.Scenario{

@@ -3,13 +3,14 @@ package bench
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
+	"strings"
+	"time"
 
-	"muxlab/h1pool"
-	"muxlab/h2client"
 	"muxlab/results"
 )
 
@@ -36,24 +37,30 @@ type ListenerCounts struct {
 	Protos              map[string]int64 `json:"protos"`
 }
 
-// conns finds the listener at addr (or, failing that, named name) and
-// returns its counts.
-func (s ServerSnapshot) conns(name, addr string) *results.ServerConns {
-	found, ok := "", false
-	for n, l := range s {
-		if l.Addr == addr {
-			found, ok = n, true
-			break
+// match finds the listener of t among the server's and returns its counts,
+// saying in Match how it was found when not by both name and address.
+func (s ServerSnapshot) match(t Target) *results.ServerConns {
+	var byAddr []string
+	for _, n := range slices.Sorted(maps.Keys(s)) {
+		if s[n].Addr == t.Addr {
+			byAddr = append(byAddr, n)
 		}
 	}
-	if !ok {
-		if _, ok = s[name]; !ok {
-			return nil
-		}
-		found = name
+	name, how := t.Listener, ""
+	l, byName := s[t.Listener]
+	switch {
+	case byName && l.Addr == t.Addr:
+	case len(byAddr) == 1:
+		name, how = byAddr[0], fmt.Sprintf("matched by address %s only (muxlab calls that listener %s)", t.Addr, t.Listener)
+	case len(byAddr) > 1:
+		name, how = byAddr[0], fmt.Sprintf("ambiguous: the server has %d listeners at %s (%s)", len(byAddr), t.Addr, strings.Join(byAddr, ", "))
+	case byName:
+		how = fmt.Sprintf("matched by name only: the server has it at %s, muxlab dialed %s", l.Addr, t.Addr)
+	default:
+		return nil
 	}
-	l := s[found]
-	return &results.ServerConns{Listener: found, ConnectionsAccepted: l.ConnectionsAccepted,
+	l = s[name]
+	return &results.ServerConns{Listener: name, Match: how, ConnectionsAccepted: l.ConnectionsAccepted,
 		Requests: l.Requests, PeakInFlightPerConn: l.PeakInFlightPerConn, Protos: l.Protos}
 }
 
@@ -73,12 +80,17 @@ func (t TruthFuncs) Snapshot(context.Context, string) (ServerSnapshot, error) {
 }
 
 // remoteTruth asks a mux server over HTTP: POST /stats/reset and GET /stats,
-// on a kept-alive connection to the listener not being measured.
+// on a kept-alive connection to a listener other than the one measured, so
+// that the asking is not counted.
 type remoteTruth struct {
-	h1, h2c  Client
-	h1Base   string
-	h2cBase  string
-	sameAddr bool
+	askers  []asker       // one per listener of the run
+	timeout time.Duration // per question: a server that stops answering must not hold the run
+}
+
+// asker is a client of one listener, on its own protocol.
+type asker struct {
+	listener, base string
+	client         Client
 }
 
 // unavailableTruth is used when the server has no /stats: every turn then
@@ -91,56 +103,62 @@ func (u unavailableTruth) Snapshot(context.Context, string) (ServerSnapshot, err
 }
 
 // probeRemoteTruth tries GET /stats on the server and returns the truth to
-// use and a note saying where it comes from.
-func probeRemoteTruth(ctx context.Context, opts Options, a addrs) (GroundTruth, string) {
-	if a.h1 == "" || a.h2c == "" {
-		err := errors.New("asking the server needs both its listeners")
-		return unavailableTruth{err}, "unavailable: " + err.Error()
+// use, a note saying where it comes from, and what closes it.
+func probeRemoteTruth(ctx context.Context, opts *Options, cs []*contender) (GroundTruth, string, func()) {
+	t := &remoteTruth{timeout: opts.Timeout}
+	seen := map[string]bool{}
+	for _, c := range cs {
+		if seen[c.Listener] {
+			continue
+		}
+		seen[c.Listener] = true
+		client, err := c.probe(c.target, opts.DialTimeout)
+		if err != nil {
+			t.Close()
+			return unavailableTruth{err}, "unavailable: " + err.Error(), func() {}
+		}
+		t.askers = append(t.askers, asker{listener: c.Listener, base: c.target.URL, client: client})
 	}
-	h1, err1 := h1pool.New(h1pool.Options{Addr: a.h1, Conns: 1, DialTimeout: opts.DialTimeout})
-	h2c, err2 := h2client.New(h2client.Options{Addr: a.h2c, DialTimeout: opts.DialTimeout})
-	if err := errors.Join(err1, err2); err != nil {
-		return unavailableTruth{err}, "unavailable: " + err.Error()
-	}
-	t := &remoteTruth{h1: h1, h2c: h2c, h1Base: opts.H1URL, h2cBase: opts.H2CURL, sameAddr: a.h1 == a.h2c}
-	if _, err := t.Snapshot(ctx, "h2c"); err != nil {
-		t.Close()
-		return unavailableTruth{err}, "unavailable: " + err.Error()
-	}
-	if _, err := t.Snapshot(ctx, "h1"); err != nil {
-		t.Close()
-		return unavailableTruth{err}, "unavailable: " + err.Error()
+	for _, a := range t.askers {
+		if _, err := t.Snapshot(ctx, a.listener); err != nil {
+			t.Close()
+			return unavailableTruth{err}, "unavailable: " + err.Error(), func() {}
+		}
 	}
 	note := "GET /stats"
-	if t.sameAddr {
-		note += " (one listener for both: its counts include muxlab's own /stats requests)"
+	if len(t.askers) == 1 {
+		note += " (one listener: its counts include muxlab's own /stats requests)"
 	}
-	return t, note
+	return t, note, t.Close
 }
 
 // Close closes the connections the truth asks on.
 func (t *remoteTruth) Close() {
-	t.h1.Close()
-	t.h2c.Close()
+	for _, a := range t.askers {
+		a.client.Close()
+	}
 }
 
-// via returns the client and base URL to ask on while listener is measured.
-func (t *remoteTruth) via(listener string) (Client, string) {
-	if listener == "h1" {
-		return t.h2c, t.h2cBase
+// via returns the asker to use while listener is measured: another
+// listener's if there is one.
+func (t *remoteTruth) via(listener string) asker {
+	for _, a := range t.askers {
+		if a.listener != listener {
+			return a
+		}
 	}
-	return t.h1, t.h1Base
+	return t.askers[0]
 }
 
 func (t *remoteTruth) Reset(ctx context.Context, listener string) error {
-	c, base := t.via(listener)
-	_, err := t.call(ctx, c, http.MethodPost, base+"/stats/reset")
+	a := t.via(listener)
+	_, err := t.call(ctx, a.client, http.MethodPost, a.base+"/stats/reset")
 	return err
 }
 
 func (t *remoteTruth) Snapshot(ctx context.Context, listener string) (ServerSnapshot, error) {
-	c, base := t.via(listener)
-	body, err := t.call(ctx, c, http.MethodGet, base+"/stats")
+	a := t.via(listener)
+	body, err := t.call(ctx, a.client, http.MethodGet, a.base+"/stats")
 	if err != nil {
 		return nil, err
 	}
@@ -148,12 +166,13 @@ func (t *remoteTruth) Snapshot(ctx context.Context, listener string) (ServerSnap
 		Listeners ServerSnapshot `json:"listeners"`
 	}
 	if err := json.Unmarshal(body, &st); err != nil || st.Listeners == nil {
-		return nil, fmt.Errorf("bench: %s/stats is not a mux server's /stats", base)
+		return nil, fmt.Errorf("bench: %s/stats is not a mux server's /stats", a.base)
 	}
 	return st.Listeners, nil
 }
-
 func (t *remoteTruth) call(ctx context.Context, c Client, method, url string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, t.timeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, url, nil)
 	if err != nil {
 		return nil, err

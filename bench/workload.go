@@ -21,8 +21,63 @@ type Client interface {
 	Close() error
 }
 
+// runClient runs a turn of a contender that has a Client: the warm-up, then
+// the measured loop, then the client's own counts.
+func (r *runner) runClient(ctx context.Context, c *contender, rd *results.Round) {
+	client, err := c.newClient(c.target, c.n, r.opts.DialTimeout)
+	if err != nil { // options were validated, so this is a bug: said, and the turn's requests unsent
+		rd.Error = "client: " + err.Error()
+		return
+	}
+	defer client.Close()
+	sc := &r.opts.Scenario
+	s, err := newSession(ctx, sc, c.target.URL, client, r.opts, &r.progress)
+	if err != nil {
+		rd.Error = "request: " + err.Error()
+		return
+	}
+	defer s.close()
+	if sc.Warmup > 0 {
+		s.run(workers(sc), sc.Warmup, results.NewHistogram(), nil)
+		r.progress.Store(0)
+	}
+	s.arm()
+	recs := workers(sc)
+	page := results.NewHistogram()
+	var sample *[]results.Timing
+	if sc.Mode == results.Page {
+		sample = &rd.Sample
+	}
+	var sched schedule
+	measure(rd, func() { sched = s.run(recs, measured(sc), page, sample) })
+	total := recs[0]
+	for _, rec := range recs[1:] {
+		total.merge(rec)
+	}
+	total.fill(rd)
+	if sc.Mode == results.Open {
+		rd.Scheduled = sched.scheduled
+		if sched.window > 0 {
+			rd.AchievedRate = float64(rd.Sent) / sched.window.Seconds()
+		}
+	}
+	st := client.Stats()
+	rd.Client = &results.ClientConns{
+		Dials: st.Dials, Reconnects: st.Reconnects, Retries: st.Retries, ConnsPeak: st.ConnsPeak, InFlightPeak: st.InFlightPeak,
+		WaitingPeak: st.WaitingPeak, PeakStreams: st.PeakStreams, MaxConcurrentStreams: st.MaxConcurrentStreams,
+	}
+	for _, pc := range st.PerConn {
+		rd.Client.RequestsPerConn = append(rd.Client.RequestsPerConn, pc.Requests)
+	}
+	if sc.Mode == results.Page {
+		rd.Page = page.Dist()
+		rd.PagesIncomplete = sched.incomplete
+		rd.Model = c.model(sc.Objects, sc.Delay.D(), int(st.MaxConcurrentStreams), rd.Page)
+	}
+}
+
 // session is one contender's turn in one round: a client, the scenario's
-// requests, and the switches that end the turn.
+// requests, and the switch that ends the turn.
 type session struct {
 	sc      *results.Scenario
 	client  Client
@@ -32,38 +87,109 @@ type session struct {
 	// ctx is cancelled on Ctrl-C: requests in flight are cancelled and
 	// counted so.
 	ctx context.Context
-	// stop is set when no new request may start (the duration is over, or
-	// ctx is done); requests in flight finish.
-	stop     atomic.Bool
+	// stopped is closed when no new request may start (the duration is
+	// over, or ctx is done); requests in flight finish. stop mirrors it for
+	// a check that takes no lock.
+	stopped   chan struct{}
+	stop      atomic.Bool
+	stopOnce  sync.Once
+	stoppedAt time.Time // set before stopped is closed
+	// timers that stop the session, stopped by close.
+	unwatch  func() bool
+	timer    *time.Timer
 	progress *atomic.Int64
 }
 
-func newSession(ctx context.Context, sc *results.Scenario, base string, c Client, timeout time.Duration, progress *atomic.Int64) (*session, error) {
-	s := &session{sc: sc, client: c, targets: paths(sc), timeout: timeout, ctx: ctx, progress: progress}
+func newSession(ctx context.Context, sc *results.Scenario, base string, c Client, opts *Options, progress *atomic.Int64) (*session, error) {
+	s := &session{sc: sc, client: c, targets: paths(sc), timeout: opts.Timeout, ctx: ctx, progress: progress,
+		stopped: make(chan struct{})}
 	for _, t := range s.targets {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+t.path, nil)
 		if err != nil {
 			return nil, err
 		}
+		setHeaders(req, opts.Version)
 		s.reqs = append(s.reqs, req)
 	}
-	context.AfterFunc(ctx, func() { s.stop.Store(true) })
+	s.unwatch = context.AfterFunc(ctx, s.halt)
 	return s, nil
 }
 
-// stopAfter sets stop once d has passed (d zero: never) and returns a
-// function that cancels that.
-func (s *session) stopAfter(d time.Duration) func() {
-	if d <= 0 {
-		return func() {}
-	}
-	t := time.AfterFunc(d, func() { s.stop.Store(true) })
-	return func() { t.Stop() }
+// halt stops new requests from starting.
+func (s *session) halt() {
+	s.stopOnce.Do(func() {
+		s.stoppedAt = time.Now()
+		s.stop.Store(true)
+		close(s.stopped)
+	})
 }
 
-// do sends the request to target tg, whose start (for latency) is start,
-// reads the whole response and describes what became of it in o.
-func (s *session) do(tg int, start time.Time, o *outcome, info *roundtrip.Info) {
+// arm starts the measured part's clock: a timed turn halts after the
+// scenario's duration.
+func (s *session) arm() {
+	if d := s.sc.Duration.D(); d > 0 {
+		s.timer = time.AfterFunc(d, s.halt)
+	}
+}
+
+// close stops the session's timers, so that none outlives the turn.
+func (s *session) close() {
+	s.unwatch()
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+}
+
+// schedule is what a loop reports about its own schedule.
+type schedule struct {
+	scheduled  int64         // open loop: the starts that fell due before the stop
+	window     time.Duration // open loop: from the first scheduled start to the last actual one, plus one interval
+	incomplete int64         // pages left out for a failed object
+}
+
+// run runs the scenario's loop with recs as workers: n requests (pages in
+// Page mode), or until the session halts when n is zero.
+func (s *session) run(recs []*recorder, n int, page *results.Histogram, sample *[]results.Timing) schedule {
+	switch s.sc.Mode {
+	case results.Page:
+		return schedule{incomplete: s.pageLoop(recs, n, page, sample)}
+	case results.Open:
+		return s.openLoop(recs, int64(n))
+	default:
+		s.closedLoop(recs, int64(n))
+		return schedule{}
+	}
+}
+
+// workers makes one recorder per worker the scenario runs.
+func workers(sc *results.Scenario) []*recorder {
+	n := sc.Concurrency
+	if sc.Mode == results.Page {
+		n = sc.Objects
+	}
+	recs := make([]*recorder, n)
+	for i := range recs {
+		recs[i] = newRecorder()
+	}
+	return recs
+}
+
+// measured is how many requests (pages) a turn measures; zero when the turn
+// is timed.
+func measured(sc *results.Scenario) int {
+	switch {
+	case sc.Duration > 0:
+		return 0
+	case sc.Mode == results.Page:
+		return sc.Pages
+	}
+	return sc.Requests
+}
+
+// do sends the request to target tg on behalf of a workload that asked for
+// it at asked (its intended start in an open loop, its page's start), reads
+// the whole response and describes what became of it in o.
+func (s *session) do(tg int, asked time.Time, o *outcome, info *roundtrip.Info) {
 	*info = roundtrip.Info{}
 	req := s.reqs[tg]
 	if s.timeout > 0 {
@@ -84,16 +210,17 @@ func (s *session) do(tg int, start time.Time, o *outcome, info *roundtrip.Info) 
 	o.err = err
 	o.canceled = err != nil && s.ctx.Err() != nil
 	o.class = s.targets[tg].class
-	o.latency = end.Sub(start)
+	o.latency = end.Sub(asked)
+	o.lag = info.Start.Sub(asked)
 	if !info.Acquired.IsZero() {
-		o.wait = info.Acquired.Sub(start)
+		o.wait = info.Acquired.Sub(info.Start)
 		o.service = end.Sub(info.Acquired)
 	}
 	s.progress.Add(1)
 }
 
 // closedLoop keeps len(recs) requests in flight until total requests have
-// been sent (total zero: until stop).
+// been sent (total zero: until the session halts).
 func (s *session) closedLoop(recs []*recorder, total int64) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -108,6 +235,7 @@ func (s *session) closedLoop(recs []*recorder, total int64) {
 				}
 				o = outcome{}
 				s.do(pick(s.sc, i), time.Now(), &o, &info)
+				o.lag = -1 // a closed loop has no harness queue
 				rec.record(&o)
 			}
 		})
@@ -115,58 +243,91 @@ func (s *session) closedLoop(recs []*recorder, total int64) {
 	wg.Wait()
 }
 
-// openLoop starts requests at s.sc.Rate per second, each at its scheduled
-// time whatever became of the earlier ones, with at most len(recs) in flight;
-// latency counts from the scheduled time, so a stall shows in every request
-// that should have started during it.
-func (s *session) openLoop(recs []*recorder, total int64) {
-	type job struct {
-		i        int64
-		intended time.Time
+// openLoop starts request i at start + i/Rate, whatever became of the
+// earlier ones, with at most len(recs) in flight: each worker takes the
+// next start when it is free. Latency counts from the scheduled start, so a
+// stall shows in every request that should have started during it, and
+// the lag behind the schedule is recorded apart. A counted loop (total > 0)
+// sends all its requests; a timed one schedules starts for the scenario's
+// duration, and the starts still waiting for the cap when it ends are
+// unsent.
+func (s *session) openLoop(recs []*recorder, total int64) schedule {
+	interval := time.Duration(float64(time.Second) / s.sc.Rate)
+	start := time.Now()
+	end := int64(-1) // starts at or after index end are not scheduled
+	if total > 0 {
+		end = total
+	} else if d := s.sc.Duration.D(); d > 0 {
+		end = int64((d + interval - 1) / interval) // i*interval < d
 	}
-	jobs := make(chan job, 4096)
+	var next atomic.Int64
+	lastIdx := make([]int64, len(recs))
+	lastStart := make([]time.Time, len(recs))
 	var wg sync.WaitGroup
-	for _, rec := range recs {
+	for w, rec := range recs {
+		lastIdx[w] = -1
 		wg.Go(func() {
 			var o outcome
 			var info roundtrip.Info
-			for j := range jobs {
-				if s.ctx.Err() != nil {
-					continue // never sent
+			timer := time.NewTimer(time.Hour)
+			defer timer.Stop()
+			for {
+				i := next.Add(1) - 1
+				if end >= 0 && i >= end {
+					return
+				}
+				at := start.Add(time.Duration(i) * interval)
+				if d := time.Until(at); d > 0 {
+					timer.Reset(d)
+					select {
+					case <-timer.C:
+					case <-s.stopped:
+						return
+					}
+				}
+				if s.stop.Load() {
+					return
 				}
 				o = outcome{}
-				s.do(pick(s.sc, j.i), j.intended, &o, &info)
+				s.do(pick(s.sc, i), at, &o, &info)
 				rec.record(&o)
+				lastIdx[w], lastStart[w] = i, info.Start
 			}
 		})
 	}
-	interval := time.Duration(float64(time.Second) / s.sc.Rate)
-	start := time.Now()
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for i := int64(0); (total == 0 || i < total) && !s.stop.Load(); i++ {
-		at := start.Add(time.Duration(i) * interval)
-		if d := time.Until(at); d > 0 {
-			timer.Reset(d)
-			select {
-			case <-timer.C:
-			case <-s.ctx.Done():
-			}
-		}
-		if s.stop.Load() {
-			break
-		}
-		jobs <- job{i, at}
-	}
-	close(jobs)
 	wg.Wait()
+	var sch schedule
+	var last time.Time
+	for w := range recs {
+		sch.scheduled = max(sch.scheduled, lastIdx[w]+1)
+		if lastStart[w].After(last) {
+			last = lastStart[w]
+		}
+	}
+	switch {
+	case total > 0:
+		sch.scheduled = total // the count asked for: on Ctrl-C the rest are unsent
+	case s.stop.Load():
+		// Timed: the starts that fell due before the stop (the duration's
+		// end, or Ctrl-C before it). stop is read before stoppedAt, which
+		// halt wrote before it.
+		due := min(end, int64(s.stoppedAt.Sub(start)/interval)+1)
+		sch.scheduled = max(sch.scheduled, due)
+	default:
+		sch.scheduled = end // every start of the duration was sent before the clock stopped it
+	}
+	if !last.IsZero() {
+		sch.window = last.Sub(start) + interval
+	}
+	return sch
 }
 
 // pageLoop requests pages one after another, each page's objects all at
-// once, until total pages (total zero: until stop). It records every
-// complete page's time in page and, if sample is not nil, the timings of the
-// first page's objects in it.
-func (s *session) pageLoop(recs []*recorder, total int, page *results.Histogram, sample *[]results.Timing) {
+// once, until total pages (total zero: until the session halts). It records
+// every complete page's time in page and, if sample is not nil, the
+// timings of the first page's objects in it; it returns how many pages were
+// left out for a failed or cancelled object.
+func (s *session) pageLoop(recs []*recorder, total int, page *results.Histogram, sample *[]results.Timing) (incomplete int64) {
 	n := len(s.targets)
 	ends := make([]time.Time, n)
 	infos := make([]roundtrip.Info, n)
@@ -190,11 +351,14 @@ func (s *session) pageLoop(recs []*recorder, total int, page *results.Histogram,
 		}
 		if complete {
 			page.Record(last.Sub(start))
+		} else {
+			incomplete++
 		}
 		if sample != nil && p == 0 {
 			*sample = timings(start, infos, outs)
 		}
 	}
+	return incomplete
 }
 
 func timings(start time.Time, infos []roundtrip.Info, outs []outcome) []results.Timing {

@@ -3,6 +3,7 @@ package mux
 import (
 	"fmt"
 	"math"
+	"muxlab/mux/limits"
 	"net/url"
 	"strconv"
 	"strings"
@@ -12,8 +13,8 @@ import (
 // Bounds of the endpoints' parameters. Every parameter is bounded so that no
 // request can hold a handler, memory or a connection without limit.
 const (
-	MaxDelay          = 30 * time.Second // delay and jitter of /echo and /tile
-	MaxSize           = 64 << 20         // bytes of one /echo or /tile body, and of an /upload
+	MaxDelay          = limits.MaxDelay  // delay and jitter of /echo and /tile
+	MaxSize           = limits.MaxSize   // bytes of one /echo or /tile body, and of an /upload
 	MaxTile           = 9999             // highest n of /tile/{n}
 	MaxChunks         = 10000            // chunks of one /stream
 	MaxChunkSize      = 1 << 20          // bytes of one /stream chunk

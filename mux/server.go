@@ -13,6 +13,10 @@ import (
 	"time"
 )
 
+// DefaultMaxConcurrentStreams is the HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS
+// the server advertises unless told otherwise.
+const DefaultMaxConcurrentStreams = 250
+
 // Default addresses of the listeners. The server binds loopback unless told
 // otherwise.
 const (
@@ -51,12 +55,18 @@ type Options struct {
 	// ALPN; H2TLSAddr serves HTTP/2 over TLS, offering "h2" and "http/1.1".
 	// They are what a browser needs for the demo. Empty: not served.
 	H1TLSAddr, H2TLSAddr string
+	// Listeners are listeners made by the caller, by listener name ("h1",
+	// "h2c", "both", "h1_tls", "h2_tls"), served instead of binding that
+	// listener's address: an in-process network, or sockets made
+	// elsewhere. The server closes them. Nil: every listener binds its
+	// address.
+	Listeners map[string]net.Listener
 	// Certificate is the TLS listeners' certificate. Nil: a self-signed one
 	// for localhost and 127.0.0.1, made at start and kept in memory.
 	Certificate *tls.Certificate
 
 	// MaxConcurrentStreams is the HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS the
-	// server advertises (250).
+	// server advertises (DefaultMaxConcurrentStreams, 250).
 	MaxConcurrentStreams int
 	// ConnWindow is the HTTP/2 receive window of a connection, in bytes
 	// (net/http's default, 1 MiB). Allowed 64 KiB to 4 MiB.
@@ -84,10 +94,10 @@ type Options struct {
 }
 
 func (o *Options) normalize() error {
-	if o.H1Addr == "" && o.H2CAddr == "" && o.BothAddr == "" && o.H1TLSAddr == "" && o.H2TLSAddr == "" {
+	if o.H1Addr == "" && o.H2CAddr == "" && o.BothAddr == "" && o.H1TLSAddr == "" && o.H2TLSAddr == "" && len(o.Listeners) == 0 {
 		return errors.New("mux: no listener address given")
 	}
-	o.MaxConcurrentStreams = orDefault(o.MaxConcurrentStreams, 250)
+	o.MaxConcurrentStreams = orDefault(o.MaxConcurrentStreams, DefaultMaxConcurrentStreams)
 	o.ReadHeaderTimeout = orDefault(o.ReadHeaderTimeout, 10*time.Second)
 	o.ReadTimeout = orDefault(o.ReadTimeout, 2*time.Minute)
 	o.WriteTimeout = orDefault(o.WriteTimeout, MaxStreamDuration+time.Minute)
@@ -163,7 +173,7 @@ func New(opts Options) (*Server, error) {
 	s := &Server{opts: opts, tr: newTracker(), demo: newDemoLoads()}
 	s.handler = s.routes()
 	var cert *tls.Certificate
-	if opts.H1TLSAddr != "" || opts.H2TLSAddr != "" {
+	if opts.H1TLSAddr != "" || opts.H2TLSAddr != "" || opts.Listeners[ListenerH1TLS] != nil || opts.Listeners[ListenerH2TLS] != nil {
 		cert = opts.Certificate
 		if cert == nil {
 			var err error
@@ -179,7 +189,8 @@ func New(opts Options) (*Server, error) {
 		{name: ListenerH1TLS, addr: opts.H1TLSAddr, h1: true, cert: cert},
 		{name: ListenerH2TLS, addr: opts.H2TLSAddr, h1: true, h2: true, cert: cert},
 	} {
-		if l.addr == "" {
+		l.ln = opts.Listeners[l.name]
+		if l.addr == "" && l.ln == nil {
 			continue
 		}
 		if err := s.listen(l); err != nil {
@@ -195,12 +206,16 @@ type listenerSpec struct {
 	name, addr  string
 	h1, h2c, h2 bool             // HTTP/1.1; HTTP/2 over cleartext; HTTP/2 over TLS
 	cert        *tls.Certificate // non-nil: TLS, with ALPN offering what h1 and h2 say
+	ln          net.Listener     // non-nil: the caller's listener, served instead of binding addr
 }
 
 func (s *Server) listen(l listenerSpec) error {
-	ln, err := net.Listen("tcp", l.addr)
-	if err != nil {
-		return &ListenError{Listener: l.name, Addr: l.addr, Err: err}
+	ln := l.ln
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", l.addr); err != nil {
+			return &ListenError{Listener: l.name, Addr: l.addr, Err: err}
+		}
 	}
 	ls := &listenerStats{name: l.name, addr: ln.Addr().String(), tls: l.cert != nil}
 	var protos http.Protocols

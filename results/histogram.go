@@ -8,8 +8,8 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
 
-// Histogram bounds: values are recorded in microseconds, from 1µs to one
-// hour, with three significant digits (a relative error under 0.1%).
+// Histogram bounds: values are recorded in microseconds, from 0 to one hour,
+// with three significant digits (a relative error under 0.1%) above 1µs.
 const (
 	histMinUS  = 1
 	histMaxUS  = int64(time.Hour / time.Microsecond)
@@ -26,6 +26,9 @@ const (
 // thousands of workers.
 type Histogram struct {
 	h *hdrhistogram.PackedHistogram
+	// outOfRange counts values below 0 or above an hour, recorded at the
+	// nearer bound.
+	outOfRange int64
 }
 
 // NewHistogram returns an empty histogram.
@@ -33,17 +36,26 @@ func NewHistogram() *Histogram {
 	return &Histogram{h: hdrhistogram.NewPacked(histMinUS, histMaxUS, histDigits)}
 }
 
-// Record adds one duration. Values below 1µs count as 1µs and above an hour
-// as an hour.
+// Record adds one duration, truncated to the microsecond. A value below 0 or
+// above an hour is recorded at the nearer bound and counted in OutOfRange.
 func (h *Histogram) Record(d time.Duration) {
-	us := min(max(int64(d/time.Microsecond), histMinUS), histMaxUS)
+	us := int64(d / time.Microsecond)
+	if us < 0 || us > histMaxUS {
+		h.outOfRange++
+		us = min(max(us, 0), histMaxUS)
+	}
 	h.h.RecordValue(us) // cannot fail: us is within the bounds
 }
 
 // Merge adds every value of o.
 func (h *Histogram) Merge(o *Histogram) {
 	h.h.Merge(o.h)
+	h.outOfRange += o.outOfRange
 }
+
+// OutOfRange counts the values recorded at a bound because they were beyond
+// it.
+func (h *Histogram) OutOfRange() int64 { return h.outOfRange }
 
 // Count is the number of values recorded.
 func (h *Histogram) Count() int64 { return h.h.TotalCount() }
@@ -55,7 +67,7 @@ func (h *Histogram) Quantile(q float64) time.Duration {
 
 // Dist returns the plain-data summary of h, with h itself encoded in it.
 func (h *Histogram) Dist() *Dist {
-	d := &Dist{Count: h.h.TotalCount()}
+	d := &Dist{Count: h.h.TotalCount(), OutOfRange: h.outOfRange}
 	if d.Count > 0 {
 		ms := func(us int64) float64 { return float64(us) / 1000 }
 		d.Mean = h.h.Mean() / 1000
@@ -83,7 +95,10 @@ type Dist struct {
 	P99   float64 `json:"p99_ms"`
 	P999  float64 `json:"p99_9_ms"`
 	Max   float64 `json:"max_ms"`
-	HDR   string  `json:"hdr"`
+	// OutOfRange counts values beyond the histogram's range (below 0 or
+	// above an hour), which it holds at the nearer bound.
+	OutOfRange int64  `json:"out_of_range,omitempty"`
+	HDR        string `json:"hdr"`
 }
 
 // Histogram decodes the histogram kept in d.
@@ -95,5 +110,5 @@ func (d *Dist) Histogram() (*Histogram, error) {
 	if err != nil {
 		return nil, fmt.Errorf("results: decoding histogram: %w", err)
 	}
-	return &Histogram{h: h}, nil
+	return &Histogram{h: h, outOfRange: d.OutOfRange}, nil
 }

@@ -9,7 +9,7 @@ import (
 
 // SchemaVersion is the version of the JSON model this package writes and the
 // only one it reads. It changes whenever a field changes meaning.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Run is one muxlab bench run: a scenario run against every contender, in
 // rounds, with the figures of each round and the comparison between them.
@@ -21,14 +21,17 @@ type Run struct {
 	Finished      time.Time `json:"finished"`
 	// Interrupted says the run was stopped (Ctrl-C) before it finished: the
 	// figures are what was measured until then.
-	Interrupted bool        `json:"interrupted"`
-	Label       string      `json:"label,omitempty"`
-	Scenario    Scenario    `json:"scenario"`
-	Target      Target      `json:"target"`
-	Contenders  []Contender `json:"contenders"`
-	Comparison  []Ratio     `json:"comparison,omitempty"`
-	Verdict     string      `json:"verdict"`
-	Notes       []string    `json:"notes,omitempty"`
+	Interrupted bool     `json:"interrupted"`
+	Label       string   `json:"label,omitempty"`
+	Scenario    Scenario `json:"scenario"`
+	Target      Target   `json:"target"`
+	// Baseline names the contender every other one is compared with: the
+	// ratios of Comparison and the Verdict.
+	Baseline   string      `json:"baseline"`
+	Contenders []Contender `json:"contenders"`
+	Comparison []Ratio     `json:"comparison,omitempty"`
+	Verdict    string      `json:"verdict"`
+	Notes      []string    `json:"notes,omitempty"`
 }
 
 // Tool names what made the file.
@@ -48,11 +51,15 @@ type Machine struct {
 
 // Target says which server was measured.
 type Target struct {
-	H1URL  string `json:"h1_url"`
-	H2CURL string `json:"h2c_url"`
+	// URLs maps each server listener the contenders talked to ("h1",
+	// "h2c") to its base URL.
+	URLs map[string]string `json:"urls"`
 	// Embedded is true when muxlab started the mux server in its own process
 	// (its CPU time is then part of every round's CPU figure).
 	Embedded bool `json:"embedded"`
+	// CPUScope says what a round's CPU figure covers: "client" or "client +
+	// embedded server".
+	CPUScope string `json:"cpu_scope"`
 	// GroundTruth says where the server's own counts came from: "in
 	// process", "GET /stats", or "unavailable: REASON".
 	GroundTruth string `json:"ground_truth"`
@@ -110,20 +117,27 @@ type Scenario struct {
 	Warmup int `json:"warmup"`
 	// Rounds is how many times the contenders take turns.
 	Rounds int `json:"rounds"`
-	// Conns is the number of HTTP/1.1 connections of h1 (and hey's workers).
+	// Conns is the number of connections of a connection pool (h1) and of
+	// workers of a tool that has no pool (hey).
 	Conns int `json:"conns"`
 }
 
 // Contender is one client's figures.
 type Contender struct {
-	// Name is "h1", "h2" or "hey".
+	// Name is the contender's name in muxlab's table ("h1", "h2", "hey").
 	Name string `json:"name"`
 	// Label says what it is, e.g. "h2 (1 connection)".
 	Label    string `json:"label"`
 	Protocol string `json:"protocol"`
+	// Listener names the server listener it talked to.
+	Listener string `json:"listener"`
 	// Conns is the number of connections it is meant to use.
-	Conns  int     `json:"conns"`
-	Rounds []Round `json:"rounds"`
+	Conns int `json:"conns"`
+	// Reference marks an outside tool run beside the contenders for
+	// reference (hey): it is in the table, but it has no verdict and no
+	// ratio column.
+	Reference bool    `json:"reference,omitempty"`
+	Rounds    []Round `json:"rounds"`
 	// Total merges the rounds: counts added up, histograms merged.
 	Total Round `json:"total"`
 }
@@ -131,31 +145,58 @@ type Contender struct {
 // Round is one contender's figures for one round (or, as Contender.Total,
 // for all rounds).
 type Round struct {
-	Round       int      `json:"round"`
-	Interrupted bool     `json:"interrupted,omitempty"`
-	Elapsed     Duration `json:"elapsed"`
+	Round       int  `json:"round"`
+	Interrupted bool `json:"interrupted,omitempty"`
+	// Position is the contender's place in the round's order (1 first):
+	// the order rotates from round to round.
+	Position int      `json:"position"`
+	Elapsed  Duration `json:"elapsed"`
+	// Scheduled counts the requests the turn was to send: the count asked
+	// for, or in a timed turn the starts that fell due before it stopped
+	// (open loop: by the clock; closed loop and pages: as many as it
+	// started). Scheduled = Sent + Unsent.
+	Scheduled int64 `json:"scheduled"`
+	// Unsent counts scheduled requests that never started: the turn was
+	// stopped (its duration ended, Ctrl-C) while they waited for the cap
+	// of requests in flight, or the turn could not run at all (Error).
+	Unsent int64 `json:"unsent"`
 	// Every request sent ends as exactly one of OK (a 2xx response read to
 	// the end), Failed (an error, or a status other than 2xx) and Cancelled
-	// (stopped by the end of the run or by Ctrl-C).
+	// (stopped by Ctrl-C): Sent = OK + Failed + Cancelled.
 	Sent      int64 `json:"sent"`
 	OK        int64 `json:"ok"`
 	Failed    int64 `json:"failed"`
 	Cancelled int64 `json:"cancelled"`
+	// Error says why the turn could not run (its client could not be
+	// built); its requests are then Unsent.
+	Error string `json:"error,omitempty"`
 	// Statuses counts responses by status code, 2xx or not.
 	Statuses map[string]int64 `json:"statuses,omitempty"`
 	// Errors counts failures by kind ("status 503", "connection reset", ...).
 	Errors map[string]int64 `json:"errors,omitempty"`
 	// Throughput is OK responses per second of Elapsed.
 	Throughput float64 `json:"throughput_rps"`
+	// AchievedRate is the rate at which an open-loop turn started its
+	// requests, per second, beside the scenario's Rate.
+	AchievedRate float64 `json:"achieved_rate_rps,omitempty"`
 	// Latency runs from when the workload asked for a request (its
-	// intended start in Open mode) to the last byte read; Wait from then
-	// until a connection or stream slot was free; Service from then to the
-	// last byte. Only OK requests are in them.
+	// intended start in Open mode, its page's start in Page mode) to the
+	// last byte read, and is the sum of three parts: Lag, the time the
+	// request spent in the harness before it was handed to the client
+	// (open loop: schedule lag behind the cap; pages: the delay in
+	// launching the page's requests; closed loop: none, not recorded);
+	// Wait, from then until the client had a connection or stream slot
+	// and could send it; Service, from then to the last byte. Only OK
+	// requests are in them.
 	Latency *Dist `json:"latency"`
+	Lag     *Dist `json:"lag,omitempty"`
 	Wait    *Dist `json:"wait,omitempty"`
 	Service *Dist `json:"service,omitempty"`
-	// Page is the time from a page's first request to its last byte.
-	Page *Dist `json:"page,omitempty"`
+	// Page is the time from a page's first request to its last byte, for
+	// the pages whose every object succeeded; PagesIncomplete counts the
+	// pages left out for a failed or cancelled object.
+	Page            *Dist `json:"page,omitempty"`
+	PagesIncomplete int64 `json:"pages_incomplete,omitempty"`
 	// Classes splits Latency by kind of request when a scenario mixes
 	// them ("fast", "slow").
 	Classes map[string]*Dist `json:"classes,omitempty"`
@@ -169,8 +210,11 @@ type Round struct {
 	// when they agree or cannot be compared.
 	Disagreement string `json:"disagreement,omitempty"`
 	// CPU is the user and system CPU time of the muxlab process during the
-	// round (the embedded server's included, if any).
-	CPU Duration `json:"cpu"`
+	// measured part of the turn (no warm-up; after a GC), the embedded
+	// server's included if any (Target.CPUScope); CPUPerReqUS is CPU per OK
+	// request, in microseconds.
+	CPU         Duration `json:"cpu"`
+	CPUPerReqUS float64  `json:"cpu_per_req_us"`
 	// Model is the expected page time (Page mode).
 	Model *Model `json:"model,omitempty"`
 	// Sample keeps the timings of a few requests (the first measured page
@@ -193,7 +237,11 @@ type ClientConns struct {
 
 // ServerConns is what the server counted on the contender's listener.
 type ServerConns struct {
-	Listener            string           `json:"listener"`
+	Listener string `json:"listener"`
+	// Match says how the listener was matched to the contender's target
+	// when not by name and address both (by address only, by name only,
+	// or ambiguously); empty for an exact match.
+	Match               string           `json:"match,omitempty"`
 	ConnectionsAccepted int64            `json:"connections_accepted"`
 	Requests            int64            `json:"requests"`
 	PeakInFlightPerConn int64            `json:"peak_in_flight_per_conn"`
@@ -205,7 +253,13 @@ type ServerConns struct {
 // (up to MAX_CONCURRENT_STREAMS), each turn lasting about one server delay
 // plus one round trip.
 type Model struct {
-	Turns     int      `json:"turns"`
+	Turns int `json:"turns"`
+	// RTT is the round trip measured before the run on the contender's own
+	// protocol (the median of 21 tiny requests on one connection);
+	// RTTError says why it could not be, and then TurnTime, Predicted and
+	// Deviation are zero: no prediction rests on a round trip of 0.
+	RTT       Duration `json:"rtt"`
+	RTTError  string   `json:"rtt_error,omitempty"`
 	TurnTime  Duration `json:"turn_time"`
 	Predicted Duration `json:"predicted"`
 	// Measured is the median page time; Deviation is (Measured -

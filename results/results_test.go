@@ -1,61 +1,17 @@
 package results_test
 
 import (
-	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
+	"muxlab/internal/resultstest"
 	"muxlab/results"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-// sample builds a small run with known figures.
-func sample() *results.Run {
-	start := time.Date(2026, 11, 23, 20, 15, 0, 0, time.UTC)
-	r := results.NewRun("test", "go1.26", results.Machine{OS: "linux", Arch: "amd64", CPUs: 2, GOMAXPROCS: 2}, start)
-	r.Finished = start.Add(time.Minute)
-	r.Scenario = results.Scenario{Name: "page", Summary: "a page", Mode: results.Page, Endpoint: "/tile/{n}",
-		Delay: results.Duration(50 * time.Millisecond), Objects: 12, Pages: 2, Rounds: 2, Warmup: 1, Conns: 6}
-	r.Target = results.Target{H1URL: "http://127.0.0.1:8080", H2CURL: "http://127.0.0.1:8081", Embedded: true, GroundTruth: "in process"}
-	mk := func(name, label string, pageMS, conns int64) results.Contender {
-		c := results.Contender{Name: name, Label: label, Conns: int(conns)}
-		turns := map[string]int{"h1": 2, "h2": 1}[name]
-		for round := 1; round <= 2; round++ {
-			lat, page, wait, svc := results.NewHistogram(), results.NewHistogram(), results.NewHistogram(), results.NewHistogram()
-			for i := range 24 {
-				lat.Record(time.Duration(pageMS/2+int64(i)) * time.Millisecond)
-				wait.Record(time.Duration(pageMS/2-50+int64(i)) * time.Millisecond)
-				svc.Record(50 * time.Millisecond)
-			}
-			page.Record(time.Duration(pageMS+int64(round)) * time.Millisecond)
-			page.Record(time.Duration(pageMS+int64(round)) * time.Millisecond)
-			var timings []results.Timing
-			for obj := range 12 {
-				conn := uint64(1 + obj%int(conns))
-				sent := int64(obj/int(conns)) * pageMS * 1000 / 2
-				timings = append(timings, results.Timing{Object: obj, Conn: conn, SentUS: sent, EndUS: sent + pageMS*500, Status: 200})
-			}
-			c.Rounds = append(c.Rounds, results.Round{Round: round, Elapsed: results.Duration(time.Second), Sample: timings,
-				Sent: 25, OK: 24, Failed: 1, Statuses: map[string]int64{"200": 24, "503": 1}, Errors: map[string]int64{"status 503": 1},
-				Throughput: 24, Latency: lat.Dist(), Page: page.Dist(), Wait: wait.Dist(), Service: svc.Dist(),
-				Client: &results.ClientConns{Dials: conns}, Server: &results.ServerConns{Listener: name, ConnectionsAccepted: conns},
-				Model: &results.Model{Turns: turns, TurnTime: results.Duration(50 * time.Millisecond),
-					Predicted: results.Duration(time.Duration(turns) * 50 * time.Millisecond)}})
-		}
-		return c
-	}
-	r.Contenders = []results.Contender{mk("h1", "h1 (6 connections)", 100, 6), mk("h2", "h2 (1 connection)", 50, 1)}
-	results.Summarize(r)
-	return r
-}
-
 func TestSummarize(t *testing.T) {
-	r := sample()
+	r := resultstest.Sample()
 	h1 := r.Contender("h1").Total
 	if h1.Sent != 50 || h1.OK != 48 || h1.Failed != 2 || h1.Statuses["503"] != 2 || h1.Latency.Count != 48 || h1.Page.Count != 4 {
 		t.Errorf("h1 total %+v", h1)
@@ -71,29 +27,9 @@ func TestSummarize(t *testing.T) {
 	}
 }
 
-func TestTableGolden(t *testing.T) {
-	var buf bytes.Buffer
-	if err := results.WriteTable(&buf, sample()); err != nil {
-		t.Fatal(err)
-	}
-	golden := filepath.Join("testdata", "table.golden")
-	if *update {
-		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(buf.Bytes(), want) {
-		t.Errorf("table differs from %s (go test -update rewrites it):\n%s", golden, buf.String())
-	}
-}
-
 func TestRoundTrip(t *testing.T) {
 	dir := t.TempDir()
-	r := sample()
+	r := resultstest.Sample()
 	path, err := results.Write(dir, r)
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +61,7 @@ func TestRoundTrip(t *testing.T) {
 
 func TestReadRefusesBadFiles(t *testing.T) {
 	dir := t.TempDir()
-	good, err := results.Write(dir, sample())
+	good, err := results.Write(dir, resultstest.Sample())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,8 +79,8 @@ func TestReadRefusesBadFiles(t *testing.T) {
 		{"truncated", write("cut.json", string(data[:len(data)/2])), "truncated JSON"},
 		{"foreign", write("foreign.json", `{"hello": "world"}`), "not a muxlab result"},
 		{"not json", write("text.json", "hello"), "invalid JSON"},
-		{"version", write("v9.json", strings.Replace(string(data), `"schema_version": 1`, `"schema_version": 9`, 1)),
-			"schema_version 9 is not supported: this muxlab reads version 1"},
+		{"version", write("v9.json", strings.Replace(string(data), `"schema_version": 2`, `"schema_version": 9`, 1)),
+			"schema_version 9 is not supported: this muxlab reads version 2"},
 		{"trailing", write("two.json", string(data)+"{}"), "unexpected data after the JSON document"},
 	}
 	for _, tc := range tests {
@@ -166,7 +102,7 @@ func TestWriteToUnwritableDirLeavesNothing(t *testing.T) {
 	if err := results.CheckDir(filepath.Join(blocker, "sub")); err == nil {
 		t.Error("CheckDir accepted a directory under a regular file")
 	}
-	if _, err := results.Write(filepath.Join(blocker, "sub"), sample()); err == nil {
+	if _, err := results.Write(filepath.Join(blocker, "sub"), resultstest.Sample()); err == nil {
 		t.Error("Write into a directory under a regular file succeeded")
 	}
 	entries, _ := os.ReadDir(dir)
@@ -180,8 +116,8 @@ func TestWriteToUnwritableDirLeavesNothing(t *testing.T) {
 func FuzzDecode(f *testing.F) {
 	data, _ := os.ReadFile(filepath.Join("testdata", "table.golden"))
 	f.Add(data)
-	f.Add([]byte(`{"schema_version":1,"tool":{"name":"muxlab"}}`))
-	f.Add([]byte(`{"schema_version":1,"tool":{"name":"muxlab"},"scenario":{"delay":"5 parsecs"}}`))
+	f.Add([]byte(`{"schema_version":2,"tool":{"name":"muxlab"}}`))
+	f.Add([]byte(`{"schema_version":2,"tool":{"name":"muxlab"},"scenario":{"delay":"5 parsecs"}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := results.Decode(data)
 		if err == nil && r.SchemaVersion != results.SchemaVersion {

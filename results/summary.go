@@ -2,7 +2,6 @@ package results
 
 import (
 	"fmt"
-	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -19,7 +18,8 @@ func Summarize(r *Run) {
 	r.Verdict = verdict(r)
 }
 
-// total merges a contender's rounds.
+// total merges a contender's rounds: counts and times are added up,
+// histograms merged; Client and Server are the busiest turn's.
 func total(c *Contender) Round {
 	t := Round{}
 	hists := map[string]*Histogram{}
@@ -36,9 +36,19 @@ func total(c *Contender) Round {
 		}
 		hists[key].Merge(h)
 	}
+	var window float64 // seconds over which open-loop turns started requests
 	for _, rd := range c.Rounds {
 		t.Elapsed += rd.Elapsed
 		t.CPU += rd.CPU
+		t.Scheduled += rd.Scheduled
+		t.Unsent += rd.Unsent
+		t.PagesIncomplete += rd.PagesIncomplete
+		if rd.AchievedRate > 0 {
+			window += float64(rd.Sent) / rd.AchievedRate
+		}
+		if rd.Error != "" {
+			t.Error = rd.Error
+		}
 		t.Sent += rd.Sent
 		t.OK += rd.OK
 		t.Failed += rd.Failed
@@ -47,6 +57,7 @@ func total(c *Contender) Round {
 		t.Statuses = addCounts(t.Statuses, rd.Statuses)
 		t.Errors = addCounts(t.Errors, rd.Errors)
 		merge("latency", rd.Latency)
+		merge("lag", rd.Lag)
 		merge("wait", rd.Wait)
 		merge("service", rd.Service)
 		merge("page", rd.Page)
@@ -73,7 +84,7 @@ func total(c *Contender) Round {
 		}
 		return nil
 	}
-	t.Latency, t.Wait, t.Service, t.Page = dist("latency"), dist("wait"), dist("service"), dist("page")
+	t.Latency, t.Lag, t.Wait, t.Service, t.Page = dist("latency"), dist("lag"), dist("wait"), dist("service"), dist("page")
 	for key := range hists {
 		if name, ok := strings.CutPrefix(key, "class:"); ok {
 			if t.Classes == nil {
@@ -85,7 +96,13 @@ func total(c *Contender) Round {
 	if secs := t.Elapsed.D().Seconds(); secs > 0 {
 		t.Throughput = float64(t.OK) / secs
 	}
-	if t.Model != nil && t.Page != nil && t.Page.Count > 0 {
+	if window > 0 {
+		t.AchievedRate = float64(t.Sent) / window
+	}
+	if t.OK > 0 {
+		t.CPUPerReqUS = float64(t.CPU.D().Microseconds()) / float64(t.OK)
+	}
+	if t.Model != nil && t.Model.Predicted > 0 && t.Page != nil && t.Page.Count > 0 {
 		t.Model.Measured = Duration(time.Duration(t.Page.P50 * float64(time.Millisecond)))
 		t.Model.Deviation = (float64(t.Model.Measured) - float64(t.Model.Predicted)) / float64(t.Model.Predicted)
 	}
@@ -136,23 +153,39 @@ var figures = []figure{
 	}},
 }
 
-// baseline is the contender others are compared with: h1 if present.
-func baseline(r *Run) int {
-	for i, c := range r.Contenders {
-		if c.Name == "h1" {
-			return i
+// BaselineContender returns the contender the others are compared with:
+// the one Baseline names, or the first.
+func (r *Run) BaselineContender() *Contender {
+	if c := r.Contender(r.Baseline); c != nil {
+		return c
+	}
+	if len(r.Contenders) == 0 {
+		return nil
+	}
+	return &r.Contenders[0]
+}
+
+// Challengers returns the contenders that are neither the baseline nor a
+// reference: the ones a verdict and the ratio columns are about.
+func (r *Run) Challengers() []*Contender {
+	b := r.BaselineContender()
+	var out []*Contender
+	for i := range r.Contenders {
+		if c := &r.Contenders[i]; c != b && !c.Reference {
+			out = append(out, c)
 		}
 	}
-	return 0
+	return out
 }
 
 // compare computes, for every other contender and figure, the ratio of its
 // value to the baseline's in each round, and keeps the median, min and max.
+// A round cut short (Ctrl-C) on either side is left out.
 func compare(r *Run) []Ratio {
 	if len(r.Contenders) < 2 {
 		return nil
 	}
-	b := &r.Contenders[baseline(r)]
+	b := r.BaselineContender()
 	var out []Ratio
 	for i := range r.Contenders {
 		o := &r.Contenders[i]
@@ -162,6 +195,9 @@ func compare(r *Run) []Ratio {
 		for _, f := range figures {
 			var ratios []float64
 			for k := 0; k < len(b.Rounds) && k < len(o.Rounds); k++ {
+				if b.Rounds[k].Interrupted || o.Rounds[k].Interrupted {
+					continue
+				}
 				bv, ok1 := f.get(&b.Rounds[k])
 				ov, ok2 := f.get(&o.Rounds[k])
 				if ok1 && ok2 && bv > 0 {
@@ -207,12 +243,22 @@ func (r *Run) Contender(name string) *Contender {
 	return nil
 }
 
-// verdict is the one line that says what the run showed, h2 against h1.
+// verdict says in one line per challenger what the run showed against the
+// baseline.
 func verdict(r *Run) string {
-	b, o := r.Contender("h1"), r.Contender("h2")
-	if b == nil || o == nil {
-		return "no verdict: the run needs both h1 and h2 to compare"
+	b := r.BaselineContender()
+	cs := r.Challengers()
+	if b == nil || len(cs) == 0 {
+		return "no verdict: the run needs two contenders to compare"
 	}
+	lines := make([]string, len(cs))
+	for i, o := range cs {
+		lines[i] = verdictLine(r, b, o)
+	}
+	return strings.Join(lines, "\n")
+}
+
+func verdictLine(r *Run, b, o *Contender) string {
 	bt, ot := &b.Total, &o.Total
 	if bt.OK == 0 || ot.OK == 0 {
 		return fmt.Sprintf("no verdict: %s had %d successful requests and %s %d", b.Label, bt.OK, o.Label, ot.OK)
@@ -235,7 +281,7 @@ func verdict(r *Run) string {
 			o.Label, faster(bf.P99, of.P99), b.Label, ms(of.P99), ms(bf.P99), conns)
 	case r.Scenario.Endpoint == "/hello" || r.Scenario.Size >= 1<<20:
 		return fmt.Sprintf("%s%s moved %s the requests per second of %s: %s vs %s req/s, p50 %s vs %s%s", prefix,
-			o.Label, times(ot.Throughput/bt.Throughput), b.Label, count(ot.Throughput), count(bt.Throughput),
+			o.Label, times(ot.Throughput/bt.Throughput), b.Label, FormatCount(ot.Throughput), FormatCount(bt.Throughput),
 			ms(ot.Latency.P50), ms(bt.Latency.P50), conns)
 	}
 	return fmt.Sprintf("%s%s answered %s %s at p50: %s vs %s (p99 %s vs %s)%s", prefix,
@@ -270,8 +316,8 @@ func ms(v float64) string {
 	return fmt.Sprintf("%.2f ms", v)
 }
 
-// count writes n with thousands separators.
-func count(n float64) string {
+// FormatCount writes n, rounded, with thousands separators.
+func FormatCount(n float64) string {
 	s := fmt.Sprintf("%.0f", math.Round(n))
 	var b strings.Builder
 	for i, c := range s {
@@ -281,9 +327,4 @@ func count(n float64) string {
 		b.WriteRune(c)
 	}
 	return b.String()
-}
-
-// sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	return slices.Sorted(maps.Keys(m))
 }

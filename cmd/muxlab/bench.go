@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -17,6 +17,7 @@ import (
 
 	"muxlab/bench"
 	"muxlab/mux"
+	"muxlab/report"
 	"muxlab/results"
 )
 
@@ -52,7 +53,7 @@ type benchFlags struct {
 
 func (f *benchFlags) define(fs *pflag.FlagSet) {
 	fs.StringVar(&f.scenario, "scenario", "page", "built-in scenario (see --list)")
-	fs.BoolVar(&f.list, "list", false, "list the built-in scenarios and exit")
+	fs.BoolVar(&f.list, "list", false, "list the built-in scenarios and contenders and exit")
 	fs.IntVarP(&f.requests, "requests", "n", 0, "requests per contender per round (not for page)")
 	fs.IntVarP(&f.concurrency, "concurrency", "c", 0, "requests in flight (not for page)")
 	fs.DurationVar(&f.duration, "duration", 0, "run each turn for this long instead of a count")
@@ -61,18 +62,18 @@ func (f *benchFlags) define(fs *pflag.FlagSet) {
 	fs.IntVar(&f.pages, "pages", 0, "pages per contender per round (page)")
 	fs.DurationVar(&f.delay, "delay", 0, "server-side delay of each request")
 	fs.Var(&f.size, "size", "response size, like 1024 or 4KiB")
-	fs.IntVar(&f.conns, "conns", 6, "HTTP/1.1 connections of h1 (and hey's workers)")
+	fs.IntVar(&f.conns, "conns", bench.DefaultConns, "HTTP/1.1 connections of h1 (and hey's workers)")
 	fs.IntVar(&f.rounds, "rounds", 0, "rounds: the contenders take turns in each")
 	fs.IntVar(&f.warmup, "warmup", 0, "unmeasured requests (pages) at the start of each turn")
-	fs.StringSliceVar(&f.contenders, "contenders", bench.ContenderNames(), "who runs, in turn: h1, h2, hey")
+	fs.StringSliceVar(&f.contenders, "contenders", bench.ContenderNames(), "who runs, in turn (the order rotates each round); see --list")
 	fs.StringVar(&f.out, "out", "muxlab-results", "directory for the result file")
 	fs.BoolVar(&f.json, "json", false, "print the result JSON instead of the table")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar, no file message")
 	fs.StringVar(&f.h1URL, "h1-url", "", "HTTP/1.1 server to measure (default: an embedded mux server)")
 	fs.StringVar(&f.h2cURL, "h2c-url", "", "h2c server to measure (default: an embedded mux server)")
-	fs.IntVar(&f.maxStreams, "max-streams", 250, "embedded server's HTTP/2 MAX_CONCURRENT_STREAMS")
-	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "time allowed for each request")
-	fs.DurationVar(&f.dialTimeout, "dial-timeout", 5*time.Second, "time allowed to connect and handshake")
+	fs.IntVar(&f.maxStreams, "max-streams", mux.DefaultMaxConcurrentStreams, "embedded server's HTTP/2 MAX_CONCURRENT_STREAMS")
+	fs.DurationVar(&f.timeout, "timeout", bench.DefaultTimeout, "time allowed for each request")
+	fs.DurationVar(&f.dialTimeout, "dial-timeout", bench.DefaultDialTimeout, "time allowed to connect and handshake")
 	fs.StringVar(&f.label, "label", "", "a name for this run in reports, e.g. \"before the change\"")
 }
 
@@ -127,8 +128,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if f.list {
+		fmt.Fprintln(stdout, "scenarios (--scenario):")
 		for _, s := range bench.Scenarios() {
-			fmt.Fprintf(stdout, "%-11s %s\n", s.Name, s.Summary)
+			fmt.Fprintf(stdout, "  %-11s %s\n", s.Name, s.Summary)
+		}
+		fmt.Fprintln(stdout, "contenders (--contenders):")
+		for _, c := range bench.Contenders() {
+			fmt.Fprintf(stdout, "  %-11s %s\n", c.Name, c.Summary)
 		}
 		return nil
 	}
@@ -140,23 +146,22 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if sc.Mode == results.Open {
-		if !fs.Changed("contenders") {
-			f.contenders = []string{bench.H1, bench.H2} // hey has no open loop: leave it out unless asked for
-		} else if slices.Contains(f.contenders, bench.Hey) {
-			return usagef("--contenders: hey cannot start requests at a fixed rate (--rate); leave it out")
+		if err := f.openLoopContenders(fs.Changed("contenders")); err != nil {
+			return err
 		}
 	}
 	if err := results.CheckDir(f.out); err != nil {
 		return usagef("--out: %v", err)
 	}
-	opts := bench.Options{Scenario: sc, Contenders: f.contenders, H1URL: f.h1URL, H2CURL: f.h2cURL,
-		Timeout: f.timeout, DialTimeout: f.dialTimeout, Version: version}
+	opts := bench.Options{Scenario: sc, Contenders: f.contenders, Timeout: f.timeout, DialTimeout: f.dialTimeout, Version: version}
 	if f.h1URL == "" && f.h2cURL == "" {
 		stop, err := embed(&opts, f.maxStreams)
 		if err != nil {
 			return err
 		}
 		defer stop()
+	} else if opts.Targets, err = f.targets(); err != nil {
+		return err
 	}
 	var bar *progressBar
 	if !f.quiet && isTerminal(stderr) {
@@ -165,12 +170,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	run, err := bench.Run(ctx, opts)
 	bar.finish()
-	var re *bench.RangeError
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return fmt.Errorf("%w before anything was measured; no result written", errInterrupted)
-	case errors.As(err, &re):
-		return usagef("--%s: %s is not %s", re.Field, re.Value, re.Allow)
 	case err != nil:
 		return err
 	}
@@ -192,23 +194,76 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// embed starts a mux server in this process on loopback ports chosen by the
-// kernel and points opts at it, its counts read in process.
+// embed starts a mux server in this process, on loopback listeners it
+// makes (ports chosen by the kernel) and hands to the server, and points
+// opts at them, the server's counts read in process.
 func embed(opts *bench.Options, maxStreams int) (stop func(), err error) {
-	srv, err := mux.New(mux.Options{H1Addr: "127.0.0.1:0", H2CAddr: "127.0.0.1:0", MaxConcurrentStreams: maxStreams})
+	lns := map[string]net.Listener{}
+	for _, name := range []string{mux.ListenerH1, mux.ListenerH2C} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return nil, fmt.Errorf("embedded server: %w", err)
+		}
+		lns[name] = ln
+	}
+	srv, err := mux.New(mux.Options{Listeners: lns, MaxConcurrentStreams: maxStreams})
 	if err != nil {
 		return nil, err
 	}
 	srv.Start()
-	opts.H1URL, opts.H2CURL, opts.Embedded = srv.URL(mux.ListenerH1), srv.URL(mux.ListenerH2C), true
+	for name, ln := range lns {
+		t, err := bench.NewTarget(name, "http://"+ln.Addr().String(), nil)
+		if err != nil {
+			srv.Close()
+			return nil, err
+		}
+		opts.Targets = append(opts.Targets, t)
+	}
+	opts.Embedded = true
 	opts.Truth = embeddedTruth(srv)
 	return func() { srv.Close() }, nil
+}
+
+// targets are the listeners of another server, from --h1-url and --h2c-url.
+func (f *benchFlags) targets() ([]bench.Target, error) {
+	var out []bench.Target
+	for _, t := range []struct{ flag, listener, url string }{
+		{"h1-url", mux.ListenerH1, f.h1URL}, {"h2c-url", mux.ListenerH2C, f.h2cURL},
+	} {
+		tg, err := bench.NewTarget(t.listener, t.url, nil)
+		if err != nil {
+			return nil, usagef("--%s: %q is not a base URL like http://127.0.0.1:8080", t.flag, t.url)
+		}
+		out = append(out, tg)
+	}
+	return out, nil
+}
+
+// openLoopContenders leaves out of an open-loop run the contenders that
+// cannot start requests at a fixed rate, unless they were named: then it is
+// an error.
+func (f *benchFlags) openLoopContenders(named bool) error {
+	var keep []string
+	for _, name := range f.contenders {
+		c, _ := bench.LookupContender(name) // checked by checkOther
+		switch {
+		case c.OpenLoop:
+			keep = append(keep, name)
+		case named:
+			return usagef("--contenders: %s cannot start requests at a fixed rate (--rate); leave it out", name)
+		}
+	}
+	f.contenders = keep
+	return nil
 }
 
 // printRun prints the table, or with asJSON the result itself.
 func printRun(w io.Writer, run *results.Run, asJSON bool) error {
 	if !asJSON {
-		return results.WriteTable(w, run)
+		return report.WriteTable(w, run)
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -217,14 +272,15 @@ func printRun(w io.Writer, run *results.Run, asJSON bool) error {
 
 // checkOther checks the flags that are not part of the scenario.
 func (f *benchFlags) checkOther() error {
+	seen := map[string]bool{}
 	for _, c := range f.contenders {
-		valid := false
-		for _, name := range bench.ContenderNames() {
-			valid = valid || c == name
-		}
-		if !valid {
+		if _, err := bench.LookupContender(c); err != nil {
 			return usagef("--contenders: %q is not a contender; valid: %s", c, strings.Join(bench.ContenderNames(), ", "))
 		}
+		if seen[c] {
+			return usagef("--contenders: %q is named twice", c)
+		}
+		seen[c] = true
 	}
 	if len(f.contenders) == 0 {
 		return usagef("--contenders: name at least one of %s", strings.Join(bench.ContenderNames(), ", "))

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"muxlab/bench"
 	"muxlab/mux"
 	"muxlab/results"
 )
@@ -112,7 +113,8 @@ func TestBenchJSONAndList(t *testing.T) {
 	if code := run(context.Background(), []string{"bench", "--list"}, &stdout, &stderr); code != exitOK {
 		t.Fatalf("--list: exit %d", code)
 	}
-	if lines := strings.Split(strings.TrimSpace(stdout.String()), "\n"); len(lines) != 6 || !strings.HasPrefix(lines[0], "page ") {
+	if lines := strings.Split(strings.TrimSpace(stdout.String()), "\n"); len(lines) != 1+6+1+len(bench.ContenderNames()) ||
+		!strings.HasPrefix(lines[1], "  page ") || !strings.HasPrefix(lines[8], "  h1 ") {
 		t.Errorf("--list printed %q", stdout.String())
 	}
 	stdout.Reset()

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"muxlab/report"
 	"muxlab/results"
 )
 
@@ -40,13 +41,13 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if len(files) == 0 {
 		return usagef("report: name one or more result files (muxlab report RESULT.json... [-o report.html]), or use --serve")
 	}
-	var srcs []results.Source
+	var srcs []report.Source
 	for _, f := range files {
 		r, err := results.Read(f)
 		if err != nil {
 			return err
 		}
-		srcs = append(srcs, results.Source{Name: filepath.Base(f), Run: r})
+		srcs = append(srcs, report.Source{Name: filepath.Base(f), Run: r})
 	}
 	path := *out
 	if path == "" {
@@ -55,7 +56,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			path = strings.TrimSuffix(files[0], filepath.Ext(files[0])) + ".html"
 		}
 	}
-	if err := results.WriteReportFile(path, srcs); err != nil {
+	if err := report.WriteReportFile(path, srcs); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "report written to %s\n", path)
@@ -70,7 +71,7 @@ func serveResults(ctx context.Context, addr, dir string, stdout io.Writer) error
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return usagef("--dir: %s is not a directory of results", dir)
 	}
-	b, err := results.NewBrowser(dir)
+	b, err := report.NewBrowser(dir)
 	if err != nil {
 		return usagef("--dir: %v", err)
 	}

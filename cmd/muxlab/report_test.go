@@ -59,11 +59,11 @@ func TestReportBadFiles(t *testing.T) {
 		"empty.json":     "",
 		"truncated.json": string(data[:len(data)/3]),
 		"foreign.json":   `{"name": "something else"}`,
-		"version.json":   strings.Replace(string(data), `"schema_version": 1`, `"schema_version": 2`, 1),
+		"version.json":   strings.Replace(string(data), `"schema_version": 2`, `"schema_version": 3`, 1),
 	}
 	want := map[string]string{
 		"empty.json": "the file is empty", "truncated.json": "truncated JSON",
-		"foreign.json": "not a muxlab result", "version.json": "schema_version 2 is not supported",
+		"foreign.json": "not a muxlab result", "version.json": "schema_version 3 is not supported",
 		"missing.json": "no such file",
 	}
 	for name, content := range bad {

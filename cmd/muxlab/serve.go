@@ -19,7 +19,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&o.H1Addr, "h1", mux.DefaultH1Addr, "HTTP/1.1-only listener address (empty: off)")
 	fs.StringVar(&o.H2CAddr, "h2c", mux.DefaultH2CAddr, "h2c (HTTP/2 prior knowledge) listener address (empty: off)")
 	fs.StringVar(&o.BothAddr, "both", "", "one listener that accepts both HTTP/1.1 and h2c (empty: off)")
-	fs.IntVar(&o.MaxConcurrentStreams, "max-streams", 250, "HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS")
+	fs.IntVar(&o.MaxConcurrentStreams, "max-streams", mux.DefaultMaxConcurrentStreams, "HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS")
 	fs.Var(&connWin, "conn-window", "HTTP/2 connection receive window, 64KiB to 4MiB (default net/http's)")
 	fs.Var(&streamWin, "stream-window", "HTTP/2 stream receive window, up to 4MiB (default net/http's)")
 	fs.DurationVar(&o.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "time allowed to read a request's headers")

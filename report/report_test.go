@@ -1,4 +1,4 @@
-package results_test
+package report_test
 
 import (
 	"bytes"
@@ -14,18 +14,20 @@ import (
 
 	"golang.org/x/net/html"
 
+	"muxlab/internal/resultstest"
+	"muxlab/report"
 	"muxlab/results"
 )
 
 // reportSources is a report's input for the tests: two runs of the page
 // scenario (overlaid) and one of another scenario (a section of its own).
-func reportSources() []results.Source {
-	a, b, c := sample(), sample(), sample()
+func reportSources() []report.Source {
+	a, b, c := resultstest.Sample(), resultstest.Sample(), resultstest.Sample()
 	b.Label = "after the change"
 	b.Started = b.Started.Add(time.Hour)
 	c.Scenario.Name, c.Scenario.Mode = "latency", results.Closed
 	results.Summarize(c)
-	return []results.Source{{Name: "a.json", Run: a}, {Name: "b.json", Run: b}, {Name: "c.json", Run: c}}
+	return []report.Source{{Name: "a.json", Run: a}, {Name: "b.json", Run: b}, {Name: "c.json", Run: c}}
 }
 
 // outline reduces an HTML page to its structure: one line per element with
@@ -102,7 +104,7 @@ func voidElement(tag string) bool {
 
 func TestReportGolden(t *testing.T) {
 	var buf bytes.Buffer
-	if err := results.WriteReport(&buf, reportSources()); err != nil {
+	if err := report.WriteReport(&buf, reportSources()); err != nil {
 		t.Fatal(err)
 	}
 	got := outline(t, buf.Bytes())
@@ -127,7 +129,7 @@ func TestReportGolden(t *testing.T) {
 // TestReportSelfContained: nothing in the page points anywhere else.
 func TestReportSelfContained(t *testing.T) {
 	var buf bytes.Buffer
-	if err := results.WriteReport(&buf, reportSources()); err != nil {
+	if err := report.WriteReport(&buf, reportSources()); err != nil {
 		t.Fatal(err)
 	}
 	page := buf.String()
@@ -146,7 +148,7 @@ func TestReportEscapesRunStrings(t *testing.T) {
 	srcs[0].Run.Notes = []string{evil}
 	srcs[0].Run.Scenario.Summary = evil
 	var buf bytes.Buffer
-	if err := results.WriteReport(&buf, srcs); err != nil {
+	if err := report.WriteReport(&buf, srcs); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(buf.String(), evil) {
@@ -160,13 +162,13 @@ func TestReportEscapesRunStrings(t *testing.T) {
 func TestWriteReportFileIsAtomic(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "r.html")
-	if err := results.WriteReportFile(path, nil); err == nil {
+	if err := report.WriteReportFile(path, nil); err == nil {
 		t.Fatal("a report of no run was written")
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("%d files left after a failed report", len(entries))
 	}
-	if err := results.WriteReportFile(path, reportSources()); err != nil {
+	if err := report.WriteReportFile(path, reportSources()); err != nil {
 		t.Fatal(err)
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
@@ -198,7 +200,7 @@ func browseDir(t *testing.T) (dir string, names []string) {
 
 func TestBrowser(t *testing.T) {
 	dir, names := browseDir(t)
-	b, err := results.NewBrowser(dir)
+	b, err := report.NewBrowser(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +229,7 @@ func TestBrowser(t *testing.T) {
 	}{
 		{"GET", "/report?run=" + names[0], 200, `data-chart="waterfall"`},
 		{"GET", "/report?run=" + names[0] + "&run=" + names[1], 200, "#2 after the change"},
-		{"GET", "/runs/" + names[0], 200, `"schema_version": 1`},
+		{"GET", "/runs/" + names[0], 200, `"schema_version": 2`},
 		{"GET", "/report", 400, "name at least one run"},
 		{"GET", "/report?run=../secret.json", 400, "is not the name of a result file"},
 		{"GET", "/report?run=%2Fetc%2Fpasswd", 400, "is not the name of a result file"},

@@ -1,4 +1,4 @@
-package results_test
+package report_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"muxlab/internal/browsertest"
+	"muxlab/report"
 	"muxlab/results"
 )
 
@@ -87,7 +88,7 @@ func checkReport(t *testing.T, ctx context.Context, ev *browsertest.Events, u st
 // referenceRun is the run make report committed under results/reference.
 func referenceRun(t *testing.T) (string, *results.Run) {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join("reference", "*.json"))
+	files, _ := filepath.Glob(filepath.Join("..", "results", "reference", "*.json"))
 	if len(files) == 0 {
 		t.Fatal("no reference run in results/reference: run make report")
 	}
@@ -103,7 +104,7 @@ func TestReportInChromiumFromFile(t *testing.T) {
 	_, ref := referenceRun(t)
 	ref.Label = "<script>alert(1)</script>"
 	path := filepath.Join(t.TempDir(), "report.html")
-	if err := results.WriteReportFile(path, []results.Source{{Name: "reference.json", Run: ref}}); err != nil {
+	if err := report.WriteReportFile(path, []report.Source{{Name: "reference.json", Run: ref}}); err != nil {
 		t.Fatal(err)
 	}
 	fig := checkReport(t, ctx, ev, "file://"+path, func(u string) bool {
@@ -122,7 +123,7 @@ func TestReportInChromiumFromFile(t *testing.T) {
 		// The README's picture shows the reference run as it is, unlabelled.
 		path = filepath.Join(t.TempDir(), "plain.html")
 		ref.Label = ""
-		if err := results.WriteReportFile(path, []results.Source{{Name: "reference.json", Run: ref}}); err != nil {
+		if err := report.WriteReportFile(path, []report.Source{{Name: "reference.json", Run: ref}}); err != nil {
 			t.Fatal(err)
 		}
 		if err := chromedp.Do(ctx, chromedp.EmulateViewport(1100, 1500), chromedp.Navigate("file://"+path),
@@ -142,7 +143,7 @@ func TestReportInChromiumFromFile(t *testing.T) {
 func TestReportInChromiumThroughServe(t *testing.T) {
 	ctx, ev := browsertest.New(t, browsertest.Options{})
 	file, _ := referenceRun(t)
-	b, err := results.NewBrowser(filepath.Dir(file))
+	b, err := report.NewBrowser(filepath.Dir(file))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,8 @@
-package results
+package report
 
 import (
+	"muxlab/results"
+
 	"bytes"
 	"fmt"
 	"image/color"
@@ -10,6 +12,7 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 )
@@ -17,23 +20,32 @@ import (
 // Charts are drawn with gonum.org/v1/plot as SVG and put inline in the
 // report, so that it needs no script and fetches nothing.
 
-func init() {
-	plot.DefaultFont = font.Font{Typeface: "Liberation", Variant: "Sans"}
+// sans is the charts' typeface, set on each plot: the package changes no
+// global of the chart library.
+var sans = font.Font{Typeface: "Liberation", Variant: "Sans"}
+
+// palette colours the contenders of a report in the order they first appear
+// (the first is usually the baseline); runs of the same scenario are told
+// apart by dashes.
+var palette = []color.RGBA{
+	{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
+	{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
+	{R: 0x7f, G: 0x7f, B: 0x7f, A: 0xff},
+	{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
+	{R: 0x94, G: 0x67, B: 0xbd, A: 0xff},
+	{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
 }
 
-// palette gives each contender its colour; runs of the same scenario are
-// told apart by dashes.
-var palette = map[string]color.RGBA{
-	"h1":  {R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
-	"h2":  {R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
-	"hey": {R: 0x7f, G: 0x7f, B: 0x7f, A: 0xff},
-}
+// colors gives each contender name of a report its colour.
+type colors map[string]color.RGBA
 
-func colorOf(name string) color.RGBA {
-	if c, ok := palette[name]; ok {
-		return c
+func (cs colors) of(name string) color.RGBA {
+	c, ok := cs[name]
+	if !ok {
+		c = palette[len(cs)%len(palette)]
+		cs[name] = c
 	}
-	return color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff}
+	return c
 }
 
 var dashes = [][]vg.Length{nil, {vg.Points(6), vg.Points(3)}, {vg.Points(2), vg.Points(2)}, {vg.Points(8), vg.Points(3), vg.Points(2), vg.Points(3)}}
@@ -41,14 +53,18 @@ var dashes = [][]vg.Length{nil, {vg.Points(6), vg.Points(3)}, {vg.Points(2), vg.
 // series is one contender of one run in a chart.
 type series struct {
 	name     string // legend
-	who      string // contender name, for the colour
-	runIndex int    // for the dashes
-	c        *Contender
-	r        *Run
+	color    color.RGBA
+	runIndex int // for the dashes
+	c        *results.Contender
+	r        *results.Run
 }
 
 func newPlot(title, x, y string) *plot.Plot {
 	p := plot.New()
+	for _, st := range []*text.Style{&p.Title.TextStyle, &p.X.Label.TextStyle, &p.Y.Label.TextStyle,
+		&p.X.Tick.Label, &p.Y.Tick.Label, &p.Legend.TextStyle} {
+		st.Font = font.From(sans, st.Font.Size)
+	}
 	p.Title.Text = title
 	p.X.Label.Text = x
 	p.Y.Label.Text = y
@@ -118,7 +134,7 @@ func latencyChart(ss []series) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		line.Color = colorOf(s.who)
+		line.Color = s.color
 		line.Width = vg.Points(1.6)
 		line.Dashes = dashes[s.runIndex%len(dashes)]
 		p.Add(line)
@@ -172,7 +188,7 @@ func roundsChart(ss []series, pages bool) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		line.Color, points.Color = colorOf(s.who), colorOf(s.who)
+		line.Color, points.Color = s.color, s.color
 		line.Dashes = dashes[s.runIndex%len(dashes)]
 		points.Shape = draw.CircleGlyph{}
 		p.Add(line, points)

@@ -1,6 +1,8 @@
-package results
+package report
 
 import (
+	"muxlab/results"
+
 	"bytes"
 	"fmt"
 	"html/template"
@@ -63,7 +65,7 @@ func checkName(name string) error {
 }
 
 // read reads and decodes one run, giving the HTTP status for an error.
-func (b *Browser) read(name string) (*Run, int, error) {
+func (b *Browser) read(name string) (*results.Run, int, error) {
 	if err := checkName(name); err != nil {
 		return nil, http.StatusBadRequest, err
 	}
@@ -76,7 +78,7 @@ func (b *Browser) read(name string) (*Run, int, error) {
 	if err != nil {
 		return nil, http.StatusInternalServerError, fmt.Errorf("run: %s: %w", name, err)
 	}
-	run, err := Decode(data)
+	run, err := results.Decode(data)
 	if err != nil {
 		return nil, http.StatusUnprocessableEntity, fmt.Errorf("run: %s: %w", name, err)
 	}
@@ -136,7 +138,7 @@ th, td { border-bottom: 1px solid #e3e3e3; padding: 4px 10px; text-align: left; 
 </style></head>
 <body>
 <h1>muxlab results</h1>
-<p>{{len .Entries}} files in {{.Dir}}. Open a run's report, or tick two or more and compare them.</p>
+<p>{{len .Entries}} files in {{.Dir}}. results.Open a run's report, or tick two or more and compare them.</p>
 <form method="get" action="/report">
 <table id="runs">
 <thead><tr><th>compare</th><th>started</th><th>scenario</th><th>verdict</th><th>file</th></tr></thead>

@@ -1,17 +1,20 @@
-package results
+package report
 
 import (
+	"muxlab/results"
+
 	"bytes"
 	_ "embed"
 	"fmt"
 	"html/template"
 	"io"
+	"strings"
 )
 
 // Source is one run for a report, with the name it goes by (its file name).
 type Source struct {
 	Name string
-	Run  *Run
+	Run  *results.Run
 }
 
 // title is how a run is called in a report: its label, or its name.
@@ -47,7 +50,7 @@ type reportRun struct {
 	Title       string
 	Started     string
 	Meta        string
-	Verdict     string
+	Verdict     []string
 	Interrupted bool
 	Models      []string
 	Head        []string
@@ -80,7 +83,7 @@ func WriteReportFile(path string, srcs []Source) error {
 	if err := WriteReport(&b, srcs); err != nil {
 		return err
 	}
-	return WriteFileAtomic(path, b.Bytes())
+	return results.WriteFileAtomic(path, b.Bytes())
 }
 
 func buildReport(srcs []Source) (*reportPage, error) {
@@ -100,8 +103,9 @@ func buildReport(srcs []Source) (*reportPage, error) {
 		}
 		byScenario[name] = append(byScenario[name], s)
 	}
+	cols := colors{}
 	for gi, name := range order {
-		g, err := buildGroup(gi, byScenario[name])
+		g, err := buildGroup(gi, byScenario[name], cols)
 		if err != nil {
 			return nil, err
 		}
@@ -110,7 +114,7 @@ func buildReport(srcs []Source) (*reportPage, error) {
 	return page, nil
 }
 
-func buildGroup(gi int, srcs []Source) (reportGroup, error) {
+func buildGroup(gi int, srcs []Source, cols colors) (reportGroup, error) {
 	g := reportGroup{ID: fmt.Sprintf("scenario-%d", gi), Scenario: srcs[0].Run.Scenario.Name,
 		Summary: srcs[0].Run.Scenario.Summary}
 	var ss []series
@@ -125,15 +129,15 @@ func buildGroup(gi int, srcs []Source) (reportGroup, error) {
 			if len(srcs) > 1 {
 				name = fmt.Sprintf("#%d %s", k+1, c.Label) // the run's number, as in its heading
 			}
-			ss = append(ss, series{name: name, who: c.Name, runIndex: k, c: c, r: s.Run})
-			if wf := waterfall(c); wf != "" {
+			ss = append(ss, series{name: name, color: cols.of(c.Name), runIndex: k, c: c, r: s.Run})
+			if wf := waterfall(c, cols.of(c.Name)); wf != "" {
 				rr.Waterfalls = append(rr.Waterfalls, reportChart{Kind: "waterfall", SVG: template.HTML(wf),
-					Caption: fmt.Sprintf("%s: the first measured page of round 1, one lane per connection; light is the wait for a connection or stream slot, solid the service", c.Label)})
+					Caption: fmt.Sprintf("%s: the first measured page of round 1, one lane per connection; each bar starts when the request was handed to the client (the gap before it is the launch delay), light is the wait for a connection or stream slot, solid the service", c.Label)})
 			}
 		}
 		g.Runs = append(g.Runs, rr)
 	}
-	pages := srcs[0].Run.Scenario.Mode == Page
+	pages := srcs[0].Run.Scenario.Mode == results.Page
 	charts := []struct {
 		kind, caption string
 		draw          func() (string, error)
@@ -142,9 +146,9 @@ func buildGroup(gi int, srcs []Source) (reportGroup, error) {
 			func() (string, error) { return latencyChart(ss) }},
 		{"rounds", "The median of every round: a machine that drifts shows here.",
 			func() (string, error) { return roundsChart(ss, pages) }},
-		{"wait-service", "Median wait for a free connection (HTTP/1.1) or stream slot (HTTP/2), and median service from then to the last byte. hey does not tell them apart.",
+		{"wait-service", "Median wait for a free connection (HTTP/1.1) or stream slot (HTTP/2), and median service from then to the last byte. An outside tool (hey) does not tell them apart.",
 			func() (string, error) { return waitServiceChart(ss) }},
-		{"connections", "Connections in the busiest turn: what the client dialed and what the server accepted on its listener. hey does not count its own.",
+		{"connections", "Connections in the busiest turn: what the client dialed and what the server accepted on its listener. An outside tool (hey) does not count its own.",
 			func() (string, error) { return connectionsChart(ss) }},
 	}
 	for _, ch := range charts {
@@ -165,11 +169,16 @@ func buildRun(id string, s Source) reportRun {
 	rr := reportRun{ID: id, Title: s.title(), Started: r.Started.UTC().Format("2006-01-02 15:04:05 UTC"),
 		Meta: describeRun(r) + fmt.Sprintf("; muxlab %s, %s, %s/%s, %d CPUs", r.Tool.Version, r.Tool.GoVersion,
 			r.Machine.OS, r.Machine.Arch, r.Machine.CPUs),
-		Verdict: r.Verdict, Interrupted: r.Interrupted, Head: grid.head, Rows: grid.rows, Notes: notes(r)}
+		Verdict: strings.Split(r.Verdict, "\n"), Interrupted: r.Interrupted, Head: grid.head, Rows: grid.rows, Notes: notes(r)}
 	for _, c := range r.Contenders {
 		if m := c.Total.Model; m != nil {
-			line := fmt.Sprintf("%s: %d turns x %.1f ms (server delay + round trip) = %.1f ms predicted", c.Label,
-				m.Turns, msOf(m.TurnTime), msOf(m.Predicted))
+			if m.Predicted == 0 {
+				rr.Models = append(rr.Models, fmt.Sprintf("%s: %d turns; no prediction, the round trip could not be measured (%s)",
+					c.Label, m.Turns, m.RTTError))
+				continue
+			}
+			line := fmt.Sprintf("%s: %d turns x %.1f ms (server delay + a round trip of %.2f ms measured on its own protocol) = %.1f ms predicted",
+				c.Label, m.Turns, msOf(m.TurnTime), msOf(m.RTT), msOf(m.Predicted))
 			if m.Measured > 0 {
 				line += fmt.Sprintf("; measured p50 page %.1f ms (%+.1f%%)", msOf(m.Measured), 100*m.Deviation)
 			}

@@ -1,6 +1,8 @@
-package results
+package report
 
 import (
+	"muxlab/results"
+
 	"fmt"
 	"html"
 	"image/color"
@@ -24,8 +26,8 @@ const (
 
 // waterfall draws the sampled page of one contender's first round, or
 // returns "" if it has no sample.
-func waterfall(c *Contender) string {
-	var sample []Timing
+func waterfall(c *results.Contender, col color.RGBA) string {
+	var sample []results.Timing
 	for _, rd := range c.Rounds {
 		if len(rd.Sample) > 0 {
 			sample = rd.Sample
@@ -35,7 +37,7 @@ func waterfall(c *Contender) string {
 	if len(sample) == 0 {
 		return ""
 	}
-	lanes := map[uint64][]Timing{}
+	lanes := map[uint64][]results.Timing{}
 	var conns []uint64
 	var end int64
 	for _, t := range sample {
@@ -48,7 +50,6 @@ func waterfall(c *Contender) string {
 	slices.Sort(conns)
 	height := wfTop + wfBottom + float64(len(sample))*wfRow + float64(len(conns)-1)*wfGap
 	scale := (wfWidth - wfLabel - 10) / float64(max(end, 1))
-	col := colorOf(c.Name)
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="waterfall" xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s">`,
 		wfWidth, height, wfWidth, height, html.EscapeString("waterfall of one page, "+c.Label))
@@ -56,7 +57,7 @@ func waterfall(c *Contender) string {
 	y := wfTop
 	for _, conn := range conns {
 		reqs := lanes[conn]
-		slices.SortFunc(reqs, func(a, b Timing) int { return int(a.SentUS - b.SentUS) })
+		slices.SortFunc(reqs, func(a, b results.Timing) int { return int(a.SentUS - b.SentUS) })
 		label := fmt.Sprintf("conn %d (%d)", conn, len(reqs))
 		if conn == 0 {
 			label = fmt.Sprintf("no connection (%d)", len(reqs))

@@ -1,0 +1,347 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode/utf8"
+
+	"muxlab/results"
+)
+
+// WriteTable prints the run as a terminal table: one column per contender,
+// then one ratio column per challenger against the baseline, and the
+// verdict under it.
+func WriteTable(w io.Writer, r *results.Run) error {
+	fmt.Fprintf(w, "muxlab bench: %s (%s)\n", r.Scenario.Name, r.Scenario.Summary)
+	fmt.Fprintf(w, "%s\n", describeRun(r))
+	if r.Interrupted {
+		fmt.Fprintln(w, "INTERRUPTED: the figures are what was measured before Ctrl-C")
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	g := summaryGrid(r)
+	width := 0
+	for _, line := range g.rows {
+		width = max(width, utf8.RuneCountInString(line[0]))
+	}
+	pad := func(s string) string { return s + strings.Repeat(" ", width-utf8.RuneCountInString(s)) } // labels read left-aligned
+	row(tw, append([]string{pad("")}, g.head...)...)
+	for _, line := range g.rows {
+		row(tw, append([]string{pad(line[0])}, line[1:]...)...)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, n := range notes(r) {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	_, err := fmt.Fprintf(w, "\n%s\n", r.Verdict)
+	return err
+}
+
+// grid is the summary table: a header of contender labels (and ratios),
+// then rows whose first cell names the figure.
+type grid struct {
+	head []string
+	rows [][]string
+}
+
+func summaryGrid(r *results.Run) grid {
+	var g grid
+	for _, c := range r.Contenders {
+		g.head = append(g.head, c.Label)
+	}
+	b, challengers := r.BaselineContender(), r.Challengers()
+	for _, c := range challengers {
+		g.head = append(g.head, c.Name+"/"+b.Name)
+	}
+	for _, line := range tableRows(r) {
+		if line.show != nil && !line.show(r) {
+			continue
+		}
+		cells := []string{line.name}
+		for i := range r.Contenders {
+			cells = append(cells, line.cell(&r.Contenders[i].Total))
+		}
+		for _, c := range challengers {
+			cells = append(cells, ratioCell(r, c.Name, line.figure))
+		}
+		if line.always || hasAny(cells[1:]) {
+			g.rows = append(g.rows, cells)
+		}
+	}
+	return g
+}
+
+// notes lists what a reader must know besides the figures: turns that could
+// not run, disagreements between client and server, listeners matched less
+// than exactly, errors by kind, figures that rest on less than they seem,
+// and the run's own notes.
+func notes(r *results.Run) []string {
+	var out []string
+	for _, c := range r.Contenders {
+		t := &c.Total
+		if t.Error != "" {
+			out = append(out, c.Label+" could not run: "+t.Error)
+		}
+		if t.Disagreement != "" {
+			out = append(out, c.Label+": "+t.Disagreement)
+		}
+		if t.Server != nil && t.Server.Match != "" {
+			out = append(out, c.Label+": the server's counts are its "+t.Server.Listener+" listener's, "+t.Server.Match)
+		}
+		if len(t.Errors) > 0 {
+			out = append(out, "errors of "+c.Label+": "+formatCounts(t.Errors))
+		}
+		if t.Model != nil && t.Model.RTTError != "" {
+			out = append(out, c.Label+": no page model, the round trip could not be measured: "+t.Model.RTTError)
+		}
+		if n := outOfRange(t); n > 0 {
+			out = append(out, fmt.Sprintf("%s: %d times fell outside the histograms' range (0 to 1 h) and are held at its bound", c.Label, n))
+		}
+		var cut []string
+		for _, rd := range c.Rounds {
+			if rd.Interrupted {
+				cut = append(cut, fmt.Sprint(rd.Round))
+			}
+		}
+		if len(cut) > 0 {
+			out = append(out, fmt.Sprintf("%s: round %s cut short by Ctrl-C, left out of the ratios", c.Label, strings.Join(cut, ", ")))
+		}
+	}
+	return append(out, r.Notes...)
+}
+
+func outOfRange(t *results.Round) int64 {
+	var n int64
+	for _, d := range []*results.Dist{t.Latency, t.Lag, t.Wait, t.Service, t.Page} {
+		if d != nil {
+			n += d.OutOfRange
+		}
+	}
+	return n
+}
+
+func describeRun(r *results.Run) string {
+	s := r.Scenario
+	var how string
+	switch {
+	case s.Mode == results.Page && s.Duration > 0:
+		how = fmt.Sprintf("pages of %d objects for %v", s.Objects, s.Duration.D())
+	case s.Mode == results.Page:
+		how = fmt.Sprintf("%d pages of %d objects", s.Pages, s.Objects)
+	case s.Duration > 0:
+		how = fmt.Sprintf("%v", s.Duration.D())
+	default:
+		how = fmt.Sprintf("%d requests", s.Requests)
+	}
+	switch s.Mode {
+	case results.Open:
+		how += fmt.Sprintf(" at %g req/s (open loop, at most %d in flight)", s.Rate, s.Concurrency)
+	case results.Closed:
+		how += fmt.Sprintf(", %d in flight", s.Concurrency)
+	}
+	var urls []string
+	for _, l := range slices.Sorted(maps.Keys(r.Target.URLs)) {
+		urls = append(urls, l+" "+r.Target.URLs[l])
+	}
+	where := "server " + strings.Join(urls, ", ")
+	if r.Target.Embedded {
+		where = "embedded mux server, " + strings.Join(urls, ", ")
+	}
+	return fmt.Sprintf("%s per contender per round, %d rounds (order rotates), warm-up %d; %s; server counts: %s\n"+
+		"figures are over all rounds together; connection rows are each contender's busiest turn",
+		how, s.Rounds, s.Warmup, where, r.Target.GroundTruth)
+}
+
+type tableRow struct {
+	name   string
+	figure string                  // for the ratio columns
+	always bool                    // print even when every cell is empty
+	show   func(*results.Run) bool // nil: shown when a cell has a figure
+	cell   func(*results.Round) string
+}
+
+func distRow(name, figure string, pick func(*results.Round) *results.Dist, val func(*results.Dist) float64) tableRow {
+	return tableRow{name: name, figure: figure, cell: func(t *results.Round) string {
+		d := pick(t)
+		if d == nil || d.Count == 0 {
+			return ""
+		}
+		return fmt.Sprintf("%.2f", val(d))
+	}}
+}
+
+func p50(d *results.Dist) float64 { return d.P50 }
+func p90(d *results.Dist) float64 { return d.P90 }
+func p99(d *results.Dist) float64 { return d.P99 }
+
+func tableRows(r *results.Run) []tableRow {
+	rows := countRows(r)
+	if r.Scenario.Mode == results.Page {
+		rows = append(rows, pageRows()...)
+	}
+	lat := func(t *results.Round) *results.Dist { return t.Latency }
+	wait := func(t *results.Round) *results.Dist { return t.Wait }
+	svc := func(t *results.Round) *results.Dist { return t.Service }
+	fast := func(t *results.Round) *results.Dist { return t.Classes["fast"] }
+	slow := func(t *results.Round) *results.Dist { return t.Classes["slow"] }
+	rows = append(rows,
+		distRow("latency p50 ms", "latency p50", lat, p50),
+		distRow("latency p90 ms", "", lat, p90),
+		distRow("latency p99 ms", "latency p99", lat, p99),
+		distRow("latency p99.9 ms", "", lat, func(d *results.Dist) float64 { return d.P999 }),
+		distRow("latency max ms", "", lat, func(d *results.Dist) float64 { return d.Max }),
+		distRow("fast requests p99 ms", "fast latency p99", fast, p99),
+		distRow("slow requests p99 ms", "", slow, p99),
+	)
+	if lag := lagName(r.Scenario.Mode); lag != "" {
+		rows = append(rows, tableRow{name: lag + " p50 / max ms", cell: func(t *results.Round) string {
+			if t.Lag == nil || t.Lag.Count == 0 {
+				return ""
+			}
+			return fmt.Sprintf("%.2f / %.2f", t.Lag.P50, t.Lag.Max)
+		}})
+	}
+	rows = append(rows,
+		distRow("wait p50 ms", "", wait, p50),
+		distRow("wait p99 ms", "", wait, p99),
+		distRow("service p50 ms", "", svc, p50),
+		distRow("service p99 ms", "", svc, p99),
+	)
+	return append(rows, connRows(r)...)
+}
+
+// lagName names the time a request spends in the harness before it is
+// handed to its client, by mode: none in a closed loop.
+func lagName(m results.Mode) string {
+	switch m {
+	case results.Open:
+		return "schedule lag"
+	case results.Page:
+		return "launch delay"
+	}
+	return ""
+}
+
+func countRows(r *results.Run) []tableRow {
+	open := r.Scenario.Mode == results.Open
+	return []tableRow{
+		{name: "requests ok / sent", always: true, cell: func(t *results.Round) string { return fmt.Sprintf("%d / %d", t.OK, t.Sent) }},
+		{name: "failed / cancelled", always: true, cell: func(t *results.Round) string { return fmt.Sprintf("%d / %d", t.Failed, t.Cancelled) }},
+		{name: "scheduled / unsent", show: func(r *results.Run) bool { return open || anyUnsent(r) },
+			cell: func(t *results.Round) string { return fmt.Sprintf("%d / %d", t.Scheduled, t.Unsent) }},
+		{name: "start rate achieved / target req/s", show: func(*results.Run) bool { return open },
+			cell: func(t *results.Round) string {
+				return results.FormatCount(t.AchievedRate) + " / " + results.FormatCount(r.Scenario.Rate)
+			}},
+		{name: "throughput req/s", figure: "throughput", always: true, cell: func(t *results.Round) string { return results.FormatCount(t.Throughput) }},
+	}
+}
+
+func anyUnsent(r *results.Run) bool {
+	for _, c := range r.Contenders {
+		if c.Total.Unsent > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func pageRows() []tableRow {
+	page := func(t *results.Round) *results.Dist { return t.Page }
+	return []tableRow{
+		{name: "pages measured / incomplete", cell: func(t *results.Round) string {
+			if t.Page == nil {
+				return ""
+			}
+			return fmt.Sprintf("%d / %d", t.Page.Count, t.PagesIncomplete)
+		}},
+		distRow("page p50 ms", "page p50", page, p50),
+		distRow("page p99 ms", "page p99", page, p99),
+		{name: "model page ms", cell: func(t *results.Round) string {
+			switch m := t.Model; {
+			case m == nil:
+				return ""
+			case m.Predicted == 0:
+				return fmt.Sprintf("%d turns, no RTT", m.Turns)
+			default:
+				return fmt.Sprintf("%d x %.1f = %.1f", m.Turns, msOf(m.TurnTime), msOf(m.Predicted))
+			}
+		}},
+		{name: "measured vs model", cell: func(t *results.Round) string {
+			if t.Model == nil || t.Model.Predicted == 0 || t.Model.Measured == 0 {
+				return ""
+			}
+			return fmt.Sprintf("%+.1f%%", 100*t.Model.Deviation)
+		}},
+	}
+}
+
+func connRows(r *results.Run) []tableRow {
+	server := func(f func(*results.ServerConns) int64) func(*results.Round) string {
+		return func(t *results.Round) string {
+			if t.Server == nil {
+				return "-"
+			}
+			return fmt.Sprint(f(t.Server))
+		}
+	}
+	return []tableRow{
+		{name: "connections (client)", cell: func(t *results.Round) string {
+			if t.Client == nil {
+				return "-"
+			}
+			return fmt.Sprint(t.Client.Dials)
+		}},
+		{name: "connections (server)", figure: "server connections",
+			cell: server(func(s *results.ServerConns) int64 { return s.ConnectionsAccepted })},
+		{name: "peak in flight per conn (server)",
+			cell: server(func(s *results.ServerConns) int64 { return s.PeakInFlightPerConn })},
+		{name: "cpu µs per request (" + r.Target.CPUScope + ")", always: true, cell: func(t *results.Round) string {
+			return fmt.Sprintf("%.1f", t.CPUPerReqUS)
+		}},
+	}
+}
+
+func ratioCell(r *results.Run, other, figure string) string {
+	if figure == "" {
+		return ""
+	}
+	x, ok := r.Ratio(other, figure)
+	if !ok {
+		return ""
+	}
+	if x.Min == x.Max {
+		return fmt.Sprintf("%.2fx", x.Median)
+	}
+	return fmt.Sprintf("%.2fx (%.2f-%.2f)", x.Median, x.Min, x.Max)
+}
+
+func msOf(d results.Duration) float64 { return float64(d.D()) / float64(time.Millisecond) }
+
+func row(w io.Writer, cells ...string) {
+	fmt.Fprintln(w, strings.Join(cells, "\t")+"\t")
+}
+
+func hasAny(cells []string) bool {
+	for _, c := range cells {
+		if c != "" && c != "-" {
+			return true
+		}
+	}
+	return false
+}
+
+func formatCounts(m map[string]int64) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s: %d", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
+}

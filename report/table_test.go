@@ -1,0 +1,34 @@
+package report_test
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"muxlab/internal/resultstest"
+	"muxlab/report"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+func TestTableGolden(t *testing.T) {
+	var buf bytes.Buffer
+	if err := report.WriteTable(&buf, resultstest.Sample()); err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "table.golden")
+	if *update {
+		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(buf.Bytes(), want) {
+		t.Errorf("table differs from %s (go test -update rewrites it):\n%s", golden, buf.String())
+	}
+}
