@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"io"
+	"math"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -41,7 +42,6 @@ func (r *runner) runClient(ctx context.Context, c *contender, rd *results.Round)
 		s.run(workers(sc), sc.Warmup, results.NewHistogram(), nil)
 		r.progress.Store(0)
 	}
-	s.arm()
 	recs := workers(sc)
 	page := results.NewHistogram()
 	var sample *[]results.Timing
@@ -49,7 +49,10 @@ func (r *runner) runClient(ctx context.Context, c *contender, rd *results.Round)
 		sample = &rd.Sample
 	}
 	var sched schedule
-	measure(rd, func() { sched = s.run(recs, measured(sc), page, sample) })
+	measure(rd, func() {
+		s.arm()
+		sched = s.run(recs, measured(sc), page, sample)
+	})
 	total := recs[0]
 	for _, rec := range recs[1:] {
 		total.merge(rec)
@@ -252,13 +255,16 @@ func (s *session) closedLoop(recs []*recorder, total int64) {
 // duration, and the starts still waiting for the cap when it ends are
 // unsent.
 func (s *session) openLoop(recs []*recorder, total int64) schedule {
-	interval := time.Duration(float64(time.Second) / s.sc.Rate)
+	rate := s.sc.Rate
+	interval := time.Duration(float64(time.Second) / rate)
+	// startsBy is how many starts fall due before d: those with i/rate < d.
+	startsBy := func(d time.Duration) int64 { return int64(math.Ceil(d.Seconds()*rate - 1e-9)) }
 	start := time.Now()
 	end := int64(-1) // starts at or after index end are not scheduled
 	if total > 0 {
 		end = total
 	} else if d := s.sc.Duration.D(); d > 0 {
-		end = int64((d + interval - 1) / interval) // i*interval < d
+		end = startsBy(d)
 	}
 	var next atomic.Int64
 	lastIdx := make([]int64, len(recs))
@@ -276,7 +282,7 @@ func (s *session) openLoop(recs []*recorder, total int64) schedule {
 				if end >= 0 && i >= end {
 					return
 				}
-				at := start.Add(time.Duration(i) * interval)
+				at := start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
 				if d := time.Until(at); d > 0 {
 					timer.Reset(d)
 					select {
@@ -307,14 +313,12 @@ func (s *session) openLoop(recs []*recorder, total int64) schedule {
 	switch {
 	case total > 0:
 		sch.scheduled = total // the count asked for: on Ctrl-C the rest are unsent
-	case s.stop.Load():
-		// Timed: the starts that fell due before the stop (the duration's
-		// end, or Ctrl-C before it). stop is read before stoppedAt, which
-		// halt wrote before it.
-		due := min(end, int64(s.stoppedAt.Sub(start)/interval)+1)
-		sch.scheduled = max(sch.scheduled, due)
+	case s.ctx.Err() != nil && s.stop.Load():
+		// Ctrl-C: the starts that fell due before it. stop is read before
+		// stoppedAt, which halt wrote before it.
+		sch.scheduled = max(sch.scheduled, min(end, startsBy(s.stoppedAt.Sub(start))))
 	default:
-		sch.scheduled = end // every start of the duration was sent before the clock stopped it
+		sch.scheduled = end // every start of the duration
 	}
 	if !last.IsZero() {
 		sch.window = last.Sub(start) + interval
@@ -333,16 +337,22 @@ func (s *session) pageLoop(recs []*recorder, total int, page *results.Histogram,
 	infos := make([]roundtrip.Info, n)
 	outs := make([]outcome, n)
 	for p := 0; (total == 0 || p < total) && !s.stop.Load(); p++ {
-		start := time.Now()
+		// The page's goroutines are made before its clock starts and
+		// released at once, so that making them is not part of the page.
+		var start time.Time
+		begin := make(chan struct{})
 		var wg sync.WaitGroup
 		for obj := range n {
 			wg.Go(func() {
+				<-begin
 				outs[obj] = outcome{}
 				s.do(obj, start, &outs[obj], &infos[obj])
 				ends[obj] = start.Add(outs[obj].latency)
 				recs[obj].record(&outs[obj])
 			})
 		}
+		start = time.Now()
+		close(begin)
 		wg.Wait()
 		last, complete := start, true
 		for obj := range n {

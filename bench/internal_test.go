@@ -1,0 +1,163 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"runtime"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+
+	"muxlab/h2client"
+	"muxlab/results"
+)
+
+// TestHeyOutputUnreadable: requests whose hey lines cannot be read are
+// failures of their own kind, one each, and nothing is counted twice.
+func TestHeyOutputUnreadable(t *testing.T) {
+	rows, err := parseHeyCSV([]byte("response-time,DNS+dialup,DNS,Request-write,Response-delay,Response-read,status-code,offset\n" +
+		"0.0012,0,0,0,0,0,200,0.0100\n0.0000,0,0,0,0,0,200,0.0105\nnot a line\n"))
+	if err == nil || len(rows) != 2 {
+		t.Fatalf("rows %d, err %v", len(rows), err)
+	}
+	if rows[1].latency != heyResolution/4 || rows[1].offset != 10500*time.Microsecond {
+		t.Errorf("a printed 0 was read as %v (offset %v), want %v", rows[1].latency, rows[1].offset, heyResolution/4)
+	}
+	res := heyResult{sent: 5, rows: rows, err: err}
+	if got, want := res.span(), 1200*time.Microsecond; got != want {
+		t.Errorf("span %v, want %v (first start to last end)", got, want)
+	}
+	rec := newRecorder()
+	res.into(rec)
+	if rec.sent != 5 || rec.ok != 2 || rec.failed != 3 || len(rec.errs) != 1 {
+		t.Errorf("sent %d ok %d failed %d errors %v", rec.sent, rec.ok, rec.failed, rec.errs)
+	}
+}
+
+// TestHeyStoppedBeforeItRuns: a hey run whose context is already done
+// returns at once and leaves no goroutine behind.
+func TestHeyStoppedBeforeItRuns(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	before := runtime.NumGoroutine()
+	sc := results.Scenario{Mode: results.Closed, Endpoint: "/hello"}
+	j := heyJob{base: "http://127.0.0.1:1", targets: paths(&sc), sc: &sc, c: 2, timeout: 1, progress: new(atomic.Int64)}
+	if res := j.run(ctx, 4, nil); res.sent != 0 {
+		t.Errorf("hey sent %d requests after its context ended", res.sent)
+	}
+	time.Sleep(50 * time.Millisecond) // let any goroutine the run started end
+	if after := runtime.NumGoroutine(); after > before {
+		t.Errorf("%d goroutines before, %d after: the run left some behind", before, after)
+	}
+}
+
+// TestClientNotBuilt: a turn whose client cannot be built says why, and its
+// requests are unsent.
+func TestClientNotBuilt(t *testing.T) {
+	sc := results.Scenario{Mode: results.Closed, Endpoint: "/hello", Requests: 40, Concurrency: 2, Rounds: 1, Conns: 1}
+	d, _ := LookupContender(H1)
+	d.newClient = func(Target, int, time.Duration) (Client, error) { return nil, errors.New("no client today") }
+	opts := &Options{Scenario: sc, Truth: TruthFuncs{ResetFunc: func() {}, SnapshotFunc: func() ServerSnapshot { return nil }}}
+	r := &runner{opts: opts, truth: opts.Truth}
+	rd := r.turn(context.Background(), newContender(d, Target{Listener: "h1"}, &opts.Scenario), 1)
+	if rd.Error == "" || rd.Scheduled != 40 || rd.Unsent != 40 || rd.Sent != 0 {
+		t.Errorf("round %+v; want an error and 40 unsent", rd)
+	}
+}
+
+// TestModelWithoutRTT: a failed round-trip probe is said, and no prediction
+// rests on a round trip of 0.
+func TestModelWithoutRTT(t *testing.T) {
+	sc := results.Scenario{Mode: results.Page, Objects: 100, Pages: 1, Conns: 6}
+	d, _ := LookupContender(H1)
+	c := newContender(d, Target{}, &sc)
+	c.rttErr = errors.New("probe failed")
+	m := c.model(100, 50*time.Millisecond, 0, &results.Dist{Count: 1, P50: 900})
+	if m.Turns != 17 || m.RTTError == "" || m.Predicted != 0 || m.Deviation != 0 {
+		t.Errorf("model %+v", m)
+	}
+	c.rttErr, c.rtt = nil, time.Millisecond
+	if m := c.model(100, 50*time.Millisecond, 0, nil); m.Predicted != results.Duration(17*51*time.Millisecond) {
+		t.Errorf("model %+v", m)
+	}
+}
+
+func TestMatchListener(t *testing.T) {
+	t.Parallel()
+	snap := ServerSnapshot{
+		"h1":   {Addr: "127.0.0.1:8080", ConnectionsAccepted: 6},
+		"h2c":  {Addr: "127.0.0.1:8081", ConnectionsAccepted: 1},
+		"both": {Addr: "[::]:9000"}, "also": {Addr: "[::]:9000"},
+	}
+	for _, tc := range []struct {
+		name  string
+		t     Target
+		want  string // listener matched; "" for none
+		exact bool
+	}{
+		{"exact", Target{Listener: "h1", Addr: "127.0.0.1:8080"}, "h1", true},
+		{"by address", Target{Listener: "x", Addr: "127.0.0.1:8081"}, "h2c", false},
+		{"by name", Target{Listener: "h1", Addr: "localhost:8080"}, "h1", false},
+		{"ambiguous", Target{Listener: "y", Addr: "[::]:9000"}, "also", false},
+		{"none", Target{Listener: "z", Addr: "127.0.0.1:1"}, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := snap.match(tc.t)
+			switch {
+			case tc.want == "" && got != nil, tc.want != "" && got == nil:
+				t.Fatalf("match = %+v, want %q", got, tc.want)
+			case got == nil:
+			case got.Listener != tc.want || (got.Match == "") != tc.exact:
+				t.Errorf("matched %s (%q), want %s, exact %v", got.Listener, got.Match, tc.want, tc.exact)
+			}
+		})
+	}
+}
+
+func TestErrorKindByType(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("x: %w", context.DeadlineExceeded), "timeout"},
+		{fmt.Errorf("x: %w", http2.StreamError{StreamID: 1, Code: http2.ErrCodeRefusedStream}), "stream reset"},
+		{fmt.Errorf("x: %w", http2.GoAwayError{LastStreamID: 1}), "refused by GOAWAY"},
+		{fmt.Errorf("x: %w", h2client.ErrConnLost), "connection closed"},
+		{fmt.Errorf("x: %w", h2client.ErrHandshake), "handshake"},
+		{&net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, "connection refused"},
+		{&net.OpError{Op: "dial", Err: errors.New("no route")}, "dial"},
+		// The text of a message says nothing.
+		{errors.New("http2: stream error: GOAWAY connection lost"), "other"},
+	} {
+		if got := errorKind(tc.err); got != tc.want {
+			t.Errorf("errorKind(%v) = %q, want %q", tc.err, got, tc.want)
+		}
+	}
+}
+
+// TestSessionCloseStopsItsWatch: a turn's session no longer watches the
+// run's context once closed, so that turns do not pile up callbacks on it.
+func TestSessionCloseStopsItsWatch(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sc := results.Scenario{Mode: results.Closed, Endpoint: "/hello", Duration: results.Duration(time.Hour)}
+	s, err := newSession(ctx, &sc, "http://127.0.0.1:1", nil, &Options{}, new(atomic.Int64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.arm()
+	s.close()
+	cancel()
+	time.Sleep(10 * time.Millisecond)
+	if s.stop.Load() {
+		t.Error("the closed session was stopped by the run's context")
+	}
+	if s.timer.Stop() {
+		t.Error("the closed session's duration timer was still running")
+	}
+}
