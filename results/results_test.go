@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"muxlab/internal/resultstest"
 	"muxlab/results"
@@ -124,4 +125,67 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("accepted schema_version %d", r.SchemaVersion)
 		}
 	})
+}
+
+// TestOutOfRangeCounted: a time beyond the histogram's range is held at its
+// bound and counted, through merging and encoding; 0 is a value like any.
+func TestOutOfRangeCounted(t *testing.T) {
+	t.Parallel()
+	h := results.NewHistogram()
+	h.Record(0)
+	h.Record(2 * time.Hour)
+	h.Record(-time.Millisecond)
+	o := results.NewHistogram()
+	o.Record(3 * time.Hour)
+	h.Merge(o)
+	d := h.Dist()
+	back, err := d.Histogram()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.OutOfRange != 3 || back.OutOfRange() != 3 || d.Count != 4 || h.Quantile(25) != 0 {
+		t.Errorf("out of range %d (decoded %d), count %d, p25 %v", d.OutOfRange, back.OutOfRange(), d.Count, h.Quantile(25))
+	}
+}
+
+// TestInterruptedRoundsLeftOutOfRatios: a round cut short on either side is
+// not in a ratio's median, min or max.
+func TestInterruptedRoundsLeftOutOfRatios(t *testing.T) {
+	t.Parallel()
+	r := resultstest.Sample()
+	h2 := r.Contender("h2")
+	h2.Rounds[1].Interrupted = true
+	h2.Rounds[1].Page = pageOf(time.Second) // a round cut short measures anything
+	results.Summarize(r)
+	x, ok := r.Ratio("h2", "page p50")
+	if !ok || x.Max > 0.52 || x.Min != x.Max {
+		t.Errorf("ratio %+v rests on the interrupted round", x)
+	}
+}
+
+// TestBaselineByRecordNotName: the baseline is the one the run names, and a
+// reference contender gets no verdict.
+func TestBaselineByRecordNotName(t *testing.T) {
+	t.Parallel()
+	r := resultstest.Sample()
+	r.Contenders[0].Name, r.Contenders[0].Label = "pool", "pool (6 connections)"
+	r.Baseline = "pool"
+	results.Summarize(r)
+	if x, ok := r.Ratio("h2", "page p50"); !ok || x.Baseline != "pool" {
+		t.Errorf("ratio %+v", x)
+	}
+	if !strings.Contains(r.Verdict, "faster than pool (6 connections)") {
+		t.Errorf("verdict %q", r.Verdict)
+	}
+	r.Contenders[1].Reference = true
+	results.Summarize(r)
+	if !strings.HasPrefix(r.Verdict, "no verdict") {
+		t.Errorf("verdict about a reference: %q", r.Verdict)
+	}
+}
+
+func pageOf(d time.Duration) *results.Dist {
+	h := results.NewHistogram()
+	h.Record(d)
+	return h.Dist()
 }
