@@ -233,8 +233,8 @@ func stallServer(t *testing.T, stallAt int64) string {
 			time.Sleep(time.Second)
 			mu.Unlock()
 		}
-		mu.RLock()
-		mu.RUnlock()
+		mu.RLock() // waits for a stall to end
+		defer mu.RUnlock()
 		w.Write([]byte("ok"))
 	}))
 	t.Cleanup(srv.Close)
