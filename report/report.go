@@ -167,7 +167,7 @@ func buildRun(id string, s Source) reportRun {
 	r := s.Run
 	grid := summaryGrid(r)
 	rr := reportRun{ID: id, Title: s.title(), Started: r.Started.UTC().Format("2006-01-02 15:04:05 UTC"),
-		Meta: describeRun(r) + fmt.Sprintf("; muxlab %s, %s, %s/%s, %d CPUs", r.Tool.Version, r.Tool.GoVersion,
+		Meta: strings.ReplaceAll(describeRun(r), "\n", "; ") + fmt.Sprintf("; muxlab %s, %s, %s/%s, %d CPUs", r.Tool.Version, r.Tool.GoVersion,
 			r.Machine.OS, r.Machine.Arch, r.Machine.CPUs),
 		Verdict: strings.Split(r.Verdict, "\n"), Interrupted: r.Interrupted, Head: grid.head, Rows: grid.rows, Notes: notes(r)}
 	for _, c := range r.Contenders {
