@@ -9,11 +9,13 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"golang.org/x/net/http2"
 
 	"muxlab/h2client"
+	"muxlab/internal/muxtest"
 	"muxlab/results"
 )
 
@@ -50,10 +52,7 @@ func TestHeyStoppedBeforeItRuns(t *testing.T) {
 	if res := j.run(ctx, 4, nil); res.sent != 0 {
 		t.Errorf("hey sent %d requests after its context ended", res.sent)
 	}
-	time.Sleep(50 * time.Millisecond) // let any goroutine the run started end
-	if after := runtime.NumGoroutine(); after > before {
-		t.Errorf("%d goroutines before, %d after: the run left some behind", before, after)
-	}
+	muxtest.WaitFor(t, 5*time.Second, "the run's goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
 }
 
 // TestClientNotBuilt: a turn whose client cannot be built says why, and its
@@ -144,20 +143,20 @@ func TestErrorKindByType(t *testing.T) {
 // TestSessionCloseStopsItsWatch: a turn's session no longer watches the
 // run's context once closed, so that turns do not pile up callbacks on it.
 func TestSessionCloseStopsItsWatch(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	sc := results.Scenario{Mode: results.Closed, Endpoint: "/hello", Duration: results.Duration(time.Hour)}
-	s, err := newSession(ctx, &sc, "http://127.0.0.1:1", nil, &Options{}, new(atomic.Int64))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.arm()
-	s.close()
-	cancel()
-	time.Sleep(10 * time.Millisecond)
-	if s.stop.Load() {
-		t.Error("the closed session was stopped by the run's context")
-	}
-	if s.timer.Stop() {
-		t.Error("the closed session's duration timer was still running")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		sc := results.Scenario{Mode: results.Closed, Endpoint: "/hello", Duration: results.Duration(time.Hour)}
+		s, err := newSession(ctx, &sc, "http://127.0.0.1:1", nil, &Options{}, new(atomic.Int64))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.arm()
+		s.close()
+		cancel()
+		time.Sleep(2 * time.Hour) // the bubble's clock: past the duration
+		synctest.Wait()
+		if s.stop.Load() {
+			t.Error("the closed session was stopped by the run's context or its duration")
+		}
+	})
 }

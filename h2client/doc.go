@@ -23,17 +23,21 @@
 // # Cost
 //
 // BenchmarkGet (a GET of /hello from an in-process mux server on loopback, 2
-// cores, Go 1.26, go test -bench . -benchmem -count 3):
+// cores, Go 1.26, go test -bench Get -benchmem; absolute times vary with
+// the machine's load, the comparison within one run does not):
 //
-//	client      in flight   ns/op    B/op   allocs/op
-//	h2client    1           33,200   7,345  77
-//	ClientConn  1           33,600   7,200  76
-//	h2client    100         24,300   7,810  76
-//	ClientConn  100         24,200   7,630  75
+//	client      in flight   ns/op     B/op   allocs/op
+//	h2client    1           143,000   7,826  77
+//	ClientConn  1           143,300   7,171  74
+//	h2client    100          71,000   8,259  76
+//	ClientConn  100          73,500   7,581  73
 //
 // Against a bare x/net ClientConn on one connection the client's time is
-// within the run-to-run noise (under 1%). It adds one allocation of about 150
-// bytes per request: the body wrapper that frees the stream slot at EOF and
-// stamps Info.End. Recycling it would let a caller's second Close reach
+// within the run-to-run noise. It adds three allocations, about 650 bytes,
+// per request: the body wrapper that frees the stream slot at EOF and stamps
+// Info.End, and the httptrace hook, context and request copy that stamp
+// Info.Acquired when the HEADERS are written (x/net may hold a request for a
+// moment after the client's own slot is free, and that time is wait, not
+// service). Recycling the wrapper would let a caller's second Close reach
 // another request's body, so the allocation stays.
 package h2client
