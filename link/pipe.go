@@ -1,0 +1,220 @@
+package link
+
+import (
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"gvisor.dev/gvisor/pkg/buffer"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+)
+
+// A packet in flight: its bytes, copied out of the sender's stack, and when
+// it is due at the receiver.
+type packet struct {
+	proto tcpip.NetworkProtocolNumber
+	buf   buffer.Buffer
+	due   time.Time
+}
+
+// A pipe is one direction of the link. Senders stamp each packet with its
+// delivery time under mu (serialisation behind the packets before it, the
+// delay, the jitter) and one goroutine delivers them in order, so packets
+// never reorder and no goroutine or timer is made per packet.
+type pipe struct {
+	dir  Direction
+	peer *endpoint     // receives what this pipe delivers
+	wake chan struct{} // a packet arrived in an empty pipe
+	done chan struct{} // closed by close
+	exit chan struct{} // closed when run returns
+
+	mu     sync.Mutex // guards the following
+	rng    *rand.Rand
+	bad    bool      // the Gilbert-Elliott chain is in its losing state
+	txFree time.Time // when the bottleneck has sent what it holds
+	last   time.Time // the latest delivery time given out
+	fifo   []packet
+	head   int
+	closed bool
+	count  Counters
+	late   *hdrhistogram.Histogram // µs each packet was delivered after its due time
+}
+
+func newPipe(dir Direction, seed int64, stream uint64, peer *endpoint) *pipe {
+	p := &pipe{
+		dir:  dir,
+		peer: peer,
+		wake: make(chan struct{}, 1),
+		done: make(chan struct{}),
+		exit: make(chan struct{}),
+		rng:  newRNG(seed, stream),
+		late: newLateHistogram(),
+	}
+	go p.run()
+	return p
+}
+
+// newRNG returns the draws of one direction: a seed gives the same losses
+// and jitter every run.
+func newRNG(seed int64, stream uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(uint64(seed), stream))
+}
+
+// send puts a copy of pkt on the link, or counts why it was dropped.
+func (p *pipe) send(pkt *stack.PacketBuffer) {
+	size := pkt.Size()
+	now := time.Now()
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	p.count.Packets++
+	p.count.Bytes += int64(size)
+	txEnd := now
+	if rate := p.dir.Rate; rate > 0 {
+		start := now
+		if p.txFree.After(now) {
+			start = p.txFree
+		}
+		backlog := int64(start.Sub(now).Seconds() * float64(rate) / 8)
+		if p.dir.Queue > 0 && backlog+int64(size) > p.dir.Queue {
+			p.count.DroppedQueue++
+			p.mu.Unlock()
+			return
+		}
+		txEnd = start.Add(time.Duration(float64(size*8) / float64(rate) * float64(time.Second)))
+		p.txFree = txEnd
+	}
+	if p.loseLocked() {
+		p.count.DroppedLoss++
+		p.mu.Unlock()
+		return
+	}
+	due := txEnd.Add(p.dir.Delay)
+	if p.dir.Jitter > 0 {
+		due = due.Add(time.Duration(p.rng.Int64N(int64(p.dir.Jitter))))
+	}
+	if due.Before(p.last) {
+		due = p.last
+	}
+	p.last = due
+	wasEmpty := p.head == len(p.fifo)
+	p.fifo = append(p.fifo, packet{proto: pkt.NetworkProtocolNumber, buf: pkt.ToBuffer(), due: due})
+	p.mu.Unlock()
+	if wasEmpty {
+		select {
+		case p.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// loseLocked draws whether the next packet is lost.
+func (p *pipe) loseLocked() bool {
+	loss := p.dir.Loss
+	if loss == 0 {
+		return false
+	}
+	if p.dir.Burst <= 1 {
+		return p.rng.Float64() < loss
+	}
+	// Gilbert-Elliott: leave the bad state with r = 1/Burst, enter it with
+	// p = Loss·r/(1-Loss), so that the bad state's share is Loss.
+	r := 1 / p.dir.Burst
+	if p.bad {
+		p.bad = p.rng.Float64() >= r
+	} else {
+		p.bad = p.rng.Float64() < loss*r/(1-loss)
+	}
+	return p.bad
+}
+
+// run delivers packets in order when they are due.
+func (p *pipe) run() {
+	defer close(p.exit)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	var batch []packet
+	for {
+		p.mu.Lock()
+		if p.head == len(p.fifo) {
+			p.fifo, p.head = p.fifo[:0], 0
+			p.mu.Unlock()
+			select {
+			case <-p.wake:
+				continue
+			case <-p.done:
+				return
+			}
+		}
+		now := time.Now()
+		if wait := p.fifo[p.head].due.Sub(now); wait > 0 {
+			p.mu.Unlock()
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+				continue
+			case <-p.done:
+				return
+			}
+		}
+		n := p.head
+		for n < len(p.fifo) && !p.fifo[n].due.After(now) {
+			n++
+		}
+		batch = append(batch[:0], p.fifo[p.head:n]...)
+		clear(p.fifo[p.head:n])
+		p.head = n
+		p.mu.Unlock()
+		p.deliver(batch)
+	}
+}
+
+// deliver hands each packet to the receiving stack and records how late it was.
+func (p *pipe) deliver(batch []packet) {
+	var late [64]int64
+	for i := range batch {
+		pk := &batch[i]
+		at := time.Now()
+		p.peer.deliver(pk.proto, pk.buf)
+		pk.buf = buffer.Buffer{}
+		late[i%len(late)] = at.Sub(pk.due).Microseconds()
+		if i%len(late) == len(late)-1 || i == len(batch)-1 {
+			p.mu.Lock()
+			for _, l := range late[:i%len(late)+1] {
+				_ = p.late.RecordValue(max(l, 0))
+			}
+			p.count.Delivered += int64(i%len(late) + 1)
+			p.mu.Unlock()
+		}
+	}
+}
+
+// close stops delivery and releases the packets still on the link.
+func (p *pipe) close() {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	p.closed = true
+	close(p.done)
+	p.mu.Unlock()
+	<-p.exit
+	p.mu.Lock()
+	for i := p.head; i < len(p.fifo); i++ {
+		p.fifo[i].buf.Release()
+	}
+	p.fifo, p.head = nil, 0
+	p.mu.Unlock()
+}
+
+func (p *pipe) snapshot() (Counters, *hdrhistogram.Snapshot) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.count, p.late.Export()
+}

@@ -1,0 +1,232 @@
+package link
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// RelayIdle is how long a UDP flow through a relay lives without a packet.
+const RelayIdle = 30 * time.Second
+
+// Relay puts the link in front of a real server: it listens on the server
+// side and forwards each connection (network "tcp") or each flow of
+// datagrams (network "udp", one real socket per client address) to target
+// over the machine's own network. It returns the address to Dial on the
+// client side. The relay stops when ctx is done or n closes; a connection
+// that target refuses is closed at once, so the client sees it fail.
+func (n *Network) Relay(ctx context.Context, network, target string, dialTimeout time.Duration) (string, error) {
+	switch network {
+	case "tcp", "tcp4", "tcp6":
+		l, err := n.Listen("tcp", ":0")
+		if err != nil {
+			return "", err
+		}
+		r := &tcpRelay{l: l, network: network, target: target, dialer: net.Dialer{Timeout: dialTimeout}}
+		n.onClose(r.stop)
+		stop := context.AfterFunc(ctx, r.stop)
+		go func() {
+			defer stop()
+			r.serve()
+		}()
+		return l.Addr().String(), nil
+	case "udp", "udp4", "udp6":
+		raddr, err := net.ResolveUDPAddr(network, target)
+		if err != nil {
+			return "", fmt.Errorf("link: relay to %s: %w", target, err)
+		}
+		pc, err := n.ListenPacket("udp", ":0")
+		if err != nil {
+			return "", err
+		}
+		r := &udpRelay{pc: pc, network: network, target: raddr, flows: map[string]*net.UDPConn{}}
+		n.onClose(r.stop)
+		stop := context.AfterFunc(ctx, r.stop)
+		go func() {
+			defer stop()
+			r.serve()
+		}()
+		return pc.LocalAddr().String(), nil
+	}
+	return "", fmt.Errorf("link: relay: network %q: want tcp or udp", network)
+}
+
+type tcpRelay struct {
+	l       net.Listener
+	network string
+	target  string
+	dialer  net.Dialer
+
+	mu     sync.Mutex // guards the following
+	conns  map[net.Conn]struct{}
+	closed bool
+}
+
+func (r *tcpRelay) serve() {
+	for {
+		c, err := r.l.Accept()
+		if err != nil {
+			return
+		}
+		if !r.track(c) {
+			c.Close()
+			return
+		}
+		go r.forward(c)
+	}
+}
+
+func (r *tcpRelay) track(c net.Conn) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return false
+	}
+	if r.conns == nil {
+		r.conns = map[net.Conn]struct{}{}
+	}
+	r.conns[c] = struct{}{}
+	return true
+}
+
+func (r *tcpRelay) untrack(c net.Conn) {
+	r.mu.Lock()
+	delete(r.conns, c)
+	r.mu.Unlock()
+	c.Close()
+}
+
+func (r *tcpRelay) forward(c net.Conn) {
+	defer r.untrack(c)
+	out, err := r.dialer.Dial(r.network, r.target)
+	if err != nil {
+		return
+	}
+	if !r.track(out) {
+		out.Close()
+		return
+	}
+	defer r.untrack(out)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		pump(out, c)
+	}()
+	pump(c, out)
+	<-done
+}
+
+// pump copies src to dst and passes on the end of src as a half close, so
+// that a request-then-close client still gets its response.
+func pump(dst, src net.Conn) {
+	_, err := io.Copy(dst, src)
+	if cw, ok := dst.(interface{ CloseWrite() error }); ok && err == nil {
+		cw.CloseWrite()
+		return
+	}
+	dst.Close()
+	src.Close()
+}
+
+func (r *tcpRelay) stop() {
+	r.mu.Lock()
+	r.closed = true
+	conns := r.conns
+	r.conns = nil
+	r.mu.Unlock()
+	r.l.Close()
+	for c := range conns {
+		c.Close()
+	}
+}
+
+type udpRelay struct {
+	pc      net.PacketConn
+	network string
+	target  *net.UDPAddr
+
+	mu     sync.Mutex // guards the following
+	flows  map[string]*net.UDPConn
+	closed bool
+}
+
+func (r *udpRelay) serve() {
+	buf := make([]byte, 64<<10)
+	for {
+		n, from, err := r.pc.ReadFrom(buf)
+		if err != nil {
+			return
+		}
+		out, err := r.flow(from)
+		if err != nil {
+			continue
+		}
+		out.Write(buf[:n])
+	}
+}
+
+// flow returns the real socket for datagrams from the client address from,
+// making it (and its way back) on the first datagram.
+func (r *udpRelay) flow(from net.Addr) (*net.UDPConn, error) {
+	key := from.String()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil, ErrClosed
+	}
+	if out := r.flows[key]; out != nil {
+		return out, nil
+	}
+	out, err := net.DialUDP(r.network, nil, r.target)
+	if err != nil {
+		return nil, err
+	}
+	r.flows[key] = out
+	go r.back(key, out, from)
+	return out, nil
+}
+
+// back carries the server's datagrams of one flow to the client until the
+// flow is idle for RelayIdle.
+func (r *udpRelay) back(key string, out *net.UDPConn, to net.Addr) {
+	defer func() {
+		r.mu.Lock()
+		if r.flows[key] == out {
+			delete(r.flows, key)
+		}
+		r.mu.Unlock()
+		out.Close()
+	}()
+	buf := make([]byte, 64<<10)
+	for {
+		out.SetReadDeadline(time.Now().Add(RelayIdle))
+		n, err := out.Read(buf)
+		if err != nil {
+			if errors.Is(err, syscall.ECONNREFUSED) {
+				// A refused datagram (ICMP) is not the end of the flow.
+				continue
+			}
+			return
+		}
+		if _, err := r.pc.WriteTo(buf[:n], to); err != nil {
+			return
+		}
+	}
+}
+
+func (r *udpRelay) stop() {
+	r.mu.Lock()
+	r.closed = true
+	flows := r.flows
+	r.flows = nil
+	r.mu.Unlock()
+	r.pc.Close()
+	for _, out := range flows {
+		out.Close()
+	}
+}
