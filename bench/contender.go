@@ -58,6 +58,13 @@ type Contender struct {
 	// it carries at once; maxStreams is the server's HTTP/2 limit (zero:
 	// none known).
 	pageModel func(objects, conns, maxStreams int) (requested, perTurn int)
+	// handshake is how many round trips a new connection takes before its
+	// first request can go: TCP's, and for h2client the wait for the
+	// server's SETTINGS (it sends nothing before it knows the stream limit).
+	handshake int
+	// alwaysCold says every page opens new connections whatever
+	// Scenario.Cold says (hey: each of its runs makes its own transport).
+	alwaysCold bool
 }
 
 func newH1(t Target, conns int, dialTimeout time.Duration) (Client, error) {
@@ -79,7 +86,7 @@ var table = []Contender{
 		Name: H1, Protocol: "HTTP/1.1", Listener: "h1", Baseline: true, OpenLoop: true,
 		Summary: "h1pool: exactly --conns keep-alive HTTP/1.1 connections, the rest queue (a browser's six per host)",
 		conns:   func(sc *results.Scenario) int { return sc.Conns }, unit: "connections",
-		newClient: newH1, probe: probeH1, pageModel: poolModel,
+		newClient: newH1, probe: probeH1, pageModel: poolModel, handshake: 1,
 	},
 	{
 		Name: H2, Protocol: "HTTP/2", Listener: "h2c", OpenLoop: true,
@@ -92,6 +99,7 @@ var table = []Contender{
 			}
 			return objects, objects
 		},
+		handshake: 2,
 	},
 	{
 		Name: Hey, Protocol: "HTTP/1.1", Listener: "h1", Reference: true,
@@ -99,6 +107,7 @@ var table = []Contender{
 		conns:   func(sc *results.Scenario) int { return sc.Conns }, unit: "workers",
 		run: runHey, probe: probeH1,
 		pageModel: func(objects, conns, _ int) (int, int) { return heyObjects(objects, conns), conns },
+		handshake: 1, alwaysCold: true,
 	},
 }
 
@@ -160,18 +169,35 @@ func (c *contender) label() string {
 	return fmt.Sprintf("%s (%d %s)", c.Name, c.n, unit)
 }
 
-// model predicts the page time: the objects go in turns of as many as the
-// contender carries at once, each turn about one server delay plus one round
-// trip. maxStreams is the HTTP/2 server's limit (zero for HTTP/1.1).
-func (c *contender) model(objects int, delay time.Duration, maxStreams int, page *results.Dist) *results.Model {
-	requested, perTurn := c.pageModel(objects, c.n, maxStreams)
+// model predicts the page time. The objects go in turns of as many as the
+// contender carries at once, each turn about one server delay plus one
+// round trip plus the time its object takes to cross the bottleneck; the
+// bottleneck must also carry every object of the page, after the first
+// round trip. The page takes the longer of the two, plus the handshakes of
+// a cold page. maxStreams is the HTTP/2 server's limit (zero for HTTP/1.1).
+// Slow start is not modelled: warm connections have opened their windows.
+func (c *contender) model(sc *results.Scenario, net *results.Network, maxStreams int, page *results.Dist) *results.Model {
+	requested, perTurn := c.pageModel(sc.Objects, c.n, maxStreams)
 	m := &results.Model{Turns: int(math.Ceil(float64(requested) / float64(max(perTurn, 1))))}
 	if c.rttErr != nil {
 		m.RTTError = c.rttErr.Error()
 		return m
 	}
-	turn := delay + c.rtt
-	m.RTT, m.TurnTime, m.Predicted = results.Duration(c.rtt), results.Duration(turn), results.Duration(time.Duration(m.Turns)*turn)
+	turn := sc.Delay.D() + c.rtt
+	obj := objectTime(sc.Size, net.DownBPS)
+	latency := time.Duration(m.Turns) * (turn + obj)
+	transfer := time.Duration(requested) * obj
+	m.RTT, m.TurnTime, m.Transfer = results.Duration(c.rtt), results.Duration(turn), results.Duration(transfer)
+	m.Bound = "round trips"
+	predicted := latency
+	if transfer+turn > latency {
+		predicted, m.Bound = transfer+turn, "bandwidth"
+	}
+	if sc.Cold || c.alwaysCold {
+		m.Handshake = results.Duration(time.Duration(c.handshake) * c.rtt)
+		predicted += m.Handshake.D()
+	}
+	m.Predicted = results.Duration(predicted)
 	if page != nil && page.Count > 0 {
 		m.Measured = results.Duration(time.Duration(page.P50 * float64(time.Millisecond)))
 		m.Deviation = (float64(m.Measured) - float64(m.Predicted)) / float64(m.Predicted)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/rakyll/hey/requester"
 
+	"muxlab/link"
 	"muxlab/results"
 )
 
@@ -41,10 +43,27 @@ func runHey(ctx context.Context, r *runner, c *contender, rd *results.Round) {
 	sc := &r.opts.Scenario
 	job := heyJob{base: c.target.URL, targets: paths(sc), sc: sc, c: c.n, timeout: heyTimeout(r.opts.Timeout),
 		version: r.opts.Version, progress: &r.progress}
+	if dial := c.target.Dial; dial != nil {
+		// hey cannot be given a dialer: it connects to a forwarder on
+		// loopback that opens each of its connections with the target's
+		// (across the emulated link).
+		fctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		local, err := link.Forward(fctx, func(ctx context.Context) (net.Conn, error) {
+			ctx, cancel := context.WithTimeout(ctx, r.opts.DialTimeout)
+			defer cancel()
+			return dial(ctx, "tcp", c.target.Addr)
+		})
+		if err != nil {
+			rd.Error = "hey through its forwarder: " + err.Error()
+			return
+		}
+		job.base, job.host = "http://"+local, strings.TrimPrefix(c.target.URL, "http://")
+	}
 	rec := newRecorder()
 	page := results.NewHistogram()
 	var timedOut atomic.Bool
-	measure(rd, func() {
+	r.measure(rd, func() {
 		if sc.Duration > 0 {
 			t := time.AfterFunc(sc.Duration.D(), func() { timedOut.Store(true) })
 			defer t.Stop()
@@ -76,7 +95,7 @@ func runHey(ctx context.Context, r *runner, c *contender, rd *results.Round) {
 	rd.Wait, rd.Service = nil, nil // hey does not tell wait from service
 	if sc.Mode == results.Page {
 		rd.Page = page.Dist()
-		rd.Model = c.model(sc.Objects, sc.Delay.D(), 0, rd.Page)
+		rd.Model = c.model(sc, &r.run.Network, 0, rd.Page)
 	}
 }
 
@@ -112,6 +131,7 @@ func heyObjects(n, c int) int { return max(n/c, 1) * c }
 // heyJob is what every hey run of a turn shares.
 type heyJob struct {
 	base     string
+	host     string // the Host header, when base is a forwarder's address
 	targets  []target
 	sc       *results.Scenario
 	c        int // workers
@@ -153,6 +173,9 @@ func (j *heyJob) run(ctx context.Context, n int, stop *atomic.Bool) heyResult {
 				tg = pick(j.sc, i)
 			}
 			req, _ := http.NewRequest(http.MethodGet, j.base+j.targets[tg].path, nil)
+			if j.host != "" {
+				req.Host = j.host
+			}
 			setHeaders(req, j.version)
 			return req
 		},

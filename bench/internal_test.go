@@ -76,13 +76,56 @@ func TestModelWithoutRTT(t *testing.T) {
 	d, _ := LookupContender(H1)
 	c := newContender(d, Target{}, &sc)
 	c.rttErr = errors.New("probe failed")
-	m := c.model(100, 50*time.Millisecond, 0, &results.Dist{Count: 1, P50: 900})
+	sc.Delay = results.Duration(50 * time.Millisecond)
+	loopback := &results.Network{Profile: "loopback"}
+	m := c.model(&sc, loopback, 0, &results.Dist{Count: 1, P50: 900})
 	if m.Turns != 17 || m.RTTError == "" || m.Predicted != 0 || m.Deviation != 0 {
 		t.Errorf("model %+v", m)
 	}
 	c.rttErr, c.rtt = nil, time.Millisecond
-	if m := c.model(100, 50*time.Millisecond, 0, nil); m.Predicted != results.Duration(17*51*time.Millisecond) {
+	if m := c.model(&sc, loopback, 0, nil); m.Predicted != results.Duration(17*51*time.Millisecond) || m.Bound != "round trips" {
 		t.Errorf("model %+v", m)
+	}
+}
+
+// The page model over a bottleneck: HTTP/1.1's turns and HTTP/2's one
+// turn both wait for the page's bytes; a cold page adds its handshakes.
+func TestModelOverALink(t *testing.T) {
+	t.Parallel()
+	sc := results.Scenario{Mode: results.Page, Objects: 100, Pages: 1, Conns: 6, Size: 10 << 10}
+	net := &results.Network{Emulated: true, DownBPS: 10_000_000}
+	obj := objectTime(sc.Size, net.DownBPS)
+	if obj < 8*time.Millisecond || obj > 9*time.Millisecond {
+		t.Fatalf("a 10 KiB object at 10 Mbit/s takes %v, want about 8.6ms", obj)
+	}
+	rtt := 40 * time.Millisecond
+	for _, tc := range []struct {
+		name  string
+		delay time.Duration
+		cold  bool
+		want  map[string]time.Duration // by contender
+		bound string
+	}{
+		{"bandwidth bound", 0, false, map[string]time.Duration{H1: 100*obj + rtt, H2: 100*obj + rtt}, "bandwidth"},
+		{"round trips bound", 30 * time.Millisecond, false, map[string]time.Duration{H1: 17 * (70*time.Millisecond + obj), H2: 100*obj + 70*time.Millisecond}, ""},
+		{"cold", 0, true, map[string]time.Duration{H1: 100*obj + 2*rtt, H2: 100*obj + 3*rtt}, "bandwidth"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := sc
+			s.Delay, s.Cold = results.Duration(tc.delay), tc.cold
+			for name, want := range tc.want {
+				d, _ := LookupContender(name)
+				c := newContender(d, Target{}, &s)
+				c.rtt = rtt
+				m := c.model(&s, net, 100, nil)
+				if got := m.Predicted.D(); got != want {
+					t.Errorf("%s: predicted %v, want %v (%+v)", name, got, want, m)
+				}
+				if tc.bound != "" && m.Bound != tc.bound {
+					t.Errorf("%s: bound %q, want %q", name, m.Bound, tc.bound)
+				}
+			}
+		})
 	}
 }
 

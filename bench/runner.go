@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"muxlab/h1pool"
+	"muxlab/link"
 	"muxlab/results"
 	"muxlab/roundtrip"
 )
@@ -44,6 +45,13 @@ type Options struct {
 	Timeout, DialTimeout time.Duration
 	// Version is muxlab's version, for the result file and the User-Agent.
 	Version string
+	// Link is the emulated network the targets are reached through, for
+	// its truth in every round and its conditions in the result. Nil: the
+	// machine's own network (loopback).
+	Link *link.Network
+	// Profile names the network profile Link was made from ("4g"); empty:
+	// "custom".
+	Profile string
 	// Progress, if not nil, is called about ten times a second with what
 	// runs now and how far it is.
 	Progress func(Progress)
@@ -125,7 +133,7 @@ func Run(ctx context.Context, opts Options) (*results.Run, error) {
 		defer closeTruth()
 	}
 	run := newRun(&opts, cs, truthNote)
-	r := &runner{opts: &opts, truth: truth}
+	r := &runner{opts: &opts, truth: truth, run: run}
 	stopProgress := r.reportProgress()
 	defer stopProgress()
 	for round := 1; round <= opts.Scenario.Rounds && ctx.Err() == nil; round++ {
@@ -152,6 +160,7 @@ func newRun(opts *Options, cs []*contender, truthNote string) *results.Run {
 		OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
 	}, time.Now())
 	run.Scenario = opts.Scenario
+	run.Network = networkOf(opts)
 	run.Target = results.Target{URLs: map[string]string{}, Embedded: opts.Embedded, GroundTruth: truthNote, CPUScope: "client"}
 	if opts.Embedded {
 		run.Target.CPUScope = "client + embedded server"
@@ -173,6 +182,7 @@ func newRun(opts *Options, cs []*contender, truthNote string) *results.Run {
 // runner runs turns and keeps the progress of the current one.
 type runner struct {
 	opts     *Options
+	run      *results.Run // the result being made
 	truth    GroundTruth
 	progress atomic.Int64
 	current  atomic.Pointer[Progress]

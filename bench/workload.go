@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"io"
 	"math"
 	"net/http"
@@ -25,18 +26,20 @@ type Client interface {
 // runClient runs a turn of a contender that has a Client: the warm-up, then
 // the measured loop, then the client's own counts.
 func (r *runner) runClient(ctx context.Context, c *contender, rd *results.Round) {
-	client, err := c.newClient(c.target, c.n, r.opts.DialTimeout)
+	fresh := func() (Client, error) { return c.newClient(c.target, c.n, r.opts.DialTimeout) }
+	client, err := fresh()
 	if err != nil { // options were validated, so this is a bug: said, and the turn's requests unsent
 		rd.Error = "client: " + err.Error()
 		return
 	}
-	defer client.Close()
 	sc := &r.opts.Scenario
 	s, err := newSession(ctx, sc, c.target.URL, client, r.opts, &r.progress)
 	if err != nil {
+		client.Close()
 		rd.Error = "request: " + err.Error()
 		return
 	}
+	s.fresh = fresh
 	defer s.close()
 	if sc.Warmup > 0 {
 		s.run(workers(sc), sc.Warmup, results.NewHistogram(), nil)
@@ -49,7 +52,8 @@ func (r *runner) runClient(ctx context.Context, c *contender, rd *results.Round)
 		sample = &rd.Sample
 	}
 	var sched schedule
-	measure(rd, func() {
+	s.spent = nil // the warm-up's clients are not the turn's
+	r.measure(rd, func() {
 		s.arm()
 		sched = s.run(recs, measured(sc), page, sample)
 	})
@@ -64,7 +68,10 @@ func (r *runner) runClient(ctx context.Context, c *contender, rd *results.Round)
 			rd.AchievedRate = float64(rd.Sent) / sched.window.Seconds()
 		}
 	}
-	st := client.Stats()
+	if sched.err != nil {
+		rd.Error = "client: " + sched.err.Error()
+	}
+	st := s.stats()
 	rd.Client = &results.ClientConns{
 		Dials: st.Dials, Reconnects: st.Reconnects, Retries: st.Retries, ConnsPeak: st.ConnsPeak, InFlightPeak: st.InFlightPeak,
 		WaitingPeak: st.WaitingPeak, PeakStreams: st.PeakStreams, MaxConcurrentStreams: st.MaxConcurrentStreams,
@@ -75,8 +82,53 @@ func (r *runner) runClient(ctx context.Context, c *contender, rd *results.Round)
 	if sc.Mode == results.Page {
 		rd.Page = page.Dist()
 		rd.PagesIncomplete = sched.incomplete
-		rd.Model = c.model(sc.Objects, sc.Delay.D(), int(st.MaxConcurrentStreams), rd.Page)
+		rd.Model = c.model(sc, &r.run.Network, int(st.MaxConcurrentStreams), rd.Page)
 	}
+}
+
+// renew closes the session's client and makes a new one, for a cold page:
+// the page opens its own connections. The old client's counts are kept.
+func (s *session) renew() error {
+	s.client.Close()
+	s.spent = append(s.spent, s.client.Stats())
+	c, err := s.fresh()
+	if err != nil {
+		s.client = closedClient{s.client}
+		return err
+	}
+	s.client = c
+	return nil
+}
+
+// stats adds up the counts of the clients the session used since spent
+// was last cleared: counts summed, peaks the largest.
+func (s *session) stats() roundtrip.Stats {
+	st := s.client.Stats()
+	for _, o := range s.spent {
+		st.Dials += o.Dials
+		st.Reconnects += o.Reconnects
+		st.Retries += o.Retries
+		st.Requests += o.Requests
+		st.Failed += o.Failed
+		st.ConnsPeak = max(st.ConnsPeak, o.ConnsPeak)
+		st.InFlightPeak = max(st.InFlightPeak, o.InFlightPeak)
+		st.WaitingPeak = max(st.WaitingPeak, o.WaitingPeak)
+		st.PeakStreams = max(st.PeakStreams, o.PeakStreams)
+		st.PerConn = append(st.PerConn, o.PerConn...)
+	}
+	return st
+}
+
+// errNoClient fails the requests of a session whose client could not be
+// renewed.
+var errNoClient = errors.New("bench: no client: a new one for a cold page could not be made")
+
+// closedClient stands for a client that could not be renewed: its
+// requests fail at once, its counts are the old client's.
+type closedClient struct{ Client }
+
+func (c closedClient) Do(*http.Request, *roundtrip.Info) (*http.Response, error) {
+	return nil, errNoClient
 }
 
 // session is one contender's turn in one round: a client, the scenario's
@@ -101,6 +153,10 @@ type session struct {
 	unwatch  func() bool
 	timer    *time.Timer
 	progress *atomic.Int64
+	// fresh makes a new client, for cold pages (Scenario.Cold); spent
+	// keeps the counts of the clients closed since.
+	fresh func() (Client, error)
+	spent []roundtrip.Stats
 }
 
 func newSession(ctx context.Context, sc *results.Scenario, base string, c Client, opts *Options, progress *atomic.Int64) (*session, error) {
@@ -137,6 +193,9 @@ func (s *session) arm() {
 
 // close stops the session's timers, so that none outlives the turn.
 func (s *session) close() {
+	if s.client != nil {
+		s.client.Close()
+	}
 	s.unwatch()
 	if s.timer != nil {
 		s.timer.Stop()
@@ -148,6 +207,7 @@ type schedule struct {
 	scheduled  int64         // open loop: the starts that fell due before the stop
 	window     time.Duration // open loop: from the first scheduled start to the last actual one, plus one interval
 	incomplete int64         // pages left out for a failed object
+	err        error         // a cold page's client could not be made
 }
 
 // run runs the scenario's loop with recs as workers: n requests (pages in
@@ -155,7 +215,8 @@ type schedule struct {
 func (s *session) run(recs []*recorder, n int, page *results.Histogram, sample *[]results.Timing) schedule {
 	switch s.sc.Mode {
 	case results.Page:
-		return schedule{incomplete: s.pageLoop(recs, n, page, sample)}
+		incomplete, err := s.pageLoop(recs, n, page, sample)
+		return schedule{incomplete: incomplete, err: err}
 	case results.Open:
 		return s.openLoop(recs, int64(n))
 	default:
@@ -331,12 +392,17 @@ func (s *session) openLoop(recs []*recorder, total int64) schedule {
 // every complete page's time in page and, if sample is not nil, the
 // timings of the first page's objects in it; it returns how many pages were
 // left out for a failed or cancelled object.
-func (s *session) pageLoop(recs []*recorder, total int, page *results.Histogram, sample *[]results.Timing) (incomplete int64) {
+func (s *session) pageLoop(recs []*recorder, total int, page *results.Histogram, sample *[]results.Timing) (incomplete int64, err error) {
 	n := len(s.targets)
 	ends := make([]time.Time, n)
 	infos := make([]roundtrip.Info, n)
 	outs := make([]outcome, n)
 	for p := 0; (total == 0 || p < total) && !s.stop.Load(); p++ {
+		if s.sc.Cold && s.fresh != nil {
+			if err := s.renew(); err != nil {
+				return incomplete, err
+			}
+		}
 		// The page's goroutines are made before its clock starts and
 		// released at once, so that making them is not part of the page.
 		var start time.Time
@@ -368,7 +434,7 @@ func (s *session) pageLoop(recs []*recorder, total int, page *results.Histogram,
 			*sample = timings(start, infos, outs)
 		}
 	}
-	return incomplete
+	return incomplete, nil
 }
 
 func timings(start time.Time, infos []roundtrip.Info, outs []outcome) []results.Timing {

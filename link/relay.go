@@ -27,7 +27,8 @@ func (n *Network) Relay(ctx context.Context, network, target string, dialTimeout
 		if err != nil {
 			return "", err
 		}
-		r := &tcpRelay{l: l, network: network, target: target, dialer: net.Dialer{Timeout: dialTimeout}}
+		d := net.Dialer{Timeout: dialTimeout}
+		r := &tcpRelay{l: l, dial: func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, network, target) }}
 		n.onClose(r.stop)
 		stop := context.AfterFunc(ctx, r.stop)
 		go func() {
@@ -56,11 +57,58 @@ func (n *Network) Relay(ctx context.Context, network, target string, dialTimeout
 	return "", fmt.Errorf("link: relay: network %q: want tcp or udp", network)
 }
 
+// Forward is Relay the other way round: it listens on the machine's
+// loopback and carries each connection over the link to address (ServerIP:port)
+// on the server side, for a client that cannot be given a dialer (an outside
+// tool, a browser). It returns the loopback address to connect to; each
+// connection to it is one connection across the link. It stops when ctx is
+// done or n closes.
+func (n *Network) Forward(ctx context.Context, address string, dialTimeout time.Duration) (string, error) {
+	if _, err := fullAddr(address, ServerIP); err != nil {
+		return "", err
+	}
+	r, err := forward(ctx, func(ctx context.Context) (net.Conn, error) {
+		ctx, cancel := context.WithTimeout(ctx, dialTimeout)
+		defer cancel()
+		return n.Dial(ctx, "tcp", address)
+	})
+	if err != nil {
+		return "", err
+	}
+	n.onClose(r.stop)
+	return r.l.Addr().String(), nil
+}
+
+// Forward listens on the machine's loopback and joins each connection
+// accepted there to one that dial opens: any dialer (an emulated link, a
+// relay behind it) for a client that cannot be given one. It returns the
+// loopback address; it stops when ctx is done.
+func Forward(ctx context.Context, dial func(ctx context.Context) (net.Conn, error)) (string, error) {
+	r, err := forward(ctx, dial)
+	if err != nil {
+		return "", err
+	}
+	return r.l.Addr().String(), nil
+}
+
+func forward(ctx context.Context, dial func(ctx context.Context) (net.Conn, error)) (*tcpRelay, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("link: forward: %w", err)
+	}
+	r := &tcpRelay{l: l, dial: dial}
+	stop := context.AfterFunc(ctx, r.stop)
+	go func() {
+		defer stop()
+		r.serve()
+	}()
+	return r, nil
+}
+
+// A tcpRelay accepts connections and joins each to one it dials.
 type tcpRelay struct {
-	l       net.Listener
-	network string
-	target  string
-	dialer  net.Dialer
+	l    net.Listener
+	dial func(ctx context.Context) (net.Conn, error)
 
 	mu     sync.Mutex // guards the following
 	conns  map[net.Conn]struct{}
@@ -103,7 +151,7 @@ func (r *tcpRelay) untrack(c net.Conn) {
 
 func (r *tcpRelay) forward(c net.Conn) {
 	defer r.untrack(c)
-	out, err := r.dialer.Dial(r.network, r.target)
+	out, err := r.dial(context.Background())
 	if err != nil {
 		return
 	}

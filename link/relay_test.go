@@ -122,3 +122,42 @@ func TestRelayUDP(t *testing.T) {
 		t.Error("a stopped relay still answered")
 	}
 }
+
+// Forward carries connections from loopback over the link, one each.
+func TestForward(t *testing.T) {
+	n := newNet(t, Options{Up: Direction{Delay: 5 * time.Millisecond}, Down: Direction{Delay: 5 * time.Millisecond}})
+	addr := echoServer(t, n)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	local, err := n.Forward(ctx, addr, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		c, err := net.Dial("tcp", local)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		c.Write([]byte("hi"))
+		got := make([]byte, 2)
+		if _, err := io.ReadFull(c, got); err != nil || string(got) != "hi" {
+			t.Fatalf("echo through the forwarder: %q, %v", got, err)
+		}
+		c.Close()
+	}
+	if st := n.Stats(); st.Client.Connections != 3 {
+		t.Errorf("the link carried %d connections for 3 to the forwarder", st.Client.Connections)
+	}
+	cancel()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.Dial("tcp", local); err != nil {
+			return
+		} else {
+			c.Close()
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Error("the forwarder still accepts after its context was cancelled")
+}

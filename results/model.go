@@ -9,7 +9,7 @@ import (
 
 // SchemaVersion is the version of the JSON model this package writes and the
 // only one it reads. It changes whenever a field changes meaning.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // Run is one muxlab bench run: a scenario run against every contender, in
 // rounds, with the figures of each round and the comparison between them.
@@ -24,7 +24,10 @@ type Run struct {
 	Interrupted bool     `json:"interrupted"`
 	Label       string   `json:"label,omitempty"`
 	Scenario    Scenario `json:"scenario"`
-	Target      Target   `json:"target"`
+	// Network is the network between client and server: an emulated
+	// link's conditions, or loopback.
+	Network Network `json:"network"`
+	Target  Target  `json:"target"`
 	// Baseline names the contender every other one is compared with: the
 	// ratios of Comparison and the Verdict.
 	Baseline   string      `json:"baseline"`
@@ -120,6 +123,9 @@ type Scenario struct {
 	// Conns is the number of connections of a connection pool (h1) and of
 	// workers of a tool that has no pool (hey).
 	Conns int `json:"conns"`
+	// Cold opens new connections for every page (Page mode): each page
+	// pays for its handshakes, six of them for HTTP/1.1, one for HTTP/2.
+	Cold bool `json:"cold,omitempty"`
 }
 
 // Contender is one client's figures.
@@ -206,6 +212,9 @@ type Round struct {
 	// Server is the server's count during the round, warm-up included; nil
 	// when the server's counts are unavailable.
 	Server *ServerConns `json:"server,omitempty"`
+	// Link is the emulated link's truth over the measured part of the
+	// turn; nil on loopback.
+	Link *Link `json:"link,omitempty"`
 	// Disagreement explains how client and server counts differ; empty
 	// when they agree or cannot be compared.
 	Disagreement string `json:"disagreement,omitempty"`
@@ -250,8 +259,11 @@ type ServerConns struct {
 
 // Model is what a page should take: HTTP/1.1 fetches ceil(objects/conns)
 // objects one after another on each connection, HTTP/2 all of them at once
-// (up to MAX_CONCURRENT_STREAMS), each turn lasting about one server delay
-// plus one round trip.
+// (up to MAX_CONCURRENT_STREAMS). Each turn lasts about one server delay
+// plus one round trip plus one object's time at the bottleneck; the
+// bottleneck carries the whole page (Transfer) after the first round trip.
+// Predicted is the longer of the two (Bound names which), plus Handshake
+// when every page opens its connections (a cold page).
 type Model struct {
 	Turns int `json:"turns"`
 	// RTT is the round trip measured before the run on the contender's own
@@ -261,6 +273,12 @@ type Model struct {
 	RTT       Duration `json:"rtt"`
 	RTTError  string   `json:"rtt_error,omitempty"`
 	TurnTime  Duration `json:"turn_time"`
+	// Transfer is the page's bytes at the network's downlink rate (zero:
+	// unlimited); Handshake the round trips a cold page's connections take
+	// before their first request; Bound "round trips" or "bandwidth".
+	Transfer  Duration `json:"transfer,omitempty"`
+	Handshake Duration `json:"handshake,omitempty"`
+	Bound     string   `json:"bound,omitempty"`
 	Predicted Duration `json:"predicted"`
 	// Measured is the median page time; Deviation is (Measured -
 	// Predicted) / Predicted.

@@ -73,6 +73,12 @@ func total(c *Contender) Round {
 		if rd.Disagreement != "" {
 			t.Disagreement = rd.Disagreement
 		}
+		if rd.Link != nil {
+			if t.Link == nil {
+				t.Link = &Link{}
+			}
+			t.Link.Add(rd.Link)
+		}
 		if rd.Model != nil {
 			m := *rd.Model
 			t.Model = &m

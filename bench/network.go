@@ -1,0 +1,81 @@
+package bench
+
+import (
+	"time"
+
+	"muxlab/link"
+	"muxlab/results"
+)
+
+// responseOverhead is about what a response adds to its body on the wire:
+// the demo server's status line and headers (HTTP/2's compressed headers
+// and frame headers are smaller; the difference is under 2% of a 10 KiB
+// object).
+const responseOverhead = 200
+
+// ipOverhead is the share of a full packet that carries payload: 1448 bytes
+// of TCP payload (with timestamps) in a 1500-byte IP packet.
+const ipOverhead = 1500.0 / 1448.0
+
+// networkOf describes the network of a run for its result.
+func networkOf(o *Options) results.Network {
+	if o.Link == nil {
+		p, _ := link.LookupProfile("loopback")
+		return results.Network{Profile: p.Name, Source: p.Source}
+	}
+	lo := o.Link.Options()
+	n := results.Network{
+		Profile: o.Profile, Emulated: true,
+		RTTMS:   float64(lo.RTT()) / float64(time.Millisecond),
+		DownBPS: lo.Down.Rate, UpBPS: lo.Up.Rate, Loss: lo.Down.Loss, LossBurst: lo.Down.Burst,
+		QueueBytes: lo.Down.Queue, UpQueueBytes: lo.Up.Queue,
+		CongestionControl: lo.CongestionControl, Seed: lo.Seed,
+	}
+	if n.Profile == "" {
+		n.Profile = "custom"
+	}
+	if p, err := link.LookupProfile(n.Profile); err == nil {
+		n.Source = p.Source
+	}
+	return n
+}
+
+// measure runs f as the measured part of a turn (see measure), with the
+// link's truth around it when the run crosses an emulated link.
+func (r *runner) measure(rd *results.Round, f func()) {
+	l := r.opts.Link
+	if l == nil {
+		measure(rd, f)
+		return
+	}
+	before := l.Stats()
+	measure(rd, f)
+	rd.Link = linkRound(l.Stats().Sub(before), l.Options().RTT())
+}
+
+// linkRound turns the link's counts over a turn into the result's.
+func linkRound(st link.Stats, rtt time.Duration) *results.Link {
+	p99, largest := st.Late()
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	dir := func(c link.Counters) results.LinkDirection {
+		return results.LinkDirection{Packets: c.Packets, Bytes: c.Bytes, DroppedLoss: c.DroppedLoss, DroppedQueue: c.DroppedQueue}
+	}
+	return &results.Link{
+		Packets: st.Up.Packets + st.Down.Packets, Bytes: st.Up.Bytes + st.Down.Bytes,
+		DroppedLoss: st.Up.DroppedLoss + st.Down.DroppedLoss, DroppedQueue: st.Up.DroppedQueue + st.Down.DroppedQueue,
+		Retransmits: st.Retransmits(), Timeouts: st.Timeouts(),
+		LateP99MS: ms(p99), LateMaxMS: ms(largest), Behind: st.Behind(rtt),
+		Up: dir(st.Up), Down: dir(st.Down),
+	}
+}
+
+// objectTime is how long one object of size bytes takes to cross a
+// bottleneck of rate bits per second, headers included; zero when the
+// rate is unlimited.
+func objectTime(size int64, rate int64) time.Duration {
+	if rate <= 0 {
+		return 0
+	}
+	bits := float64(size+responseOverhead) * ipOverhead * 8
+	return time.Duration(bits / float64(rate) * float64(time.Second))
+}

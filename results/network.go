@@ -1,0 +1,84 @@
+package results
+
+// Network is the network a run crossed: an emulated link's conditions, or
+// the machine's own (profile "loopback", Emulated false, nothing else set).
+type Network struct {
+	// Profile names the profile the conditions came from ("4g"), or
+	// "custom" when flags changed them.
+	Profile  string `json:"profile"`
+	Emulated bool   `json:"emulated"`
+	// RTTMS is the round trip the link adds, milliseconds.
+	RTTMS float64 `json:"rtt_ms"`
+	// DownBPS and UpBPS are the bottleneck rates, bits per second (zero:
+	// unlimited).
+	DownBPS int64 `json:"down_bps"`
+	UpBPS   int64 `json:"up_bps"`
+	// Loss is each direction's loss rate, 0 to 1; LossBurst the mean length
+	// of a loss burst in packets (zero or 1: independent losses).
+	Loss      float64 `json:"loss"`
+	LossBurst float64 `json:"loss_burst,omitempty"`
+	// QueueBytes and UpQueueBytes are the drop-tail queues ahead of the
+	// downlink and uplink bottlenecks (zero: unlimited).
+	QueueBytes        int64  `json:"queue_bytes"`
+	UpQueueBytes      int64  `json:"up_queue_bytes"`
+	CongestionControl string `json:"congestion_control,omitempty"`
+	Seed              int64  `json:"seed,omitempty"`
+	// Source says where the profile's figures come from.
+	Source string `json:"source,omitempty"`
+}
+
+// Link is an emulated link's truth over a round's measured part: what
+// crossed it, what it dropped, what TCP did about it, and how late the
+// emulator delivered against its schedule.
+type Link struct {
+	// Packets and Bytes count what was put on the link, both ways (IP
+	// packets, headers included), delivered or dropped.
+	Packets int64 `json:"packets"`
+	Bytes   int64 `json:"bytes"`
+	// DroppedLoss counts packets lost on the wire; DroppedQueue packets
+	// that found the bottleneck's queue full.
+	DroppedLoss  int64 `json:"dropped_loss"`
+	DroppedQueue int64 `json:"dropped_queue"`
+	// Retransmits counts TCP segments sent again, by both stacks;
+	// Timeouts the retransmission timer expiries among the recoveries.
+	Retransmits int64 `json:"retransmits"`
+	Timeouts    int64 `json:"timeouts"`
+	// LateP99MS and LateMaxMS say how late, in milliseconds, packets were
+	// delivered against their schedule.
+	LateP99MS float64 `json:"late_p99_ms"`
+	LateMaxMS float64 `json:"late_max_ms"`
+	// Behind says the emulator fell behind: lateness was large against the
+	// round trip, so the round's figures include delay nobody configured
+	// and are not to be trusted as the network's.
+	Behind bool `json:"behind,omitempty"`
+	// Up and Down split the counts by direction.
+	Up   LinkDirection `json:"up"`
+	Down LinkDirection `json:"down"`
+}
+
+// LinkDirection is one direction's counts.
+type LinkDirection struct {
+	Packets      int64 `json:"packets"`
+	Bytes        int64 `json:"bytes"`
+	DroppedLoss  int64 `json:"dropped_loss"`
+	DroppedQueue int64 `json:"dropped_queue"`
+}
+
+// Add adds o's counts to l's; lateness keeps the larger, Behind either.
+func (l *Link) Add(o *Link) {
+	l.Packets += o.Packets
+	l.Bytes += o.Bytes
+	l.DroppedLoss += o.DroppedLoss
+	l.DroppedQueue += o.DroppedQueue
+	l.Retransmits += o.Retransmits
+	l.Timeouts += o.Timeouts
+	l.LateP99MS = max(l.LateP99MS, o.LateP99MS)
+	l.LateMaxMS = max(l.LateMaxMS, o.LateMaxMS)
+	l.Behind = l.Behind || o.Behind
+	for _, d := range []struct{ to, from *LinkDirection }{{&l.Up, &o.Up}, {&l.Down, &o.Down}} {
+		d.to.Packets += d.from.Packets
+		d.to.Bytes += d.from.Bytes
+		d.to.DroppedLoss += d.from.DroppedLoss
+		d.to.DroppedQueue += d.from.DroppedQueue
+	}
+}
