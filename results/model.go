@@ -270,9 +270,9 @@ type Model struct {
 	// protocol (the median of 21 tiny requests on one connection);
 	// RTTError says why it could not be, and then TurnTime, Predicted and
 	// Deviation are zero: no prediction rests on a round trip of 0.
-	RTT       Duration `json:"rtt"`
-	RTTError  string   `json:"rtt_error,omitempty"`
-	TurnTime  Duration `json:"turn_time"`
+	RTT      Duration `json:"rtt"`
+	RTTError string   `json:"rtt_error,omitempty"`
+	TurnTime Duration `json:"turn_time"`
 	// Transfer is the page's bytes at the network's downlink rate (zero:
 	// unlimited); Handshake the round trips a cold page's connections take
 	// before their first request; Bound "round trips" or "bandwidth".
