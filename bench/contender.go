@@ -205,8 +205,14 @@ func (c *contender) model(sc *results.Scenario, net *results.Network, maxStreams
 	return m
 }
 
-// rttProbes is how many requests measure a round trip.
-const rttProbes = 21
+// rttProbes is how many requests measure a round trip, at most; over a
+// long round trip, as many as fit in rttProbeTime, and at least
+// minRTTProbes.
+const (
+	rttProbes    = 21
+	minRTTProbes = 5
+	rttProbeTime = 2 * time.Second
+)
 
 // probeRTT sends one GET /hello to the contender's target on its own
 // protocol and fails if the server does not answer in it (within the dial
@@ -236,13 +242,17 @@ func (c *contender) probeRTT(ctx context.Context, opts *Options) error {
 		return time.Since(start), err
 	}
 	first, cancel := context.WithTimeout(ctx, opts.DialTimeout)
-	_, err = get(first)
+	d, err := get(first)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("bench: %s at %s (listener %s) does not answer in %s: %w", c.Name, c.target.URL, c.Listener, c.Protocol, err)
 	}
 	h := results.NewHistogram()
-	for range rttProbes {
+	probes := rttProbes
+	if d > 0 {
+		probes = min(rttProbes, max(minRTTProbes, int(rttProbeTime/d)))
+	}
+	for range probes {
 		d, err := get(ctx)
 		if err != nil {
 			c.rttErr = fmt.Errorf("measuring the round trip: %w", err)

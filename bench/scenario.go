@@ -29,6 +29,16 @@ const (
 
 var builtins = []results.Scenario{
 	{
+		Name: "web", Summary: "a page like the median web page (70 objects of 16 KiB, 5 ms at the server), fetched over a mobile network: the default",
+		Mode: results.Page, Endpoint: "/tile/{n}", Delay: dur(5 * time.Millisecond), Size: 16 << 10,
+		Objects: 70, Pages: 2, Warmup: 1, Rounds: 3,
+	},
+	{
+		Name: "lossy", Summary: "a page of 100 10 KiB objects over a lossy link: each object's completion time, as one lost packet holds back every stream on HTTP/2's one connection",
+		Mode: results.Page, Endpoint: "/tile/{n}", Size: 10 << 10,
+		Objects: 100, Pages: 5, Warmup: 1, Rounds: 3,
+	},
+	{
 		Name: "page", Summary: "pages of 100 tiles requested all at once, each delayed 50 ms by the server: the classic HTTP/1.1 vs HTTP/2 picture",
 		Mode: results.Page, Endpoint: "/tile/{n}", Delay: dur(50 * time.Millisecond), Size: 1024,
 		Objects: 100, Pages: 5, Warmup: 1, Rounds: 3,
@@ -60,7 +70,21 @@ var builtins = []results.Scenario{
 
 func dur(d time.Duration) results.Duration { return results.Duration(d) }
 
-// Scenarios returns the built-in scenarios, "page" first.
+// scenarioNets are the networks scenarios run over when none is asked for;
+// the others run on loopback.
+var scenarioNets = map[string]string{"web": "4g", "lossy": "wifi-lossy"}
+
+// ScenarioNet names the network profile the scenario runs over when none is
+// asked for: a realistic one for the scenarios about the network, loopback
+// for the others.
+func ScenarioNet(name string) string {
+	if n, ok := scenarioNets[name]; ok {
+		return n
+	}
+	return "loopback"
+}
+
+// Scenarios returns the built-in scenarios, the default ("web") first.
 func Scenarios() []results.Scenario {
 	out := make([]results.Scenario, len(builtins))
 	copy(out, builtins)

@@ -92,6 +92,9 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("link: %s %s is out of range; allowed %s", e.Field, e.Value, e.Allow)
 }
 
+// Validate checks every option against its range, as New does.
+func (o Options) Validate() error { return o.normalize() }
+
 func (o *Options) normalize() error {
 	if o.Seed == 0 {
 		o.Seed = DefaultSeed

@@ -34,10 +34,16 @@ type Profile struct {
 // DefaultQueueTime is the bottleneck queue, as time at the bottleneck's
 // rate, when none is given: about what home routers and cable and mobile
 // modems buffer (measurements of access links find 100 ms and far more, the
-// "bufferbloat" of Gettys and Nichols, 2011). A queue of one BDP or less is
-// what AQM-managed links keep; with gVisor's TCP, which does not pace, a
-// shallow queue makes slow start overflow it (see the README).
+// "bufferbloat" of Gettys and Nichols, 2011). A profile's queue is never
+// below MinQueueBDP round trips' worth of bytes either: gVisor's TCP paces
+// nothing and has no proportional rate reduction, so a slow start that
+// overflows a shallow queue by a burst loses hundreds of packets and can
+// take seconds of retransmission timeouts to recover (see the README).
 const DefaultQueueTime = 100 * time.Millisecond
+
+// MinQueueBDP is the smallest queue of a profile, in bandwidth-delay
+// products of its path.
+const MinQueueBDP = 2
 
 const wpt = "WebPageTest's connectivity profiles (also Chrome DevTools' and Lighthouse's throttling presets)"
 
@@ -86,15 +92,16 @@ func LookupProfile(name string) (Profile, error) {
 }
 
 // QueueBytes is the queue of a direction at rate for the profile: its
-// QueueTime (or DefaultQueueTime) at that rate, at least two packets of mtu
-// bytes. Zero when rate is zero (nothing waits).
+// QueueTime (or DefaultQueueTime) at that rate, at least MinQueueBDP times
+// the path's bandwidth-delay product and two packets of mtu bytes. Zero
+// when rate is zero (nothing waits).
 func (p Profile) QueueBytes(rate int64, mtu int) int64 {
 	if rate == 0 {
 		return 0
 	}
-	qt := p.QueueTime
-	if qt == 0 {
-		qt = DefaultQueueTime
+	qt := max(p.QueueTime, MinQueueBDP*p.RTT)
+	if p.QueueTime == 0 {
+		qt = max(DefaultQueueTime, MinQueueBDP*p.RTT)
 	}
 	return max(int64(qt.Seconds()*float64(rate)/8), 2*int64(mtu))
 }

@@ -229,7 +229,7 @@ func TestBrowser(t *testing.T) {
 	}{
 		{"GET", "/report?run=" + names[0], 200, `data-chart="waterfall"`},
 		{"GET", "/report?run=" + names[0] + "&run=" + names[1], 200, "#2 after the change"},
-		{"GET", "/runs/" + names[0], 200, `"schema_version": 2`},
+		{"GET", "/runs/" + names[0], 200, fmt.Sprintf(`"schema_version": %d`, results.SchemaVersion)},
 		{"GET", "/report", 400, "name at least one run"},
 		{"GET", "/report?run=../secret.json", 400, "is not the name of a result file"},
 		{"GET", "/report?run=%2Fetc%2Fpasswd", 400, "is not the name of a result file"},

@@ -66,7 +66,12 @@ func summaryGrid(r *results.Run) grid {
 		}
 		cells := []string{line.name}
 		for i := range r.Contenders {
-			cells = append(cells, line.cell(&r.Contenders[i].Total))
+			t := &r.Contenders[i].Total
+			cell := line.cell(t)
+			if line.figure != "" && cell != "" && t.Link != nil && t.Link.Behind {
+				cell += " (link behind)" // a figure measured over a late emulator is not the network's
+			}
+			cells = append(cells, cell)
 		}
 		for _, c := range challengers {
 			cells = append(cells, ratioCell(r, c.Name, line.figure))
@@ -104,11 +109,19 @@ func notes(r *results.Run) []string {
 		if n := outOfRange(t); n > 0 {
 			out = append(out, fmt.Sprintf("%s: %d times fell outside the histograms' range (0 to 1 h) and are held at its bound", c.Label, n))
 		}
-		var cut []string
+		var cut, behind []string
 		for _, rd := range c.Rounds {
 			if rd.Interrupted {
 				cut = append(cut, fmt.Sprint(rd.Round))
 			}
+			if rd.Link != nil && rd.Link.Behind {
+				behind = append(behind, fmt.Sprintf("%d (late p99 %.1f ms)", rd.Round, rd.Link.LateP99MS))
+			}
+		}
+		if len(behind) > 0 {
+			out = append(out, fmt.Sprintf("%s: the emulated link fell behind its schedule in round %s, against a %g ms round trip: "+
+				"those figures include delay nobody configured (a busy machine); do not trust them as the network's",
+				c.Label, strings.Join(behind, ", "), r.Network.RTTMS))
 		}
 		if len(cut) > 0 {
 			out = append(out, fmt.Sprintf("%s: round %s cut short by Ctrl-C, left out of the ratios", c.Label, strings.Join(cut, ", ")))
@@ -154,9 +167,13 @@ func describeRun(r *results.Run) string {
 	if r.Target.Embedded {
 		where = "embedded mux server, " + strings.Join(urls, ", ")
 	}
+	if s.Cold {
+		how += ", each page on new connections (cold)"
+	}
 	return fmt.Sprintf("%s per contender per round, %d rounds (order rotates), warm-up %d; %s; server counts: %s\n"+
+		"network: %s\n"+
 		"figures are over all rounds together; connection rows are each contender's busiest turn",
-		how, s.Rounds, s.Warmup, where, r.Target.GroundTruth)
+		how, s.Rounds, s.Warmup, where, r.Target.GroundTruth, r.Network.Describe())
 }
 
 type tableRow struct {
@@ -214,7 +231,54 @@ func tableRows(r *results.Run) []tableRow {
 		distRow("service p50 ms", "", svc, p50),
 		distRow("service p99 ms", "", svc, p99),
 	)
-	return append(rows, connRows(r)...)
+	rows = append(rows, connRows(r)...)
+	return append(rows, linkRows()...)
+}
+
+// modelCell shows how the page model added up: turns of round trips, or
+// the page's bytes at the bottleneck after one round trip; then a cold
+// page's handshakes.
+func modelCell(m *results.Model) string {
+	var s string
+	if m.Bound == "bandwidth" {
+		s = fmt.Sprintf("%.1f + %.1f", msOf(m.Transfer), msOf(m.TurnTime))
+	} else {
+		s = fmt.Sprintf("%d x %.1f", m.Turns, msOf(m.Predicted-m.Handshake)/float64(max(m.Turns, 1)))
+	}
+	if m.Handshake > 0 {
+		s += fmt.Sprintf(" + %.1f", msOf(m.Handshake))
+	}
+	return fmt.Sprintf("%s = %.1f", s, msOf(m.Predicted))
+}
+
+// linkRows are the emulated link's truth, shown when the run crossed one.
+func linkRows() []tableRow {
+	cell := func(f func(l *results.Link) string) func(*results.Round) string {
+		return func(t *results.Round) string {
+			if t.Link == nil {
+				return ""
+			}
+			return f(t.Link)
+		}
+	}
+	return []tableRow{
+		{name: "link packets / MB", cell: cell(func(l *results.Link) string {
+			return fmt.Sprintf("%d / %.2f", l.Packets, float64(l.Bytes)/1e6)
+		})},
+		{name: "link drops: loss / queue", cell: cell(func(l *results.Link) string {
+			return fmt.Sprintf("%d / %d", l.DroppedLoss, l.DroppedQueue)
+		})},
+		{name: "tcp retransmits / timeouts", cell: cell(func(l *results.Link) string {
+			return fmt.Sprintf("%d / %d", l.Retransmits, l.Timeouts)
+		})},
+		{name: "link late p99 / max ms", cell: cell(func(l *results.Link) string {
+			s := fmt.Sprintf("%.2f / %.2f", l.LateP99MS, l.LateMaxMS)
+			if l.Behind {
+				s += " BEHIND"
+			}
+			return s
+		})},
+	}
 }
 
 // lagName names the time a request spends in the harness before it is
@@ -271,7 +335,7 @@ func pageRows() []tableRow {
 			case m.Predicted == 0:
 				return fmt.Sprintf("%d turns, no RTT", m.Turns)
 			default:
-				return fmt.Sprintf("%d x %.1f = %.1f", m.Turns, msOf(m.TurnTime), msOf(m.Predicted))
+				return modelCell(m)
 			}
 		}},
 		{name: "measured vs model", cell: func(t *results.Round) string {

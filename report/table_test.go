@@ -9,16 +9,29 @@ import (
 
 	"muxlab/internal/resultstest"
 	"muxlab/report"
+	"muxlab/results"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 func TestTableGolden(t *testing.T) {
+	for _, tc := range []struct {
+		golden string
+		run    *results.Run
+	}{
+		{"table.golden", resultstest.Sample()},
+		{"table-link.golden", resultstest.SampleOverLink()},
+	} {
+		t.Run(tc.golden, func(t *testing.T) { checkGolden(t, tc.golden, tc.run) })
+	}
+}
+
+func checkGolden(t *testing.T, name string, run *results.Run) {
 	var buf bytes.Buffer
-	if err := report.WriteTable(&buf, resultstest.Sample()); err != nil {
+	if err := report.WriteTable(&buf, run); err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "table.golden")
+	golden := filepath.Join("testdata", name)
 	if *update {
 		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
 			t.Fatal(err)

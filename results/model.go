@@ -267,7 +267,7 @@ type ServerConns struct {
 type Model struct {
 	Turns int `json:"turns"`
 	// RTT is the round trip measured before the run on the contender's own
-	// protocol (the median of 21 tiny requests on one connection);
+	// protocol (the median of up to 21 tiny requests on one connection, at least 5, as many as fit in 2 s);
 	// RTTError says why it could not be, and then TurnTime, Predicted and
 	// Deviation are zero: no prediction rests on a round trip of 0.
 	RTT      Duration `json:"rtt"`

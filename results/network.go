@@ -1,5 +1,10 @@
 package results
 
+import (
+	"fmt"
+	"strconv"
+)
+
 // Network is the network a run crossed: an emulated link's conditions, or
 // the machine's own (profile "loopback", Emulated false, nothing else set).
 type Network struct {
@@ -81,4 +86,36 @@ func (l *Link) Add(o *Link) {
 		d.to.DroppedLoss += d.from.DroppedLoss
 		d.to.DroppedQueue += d.from.DroppedQueue
 	}
+}
+
+// Describe says in one line what the network was.
+func (n Network) Describe() string {
+	if !n.Emulated {
+		return n.Profile + " (no emulation: the machine's own network)"
+	}
+	s := fmt.Sprintf("%s (emulated: rtt %s ms, down %s, up %s, loss %s%%", n.Profile,
+		strconv.FormatFloat(n.RTTMS, 'f', -1, 64), FormatRate(n.DownBPS), FormatRate(n.UpBPS),
+		strconv.FormatFloat(n.Loss*100, 'f', -1, 64))
+	if n.LossBurst > 1 {
+		s += fmt.Sprintf(" in bursts of %g", n.LossBurst)
+	}
+	if n.QueueBytes > 0 {
+		s += fmt.Sprintf(", queue %d bytes", n.QueueBytes)
+	}
+	return s + fmt.Sprintf(", %s, seed %d)", n.CongestionControl, n.Seed)
+}
+
+// FormatRate writes bits per second: "10Mbit/s", "384kbit/s", "unlimited".
+func FormatRate(bps int64) string {
+	switch {
+	case bps <= 0:
+		return "unlimited"
+	case bps >= 1_000_000_000 && bps%1_000_000_000 == 0:
+		return fmt.Sprintf("%dGbit/s", bps/1_000_000_000)
+	case bps >= 1_000_000:
+		return strconv.FormatFloat(float64(bps)/1e6, 'f', -1, 64) + "Mbit/s"
+	case bps >= 1_000:
+		return strconv.FormatFloat(float64(bps)/1e3, 'f', -1, 64) + "kbit/s"
+	}
+	return fmt.Sprintf("%dbit/s", bps)
 }

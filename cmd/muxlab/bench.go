@@ -16,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"muxlab/bench"
+	"muxlab/link"
 	"muxlab/mux"
 	"muxlab/report"
 	"muxlab/results"
@@ -49,10 +50,12 @@ type benchFlags struct {
 	timeout     time.Duration
 	dialTimeout time.Duration
 	label       string
+	cold        bool
+	net         netFlags
 }
 
 func (f *benchFlags) define(fs *pflag.FlagSet) {
-	fs.StringVar(&f.scenario, "scenario", "page", "built-in scenario (see --list)")
+	fs.StringVar(&f.scenario, "scenario", "web", "built-in scenario (see --list)")
 	fs.BoolVar(&f.list, "list", false, "list the built-in scenarios and contenders and exit")
 	fs.IntVarP(&f.requests, "requests", "n", 0, "requests per contender per round (not for page)")
 	fs.IntVarP(&f.concurrency, "concurrency", "c", 0, "requests in flight (not for page)")
@@ -75,6 +78,8 @@ func (f *benchFlags) define(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.timeout, "timeout", bench.DefaultTimeout, "time allowed for each request")
 	fs.DurationVar(&f.dialTimeout, "dial-timeout", bench.DefaultDialTimeout, "time allowed to connect and handshake")
 	fs.StringVar(&f.label, "label", "", "a name for this run in reports, e.g. \"before the change\"")
+	fs.BoolVar(&f.cold, "cold", false, "page: every page on new connections, handshakes included")
+	f.net.define(fs)
 }
 
 // scenario returns the chosen scenario with the flags that were set applied.
@@ -89,7 +94,7 @@ func (f *benchFlags) scenarioFrom(fs *pflag.FlagSet) (results.Scenario, error) {
 			return sc, usagef("--%s: the page scenario requests whole pages at once; use --objects and --pages", name)
 		}
 	}
-	for _, name := range []string{"objects", "pages"} {
+	for _, name := range []string{"objects", "pages", "cold"} {
 		if !page && fs.Changed(name) {
 			return sc, usagef("--%s: only for the page scenario", name)
 		}
@@ -109,6 +114,7 @@ func (f *benchFlags) scenarioFrom(fs *pflag.FlagSet) (results.Scenario, error) {
 	set("size", func() { sc.Size = int64(f.size) })
 	set("rounds", func() { sc.Rounds = f.rounds })
 	set("warmup", func() { sc.Warmup = f.warmup })
+	set("cold", func() { sc.Cold = f.cold })
 	sc.Conns = f.conns
 	if err := bench.Validate(&sc); err != nil {
 		var re *bench.RangeError
@@ -136,6 +142,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		for _, c := range bench.Contenders() {
 			fmt.Fprintf(stdout, "  %-11s %s\n", c.Name, c.Summary)
 		}
+		listProfiles(stdout)
 		return nil
 	}
 	sc, err := f.scenarioFrom(fs)
@@ -153,15 +160,34 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := results.CheckDir(f.out); err != nil {
 		return usagef("--out: %v", err)
 	}
-	opts := bench.Options{Scenario: sc, Contenders: f.contenders, Timeout: f.timeout, DialTimeout: f.dialTimeout, Version: version}
+	if !fs.Changed("net") {
+		f.net.profile = bench.ScenarioNet(sc.Name)
+	}
+	profile, linkOpts, err := f.net.resolve(fs)
+	if err != nil {
+		return err
+	}
+	ln, err := newLink(linkOpts)
+	if err != nil {
+		return err
+	}
+	if ln != nil {
+		defer ln.Close()
+	}
+	opts := bench.Options{Scenario: sc, Contenders: f.contenders, Timeout: f.timeout, DialTimeout: f.dialTimeout, Version: version,
+		Link: ln, Profile: profile}
 	if f.h1URL == "" && f.h2cURL == "" {
-		stop, err := embed(&opts, f.maxStreams)
+		stop, err := embed(&opts, f.maxStreams, ln)
 		if err != nil {
 			return err
 		}
 		defer stop()
 	} else if opts.Targets, err = f.targets(); err != nil {
 		return err
+	} else if ln != nil {
+		if err := relayTargets(ctx, ln, opts.Targets, f.dialTimeout); err != nil {
+			return err
+		}
 	}
 	var bar *progressBar
 	if !f.quiet && isTerminal(stderr) {
@@ -194,13 +220,22 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// embed starts a mux server in this process, on loopback listeners it
-// makes (ports chosen by the kernel) and hands to the server, and points
-// opts at them, the server's counts read in process.
-func embed(opts *bench.Options, maxStreams int) (stop func(), err error) {
+// embed starts a mux server in this process, on listeners it makes (ports
+// chosen by the kernel, or by the emulated link's server side when lk is
+// not nil) and hands to the server, and points opts at them, the server's
+// counts read in process.
+func embed(opts *bench.Options, maxStreams int, lk *link.Network) (stop func(), err error) {
+	listen, dial := net.Listen, bench.DialFunc(nil)
+	if lk != nil {
+		listen, dial = lk.Listen, lk.Dial
+	}
 	lns := map[string]net.Listener{}
 	for _, name := range []string{mux.ListenerH1, mux.ListenerH2C} {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		addr := "127.0.0.1:0"
+		if lk != nil {
+			addr = ":0"
+		}
+		ln, err := listen("tcp", addr)
 		if err != nil {
 			for _, l := range lns {
 				l.Close()
@@ -215,7 +250,7 @@ func embed(opts *bench.Options, maxStreams int) (stop func(), err error) {
 	}
 	srv.Start()
 	for name, ln := range lns {
-		t, err := bench.NewTarget(name, "http://"+ln.Addr().String(), nil)
+		t, err := bench.NewTarget(name, "http://"+ln.Addr().String(), dial)
 		if err != nil {
 			srv.Close()
 			return nil, err

@@ -18,6 +18,7 @@ func Sample() *results.Run {
 		Delay: results.Duration(50 * time.Millisecond), Objects: 12, Pages: 2, Rounds: 2, Warmup: 1, Conns: 6}
 	r.Target = results.Target{URLs: map[string]string{"h1": "http://127.0.0.1:8080", "h2c": "http://127.0.0.1:8081"},
 		Embedded: true, GroundTruth: "in process", CPUScope: "client + embedded server"}
+	r.Network = results.Network{Profile: "loopback", Source: "none: the kernel's loopback"}
 	r.Baseline = "h1"
 	mk := func(name, label string, pageMS, conns int64) results.Contender {
 		c := results.Contender{Name: name, Label: label, Listener: map[string]string{"h1": "h1", "h2": "h2c"}[name], Conns: int(conns)}
@@ -47,6 +48,29 @@ func Sample() *results.Run {
 		return c
 	}
 	r.Contenders = []results.Contender{mk("h1", "h1 (6 connections)", 100, 6), mk("h2", "h2 (1 connection)", 50, 1)}
+	results.Summarize(r)
+	return r
+}
+
+// SampleOverLink is Sample run over an emulated link: the network's
+// conditions, and each round's link truth, the emulator behind its schedule
+// in h2's second round.
+func SampleOverLink() *results.Run {
+	r := Sample()
+	r.Network = results.Network{Profile: "custom", Emulated: true, RTTMS: 40, DownBPS: 10_000_000, UpBPS: 10_000_000,
+		Loss: 0.03, QueueBytes: 125_000, UpQueueBytes: 125_000, CongestionControl: "cubic", Seed: 1}
+	for i := range r.Contenders {
+		for j := range r.Contenders[i].Rounds {
+			rd := &r.Contenders[i].Rounds[j]
+			rd.Link = &results.Link{Packets: 1000, Bytes: 1_000_000, DroppedLoss: 30, DroppedQueue: 2, Retransmits: 31, Timeouts: 1,
+				LateP99MS: 0.5, LateMaxMS: 1.5,
+				Up: results.LinkDirection{Packets: 400, Bytes: 20_000, DroppedLoss: 12},
+				Down: results.LinkDirection{Packets: 600, Bytes: 980_000, DroppedLoss: 18, DroppedQueue: 2}}
+			if i == 1 && j == 1 {
+				rd.Link.LateP99MS, rd.Link.LateMaxMS, rd.Link.Behind = 9, 30, true
+			}
+		}
+	}
 	results.Summarize(r)
 	return r
 }
