@@ -64,7 +64,7 @@ func SampleOverLink() *results.Run {
 			rd := &r.Contenders[i].Rounds[j]
 			rd.Link = &results.Link{Packets: 1000, Bytes: 1_000_000, DroppedLoss: 30, DroppedQueue: 2, Retransmits: 31, Timeouts: 1,
 				LateP99MS: 0.5, LateMaxMS: 1.5,
-				Up: results.LinkDirection{Packets: 400, Bytes: 20_000, DroppedLoss: 12},
+				Up:   results.LinkDirection{Packets: 400, Bytes: 20_000, DroppedLoss: 12},
 				Down: results.LinkDirection{Packets: 600, Bytes: 980_000, DroppedLoss: 18, DroppedQueue: 2}}
 			if i == 1 && j == 1 {
 				rd.Link.LateP99MS, rd.Link.LateMaxMS, rd.Link.Behind = 9, 30, true
