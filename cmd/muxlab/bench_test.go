@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"muxlab/bench"
+	"muxlab/link"
 	"muxlab/mux"
 	"muxlab/results"
 )
@@ -25,7 +26,7 @@ func TestBenchBadUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--scenario", "nope"}, `--scenario: "nope" is not a scenario; valid: page, latency, hol, throughput, bulk, stream`},
+		{[]string{"--scenario", "nope"}, `--scenario: "nope" is not a scenario; valid: web, lossy, page, latency, hol, throughput, bulk, stream`},
 		{[]string{"--contenders", "h1,h3"}, `--contenders: "h3" is not a contender; valid: h1, h2, hey`},
 		{[]string{"--scenario", "latency", "-c", "0"}, "--concurrency: 0 is out of range; allowed 1 to 10000"},
 		{[]string{"--scenario", "latency", "--rate", "-1", "--contenders", "h1"}, "--rate: -1 is out of range"},
@@ -40,6 +41,16 @@ func TestBenchBadUsage(t *testing.T) {
 		{[]string{"--out", filepath.Join(blocker, "sub")}, "--out:"},
 		{[]string{"--timeout", "0s"}, "--timeout"},
 		{[]string{"--bogus"}, "unknown flag: --bogus"},
+		{[]string{"--loss", "150%"}, `invalid argument "150%" for "--loss" flag: link: loss "150%" is out of range; allowed 0 to less than 100%`},
+		{[]string{"--rtt", "-5ms"}, "--rtt: -5ms is out of range; allowed 0s to 20s"},
+		{[]string{"--bandwidth", "0"}, `invalid argument "0" for "--bandwidth" flag: link: bandwidth "0" is out of range; allowed 300bit/s to 100Gbit/s`},
+		{[]string{"--bandwidth", "10MB/s"}, `"--bandwidth" flag: link: bandwidth "10MB/s": give bits per second`},
+		{[]string{"--net", "moon"}, `--net: "moon" is not a network profile; valid: loopback, lan,`},
+		{[]string{"--queue", "100"}, "--queue: 100 is out of range; allowed one packet (1500 bytes) to 1GiB"},
+		{[]string{"--loss-burst", "5000"}, "--loss-burst: 5000 is out of range"},
+		{[]string{"--congestion-control", "bbr"}, `--congestion-control: "bbr" is not one of cubic, reno`},
+		{[]string{"--scenario", "page", "--seed", "7"}, "--seed: only for an emulated network; --net loopback is the machine's own"},
+		{[]string{"--scenario", "latency", "--cold"}, "--cold: only for the page scenario"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -87,7 +98,7 @@ func TestBenchUnreachableServer(t *testing.T) {
 func TestBenchRuns(t *testing.T) {
 	out := t.TempDir()
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"--objects", "12", "--pages", "1", "--rounds", "1", "--delay", "10ms",
+	code := run(context.Background(), []string{"--scenario", "page", "--objects", "12", "--pages", "1", "--rounds", "1", "--delay", "10ms",
 		"--label", "first try", "--out", out}, &stdout, &stderr)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr.String())
@@ -113,8 +124,10 @@ func TestBenchJSONAndList(t *testing.T) {
 	if code := run(context.Background(), []string{"bench", "--list"}, &stdout, &stderr); code != exitOK {
 		t.Fatalf("--list: exit %d", code)
 	}
-	if lines := strings.Split(strings.TrimSpace(stdout.String()), "\n"); len(lines) != 1+6+1+len(bench.ContenderNames()) ||
-		!strings.HasPrefix(lines[1], "  page ") || !strings.HasPrefix(lines[8], "  h1 ") {
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	nc, ns := len(bench.ContenderNames()), len(bench.ScenarioNames())
+	if len(lines) != 1+ns+1+nc+1+len(link.Profiles)*2-1 || !strings.HasPrefix(lines[1], "  web ") || !strings.HasPrefix(lines[2+ns], "  h1 ") ||
+		!strings.HasPrefix(lines[3+ns+nc], "  loopback ") || !strings.Contains(stdout.String(), "source: WebPageTest") {
 		t.Errorf("--list printed %q", stdout.String())
 	}
 	stdout.Reset()
@@ -175,7 +188,7 @@ func TestBenchInterruptedBeforeMeasuring(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	var stdout, stderr bytes.Buffer
-	if code := run(ctx, []string{"bench", "-q", "--out", out}, &stdout, &stderr); code != exitInterrupted {
+	if code := run(ctx, []string{"bench", "-q", "--scenario", "page", "--out", out}, &stdout, &stderr); code != exitInterrupted {
 		t.Errorf("exit %d, stderr %q", code, stderr.String())
 	}
 	if all, _ := os.ReadDir(out); len(all) != 0 {

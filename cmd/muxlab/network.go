@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
@@ -65,6 +66,9 @@ func (f *netFlags) resolve(fs *pflag.FlagSet) (string, *link.Options, error) {
 	if changed {
 		name = "custom"
 	}
+	if !slices.Contains(link.CongestionControls, f.cc) {
+		return "", nil, usagef("--congestion-control: %q is not one of %s", f.cc, strings.Join(link.CongestionControls, ", "))
+	}
 	if err := errorsJoinFirst(
 		checkRange("rtt", f.rtt, 0, 2*link.MaxDelay),
 		checkRange("loss-burst", f.burst, 0, link.MaxBurst),
@@ -114,10 +118,18 @@ func newLink(opts *link.Options) (*link.Network, error) {
 
 // relayTargets puts the link in front of real servers: each target's
 // connections cross the link to a relay on its far side, which forwards
-// them to the target's address.
+// them to the target's address. Each address is dialed once first, so that
+// a server that cannot be reached is named as such, not as a connection
+// the relay closed.
 func relayTargets(ctx context.Context, n *link.Network, targets []bench.Target, dialTimeout time.Duration) error {
 	for i := range targets {
 		t := &targets[i]
+		d := net.Dialer{Timeout: dialTimeout}
+		c, err := d.DialContext(ctx, "tcp", t.Addr)
+		if err != nil {
+			return fmt.Errorf("%s at %s cannot be reached to put the emulated link in front of it: %w", t.Listener, t.URL, err)
+		}
+		c.Close()
 		far, err := n.Relay(ctx, "tcp", t.Addr, dialTimeout)
 		if err != nil {
 			return err

@@ -3,18 +3,21 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"muxlab/results"
 )
 
 // writeRun runs a tiny bench and returns the result file.
 func writeRun(t *testing.T, dir string) string {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	if code := run(context.Background(), []string{"bench", "-q", "--objects", "12", "--pages", "1", "--rounds", "1",
+	if code := run(context.Background(), []string{"bench", "-q", "--scenario", "page", "--objects", "12", "--pages", "1", "--rounds", "1",
 		"--delay", "5ms", "--contenders", "h1,h2", "--out", dir}, &stdout, &stderr); code != exitOK {
 		t.Fatalf("bench: exit %d: %s", code, stderr.String())
 	}
@@ -59,11 +62,11 @@ func TestReportBadFiles(t *testing.T) {
 		"empty.json":     "",
 		"truncated.json": string(data[:len(data)/3]),
 		"foreign.json":   `{"name": "something else"}`,
-		"version.json":   strings.Replace(string(data), `"schema_version": 2`, `"schema_version": 3`, 1),
+		"version.json":   strings.Replace(string(data), fmt.Sprintf(`"schema_version": %d`, results.SchemaVersion), `"schema_version": 99`, 1),
 	}
 	want := map[string]string{
 		"empty.json": "the file is empty", "truncated.json": "truncated JSON",
-		"foreign.json": "not a muxlab result", "version.json": "schema_version 3 is not supported",
+		"foreign.json": "not a muxlab result", "version.json": "schema_version 99 is not supported",
 		"missing.json": "no such file",
 	}
 	for name, content := range bad {
