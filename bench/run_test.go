@@ -23,9 +23,16 @@ import (
 func embedded(t testing.TB, sc results.Scenario, contenders ...string) bench.Options {
 	t.Helper()
 	srv := muxtest.Start(t, mux.Options{H1Addr: "127.0.0.1:0", H2CAddr: "127.0.0.1:0"})
+	opts := embeddedTruth(srv, sc, contenders...)
+	opts.Targets = targets(t, srv.URL(mux.ListenerH1), srv.URL(mux.ListenerH2C))
+	return opts
+}
+
+// embeddedTruth returns options that read srv's counts in process, with no
+// targets yet.
+func embeddedTruth(srv *mux.Server, sc results.Scenario, contenders ...string) bench.Options {
 	return bench.Options{
 		Scenario: sc, Contenders: contenders, Embedded: true,
-		Targets: targets(t, srv.URL(mux.ListenerH1), srv.URL(mux.ListenerH2C)),
 		Truth: bench.TruthFuncs{ResetFunc: srv.ResetStats, SnapshotFunc: func() bench.ServerSnapshot {
 			snap := bench.ServerSnapshot{}
 			for name, l := range srv.Stats().Listeners {

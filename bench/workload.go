@@ -52,7 +52,7 @@ func (r *runner) runClient(ctx context.Context, c *contender, rd *results.Round)
 		sample = &rd.Sample
 	}
 	var sched schedule
-	s.spent = nil // the warm-up's clients are not the turn's
+	s.spent, s.discard = nil, true // the warm-up's clients are not the turn's
 	r.measure(rd, func() {
 		s.arm()
 		sched = s.run(recs, measured(sc), page, sample)
@@ -90,7 +90,10 @@ func (r *runner) runClient(ctx context.Context, c *contender, rd *results.Round)
 // the page opens its own connections. The old client's counts are kept.
 func (s *session) renew() error {
 	s.client.Close()
-	s.spent = append(s.spent, s.client.Stats())
+	if !s.discard {
+		s.spent = append(s.spent, s.client.Stats())
+	}
+	s.discard = false
 	c, err := s.fresh()
 	if err != nil {
 		s.client = closedClient{s.client}
@@ -157,6 +160,9 @@ type session struct {
 	// keeps the counts of the clients closed since.
 	fresh func() (Client, error)
 	spent []roundtrip.Stats
+	// discard says the next renew leaves the closed client's counts out:
+	// they were the warm-up's.
+	discard bool
 }
 
 func newSession(ctx context.Context, sc *results.Scenario, base string, c Client, opts *Options, progress *atomic.Int64) (*session, error) {

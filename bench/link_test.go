@@ -1,0 +1,116 @@
+package bench_test
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"muxlab/bench"
+	"muxlab/internal/muxtest"
+	"muxlab/link"
+	"muxlab/mux"
+	"muxlab/results"
+)
+
+// overLink starts a mux server on the server side of an emulated link and
+// returns options that measure it across the link.
+func overLink(t *testing.T, lo link.Options, sc results.Scenario, contenders ...string) bench.Options {
+	t.Helper()
+	n, err := link.New(lo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	lns := map[string]net.Listener{}
+	for _, name := range []string{mux.ListenerH1, mux.ListenerH2C} {
+		ln, err := n.Listen("tcp", ":0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns[name] = ln
+	}
+	srv := muxtest.Start(t, mux.Options{Listeners: lns})
+	opts := embeddedTruth(srv, sc, contenders...)
+	for name, ln := range lns {
+		tg, err := bench.NewTarget(name, "http://"+ln.Addr().String(), n.Dial)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Targets = append(opts.Targets, tg)
+	}
+	opts.Link, opts.Profile = n, "test"
+	return opts
+}
+
+func linkOpts(rtt time.Duration, rate int64, loss float64) link.Options {
+	d := link.Direction{Delay: rtt / 2, Rate: rate, Queue: 256 << 10, Loss: loss}
+	return link.Options{Up: d, Down: d, Seed: 3}
+}
+
+// Over an emulated link the contenders keep their promises (six
+// connections and one, by the server's count), every round carries the
+// link's truth, and the page model includes the bottleneck.
+func TestPageOverLink(t *testing.T) {
+	sc := scenario(t, "page", func(s *results.Scenario) {
+		s.Objects, s.Pages, s.Rounds, s.Warmup, s.Delay, s.Size = 24, 2, 1, 1, 0, 4<<10
+	})
+	r := run(t, context.Background(), overLink(t, linkOpts(20*time.Millisecond, 20_000_000, 0), sc, "h1", "h2", "hey"))
+	accounted(t, r)
+	if n := r.Network; !n.Emulated || n.RTTMS != 20 || n.DownBPS != 20_000_000 || n.Profile != "test" || n.CongestionControl != "cubic" {
+		t.Errorf("network %+v", n)
+	}
+	want := map[string]int64{"h1": 6, "h2": 1, "hey": 6 * 2} // hey opens its connections for every page, and warms up none
+	for _, c := range r.Contenders {
+		t.Run(c.Name, func(t *testing.T) {
+			tot := c.Total
+			if tot.OK != tot.Sent || tot.Server == nil || tot.Server.ConnectionsAccepted != want[c.Name] {
+				t.Errorf("ok %d of %d; server %+v; want %d connections", tot.OK, tot.Sent, tot.Server, want[c.Name])
+			}
+			l := tot.Link
+			if l == nil || l.Packets == 0 || l.Bytes < int64(sc.Pages*sc.Objects)*sc.Size || l.DroppedLoss != 0 || l.Up.Packets+l.Down.Packets != l.Packets {
+				t.Errorf("link %+v", l)
+			}
+			if m := tot.Model; m == nil || m.Transfer <= 0 || m.RTT.D() < 20*time.Millisecond {
+				t.Errorf("model %+v: want a transfer time and the link's round trip", m)
+			}
+			if p := tot.Page; p == nil || p.P50 < 20 {
+				t.Errorf("page %+v: faster than one round trip", p)
+			}
+		})
+	}
+}
+
+// At 5% loss the link drops packets, TCP retransmits them, and every
+// request is still accounted for.
+func TestPageOverLossyLink(t *testing.T) {
+	sc := scenario(t, "page", func(s *results.Scenario) {
+		s.Objects, s.Pages, s.Rounds, s.Warmup, s.Delay, s.Size = 30, 2, 1, 0, 0, 8<<10
+	})
+	r := run(t, context.Background(), overLink(t, linkOpts(10*time.Millisecond, 0, 0.05), sc, "h1", "h2"))
+	accounted(t, r)
+	for _, c := range r.Contenders {
+		if l := c.Total.Link; l == nil || l.DroppedLoss == 0 || l.Retransmits == 0 {
+			t.Errorf("%s: link %+v; want drops and retransmits at 5%% loss", c.Name, l)
+		}
+	}
+}
+
+// A cold page opens its connections: six per page for h1, one for h2.
+func TestColdPages(t *testing.T) {
+	sc := scenario(t, "page", func(s *results.Scenario) {
+		s.Objects, s.Pages, s.Rounds, s.Warmup, s.Delay, s.Size, s.Cold = 12, 3, 1, 1, 0, 1024, true
+	})
+	r := run(t, context.Background(), overLink(t, linkOpts(10*time.Millisecond, 0, 0), sc, "h1", "h2"))
+	accounted(t, r)
+	for _, c := range r.Contenders {
+		per := int64(c.Conns)
+		tot := c.Total
+		if tot.Client == nil || tot.Client.Dials != per*3 || tot.Server == nil || tot.Server.ConnectionsAccepted != per*4 {
+			t.Errorf("%s: client %+v, server %+v; want %d dials measured and %d accepted with the warm-up", c.Name, tot.Client, tot.Server, per*3, per*4)
+		}
+		if m := tot.Model; m == nil || m.Handshake <= 0 {
+			t.Errorf("%s: model %+v; want the handshakes in it", c.Name, m)
+		}
+	}
+}
