@@ -43,6 +43,9 @@ type reportGroup struct {
 	Summary  string
 	Runs     []reportRun
 	Charts   []reportChart
+	// Lead and Verdict come before the runs: a sweep's chart and verdict.
+	Lead    []reportChart
+	Verdict []string
 }
 
 type reportRun struct {
@@ -96,8 +99,11 @@ func buildReport(srcs []Source) (*reportPage, error) {
 	}
 	var order []string
 	byScenario := map[string][]Source{}
-	for _, s := range srcs {
+	for i, s := range srcs {
 		name := s.Run.Scenario.Name
+		if s.Run.Sweep != nil {
+			name = fmt.Sprintf("\x00sweep %d", i) // a sweep is a section of its own
+		}
 		if _, ok := byScenario[name]; !ok {
 			order = append(order, name)
 		}
@@ -105,7 +111,11 @@ func buildReport(srcs []Source) (*reportPage, error) {
 	}
 	cols := colors{}
 	for gi, name := range order {
-		g, err := buildGroup(gi, byScenario[name], cols)
+		build := buildGroup
+		if g := byScenario[name]; len(g) == 1 && g[0].Run.Sweep != nil && len(g[0].Run.Sweep.Points) > 0 {
+			build = func(gi int, srcs []Source, cols colors) (reportGroup, error) { return buildSweepGroup(gi, srcs[0], cols) }
+		}
+		g, err := build(gi, byScenario[name], cols)
 		if err != nil {
 			return nil, err
 		}
@@ -177,8 +187,15 @@ func buildRun(id string, s Source) reportRun {
 					c.Label, m.Turns, m.RTTError))
 				continue
 			}
-			line := fmt.Sprintf("%s: %d turns x %.1f ms (server delay + a round trip of %.2f ms measured on its own protocol) = %.1f ms predicted",
-				c.Label, m.Turns, msOf(m.TurnTime), msOf(m.RTT), msOf(m.Predicted))
+			line := fmt.Sprintf("%s: %s ms predicted (%d turns; a turn is the server delay + a round trip of %.2f ms measured on its own protocol",
+				c.Label, modelCell(m), m.Turns, msOf(m.RTT))
+			if m.Transfer > 0 {
+				line += fmt.Sprintf(" + one object at the bottleneck; the page's bytes take %.1f ms at the downlink rate; bound by %s", msOf(m.Transfer), m.Bound)
+			}
+			if m.Handshake > 0 {
+				line += fmt.Sprintf("; %.1f ms of handshakes on new connections", msOf(m.Handshake))
+			}
+			line += ")"
 			if m.Measured > 0 {
 				line += fmt.Sprintf("; measured p50 page %.1f ms (%+.1f%%)", msOf(m.Measured), 100*m.Deviation)
 			}

@@ -17,6 +17,9 @@ import (
 // then one ratio column per challenger against the baseline, and the
 // verdict under it.
 func WriteTable(w io.Writer, r *results.Run) error {
+	if r.Sweep != nil && len(r.Sweep.Points) > 0 {
+		return writeSweepTable(w, r)
+	}
 	fmt.Fprintf(w, "muxlab bench: %s (%s)\n", r.Scenario.Name, r.Scenario.Summary)
 	fmt.Fprintf(w, "%s\n", describeRun(r))
 	if r.Interrupted {

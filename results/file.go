@@ -21,6 +21,9 @@ func FileName(r *Run) string {
 		}
 		return '_'
 	}, strings.ToLower(r.Scenario.Name))
+	if r.Sweep != nil {
+		name += "-sweep-" + r.Sweep.Parameter
+	}
 	return r.Started.UTC().Format("20060102-150405") + "-" + name + ".json"
 }
 

@@ -35,6 +35,9 @@ type Run struct {
 	Comparison []Ratio     `json:"comparison,omitempty"`
 	Verdict    string      `json:"verdict"`
 	Notes      []string    `json:"notes,omitempty"`
+	// Sweep, when set, makes this run a sweep: a run per value of one
+	// parameter, and no contenders of its own.
+	Sweep *Sweep `json:"sweep,omitempty"`
 }
 
 // Tool names what made the file.

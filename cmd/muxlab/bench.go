@@ -116,6 +116,15 @@ func (f *benchFlags) scenarioFrom(fs *pflag.FlagSet) (results.Scenario, error) {
 	set("warmup", func() { sc.Warmup = f.warmup })
 	set("cold", func() { sc.Cold = f.cold })
 	sc.Conns = f.conns
+	var changed []string
+	for _, name := range []string{"requests", "concurrency", "duration", "rate", "objects", "pages", "delay", "size", "rounds", "warmup", "cold"} {
+		if fl := fs.Lookup(name); fl != nil && fl.Changed {
+			changed = append(changed, "--"+name+" "+fl.Value.String())
+		}
+	}
+	if len(changed) > 0 { // the summary describes the built-in figures
+		sc.Summary += " [changed: " + strings.Join(changed, ", ") + "]"
+	}
 	if err := bench.Validate(&sc); err != nil {
 		var re *bench.RangeError
 		if errors.As(err, &re) {
@@ -124,6 +133,72 @@ func (f *benchFlags) scenarioFrom(fs *pflag.FlagSet) (results.Scenario, error) {
 		return sc, usageError{err}
 	}
 	return sc, nil
+}
+
+// plan is a checked run: the scenario and the network, known before
+// anything runs.
+type plan struct {
+	sc       results.Scenario
+	profile  string
+	linkOpts *link.Options // nil: no emulation
+}
+
+// plan checks every flag and returns what to run; bad input is a usage
+// error naming its flag.
+func (f *benchFlags) plan(fs *pflag.FlagSet) (plan, error) {
+	sc, err := f.scenarioFrom(fs)
+	if err != nil {
+		return plan{}, err
+	}
+	if err := f.checkOther(); err != nil {
+		return plan{}, err
+	}
+	if sc.Mode == results.Open {
+		if err := f.openLoopContenders(fs.Changed("contenders")); err != nil {
+			return plan{}, err
+		}
+	}
+	if !fs.Changed("net") {
+		f.net.profile = bench.ScenarioNet(sc.Name)
+	}
+	profile, linkOpts, err := f.net.resolve(fs)
+	if err != nil {
+		return plan{}, err
+	}
+	return plan{sc: sc, profile: profile, linkOpts: linkOpts}, nil
+}
+
+// measure runs p: it makes the emulated link if any, the embedded server or
+// the relays to the servers named, and runs the contenders.
+func (f *benchFlags) measure(ctx context.Context, p plan, bar *progressBar) (*results.Run, error) {
+	ln, err := newLink(p.linkOpts)
+	if err != nil {
+		return nil, err
+	}
+	if ln != nil {
+		defer ln.Close()
+	}
+	opts := bench.Options{Scenario: p.sc, Contenders: f.contenders, Timeout: f.timeout, DialTimeout: f.dialTimeout, Version: version,
+		Link: ln, Profile: p.profile}
+	if f.h1URL == "" && f.h2cURL == "" {
+		stop, err := embed(&opts, f.maxStreams, ln)
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
+	} else if opts.Targets, err = f.targets(); err != nil {
+		return nil, err
+	} else if ln != nil {
+		if err := relayTargets(ctx, ln, opts.Targets, f.dialTimeout); err != nil {
+			return nil, err
+		}
+	}
+	if bar != nil {
+		opts.Progress = bar.update
+	}
+	run, err := bench.Run(ctx, opts)
+	bar.finish()
+	return run, err
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -145,57 +220,18 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		listProfiles(stdout)
 		return nil
 	}
-	sc, err := f.scenarioFrom(fs)
+	p, err := f.plan(fs)
 	if err != nil {
 		return err
-	}
-	if err := f.checkOther(); err != nil {
-		return err
-	}
-	if sc.Mode == results.Open {
-		if err := f.openLoopContenders(fs.Changed("contenders")); err != nil {
-			return err
-		}
 	}
 	if err := results.CheckDir(f.out); err != nil {
 		return usagef("--out: %v", err)
 	}
-	if !fs.Changed("net") {
-		f.net.profile = bench.ScenarioNet(sc.Name)
-	}
-	profile, linkOpts, err := f.net.resolve(fs)
-	if err != nil {
-		return err
-	}
-	ln, err := newLink(linkOpts)
-	if err != nil {
-		return err
-	}
-	if ln != nil {
-		defer ln.Close()
-	}
-	opts := bench.Options{Scenario: sc, Contenders: f.contenders, Timeout: f.timeout, DialTimeout: f.dialTimeout, Version: version,
-		Link: ln, Profile: profile}
-	if f.h1URL == "" && f.h2cURL == "" {
-		stop, err := embed(&opts, f.maxStreams, ln)
-		if err != nil {
-			return err
-		}
-		defer stop()
-	} else if opts.Targets, err = f.targets(); err != nil {
-		return err
-	} else if ln != nil {
-		if err := relayTargets(ctx, ln, opts.Targets, f.dialTimeout); err != nil {
-			return err
-		}
-	}
 	var bar *progressBar
 	if !f.quiet && isTerminal(stderr) {
 		bar = &progressBar{w: stderr}
-		opts.Progress = bar.update
 	}
-	run, err := bench.Run(ctx, opts)
-	bar.finish()
+	run, err := f.measure(ctx, p, bar)
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return fmt.Errorf("%w before anything was measured; no result written", errInterrupted)

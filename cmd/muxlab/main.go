@@ -3,6 +3,7 @@
 //
 //	muxlab [bench]  compare six HTTP/1.1 connections with one HTTP/2 connection
 //	muxlab report   an HTML report of result files, or --serve to browse them
+//	muxlab sweep    run a scenario across values of loss, RTT, bandwidth or objects
 //	muxlab serve    run the demo server (HTTP/1.1 and h2c listeners)
 //
 // cmd/muxlab only parses flags, handles signals, prints and chooses exit
@@ -48,6 +49,7 @@ type command struct {
 var commands = []command{
 	{"bench", "run a scenario against h1 (6 connections), h2 (1 connection) and hey; the default", runBench},
 	{"report", "write an HTML report of result files, or browse a results directory (--serve)", runReport},
+	{"sweep", "run one scenario across values of one parameter (loss, rtt, bandwidth, objects): one result, one chart", runSweep},
 	{"serve", "run the demo server: HTTP/1.1 and h2c listeners with ground-truth /stats", runServe},
 }
 

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"muxlab/internal/browsertest"
+	"muxlab/results"
+)
+
+func TestSweepBadUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--over", "colour"}, `--over: "colour" is not a parameter a sweep can vary; valid: loss, rtt, bandwidth, objects`},
+		{[]string{"--over", "loss", "--loss", "1%"}, "--loss: it is what --over loss varies; give its values with --values"},
+		{[]string{"--over", "loss", "--values", "1%"}, "--values: 1 values; a sweep takes 2 to 20"},
+		{[]string{"--over", "loss", "--values", "1%,150%"}, `--values: "150%" is not a value of loss`},
+		{[]string{"--over", "rtt", "--values", "10ms,-5ms"}, "--rtt: -5ms is out of range"},
+		{[]string{"--over", "objects", "--scenario", "latency", "--values", "1,2"}, "--objects: only for the page scenario"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), append([]string{"sweep", "-q", "--out", t.TempDir()}, tc.args...), &stdout, &stderr)
+			if code != exitUsage || !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("exit %d, stderr %q; want exit 2 and %q", code, stderr.String(), tc.want)
+			}
+		})
+	}
+}
+
+// A sweep over loss writes one result with a run per value, whose report
+// shows the sweep's chart in a real browser.
+func TestSweepOverLoss(t *testing.T) {
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"sweep", "-q", "--over", "loss", "--values", "0,5%", "--scenario", "page",
+		"--objects", "16", "--pages", "1", "--rounds", "1", "--warmup", "0", "--delay", "0", "--size", "8KiB",
+		"--rtt", "10ms", "--contenders", "h1,h2", "--out", out}, &stdout, &stderr)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	files, _ := filepath.Glob(filepath.Join(out, "*-page-sweep-loss.json"))
+	if len(files) != 1 {
+		t.Fatalf("files %v", files)
+	}
+	r, err := results.Read(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw := r.Sweep
+	if sw == nil || len(sw.Points) != 2 || sw.Points[1].X != 5 || sw.Points[1].Run.Network.Loss != 0.05 {
+		t.Fatalf("sweep %+v", sw)
+	}
+	for _, c := range sw.Points[1].Run.Contenders {
+		if l := c.Total.Link; l == nil || l.DroppedLoss == 0 {
+			t.Errorf("%s at 5%% loss: link %+v", c.Name, l)
+		}
+	}
+	if !strings.Contains(r.Verdict, "h2/h1 page time (p50)") || !strings.Contains(stdout.String(), "muxlab sweep: page over loss") {
+		t.Errorf("verdict %q; output %s", r.Verdict, stdout.String())
+	}
+	html := filepath.Join(out, "sweep.html")
+	if code := run(context.Background(), []string{"report", "-o", html, files[0]}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("report: exit %d: %s", code, stderr.String())
+	}
+	ctx, ev := browsertest.New(t, browsertest.Options{})
+	if err := chromedp.Do(ctx, chromedp.Navigate("file://"+html), chromedp.WaitVisible(chromedp.CSS(`figure[data-chart="sweep"] svg`))); err != nil {
+		t.Fatal(err)
+	}
+	shapes, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelector('figure[data-chart="sweep"] svg').querySelectorAll('path,circle').length`))
+	if err != nil || shapes < 8 {
+		t.Errorf("the sweep chart has %d shapes (%v)", shapes, err)
+	}
+	if errs := ev.Errors(); len(errs) > 0 {
+		t.Errorf("the browser logged errors: %q", errs)
+	}
+}

@@ -1,0 +1,76 @@
+package results
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Sweep is one scenario run across values of one parameter: a run per
+// value. A sweep's Run holds the scenario and the network of its first
+// point, no contenders of its own, and a verdict about the whole sweep.
+type Sweep struct {
+	// Parameter is what varies: "loss", "rtt", "bandwidth" or "objects";
+	// Unit the unit of each point's X ("%", "ms", "Mbit/s", "objects").
+	Parameter string       `json:"parameter"`
+	Unit      string       `json:"unit"`
+	Points    []SweepPoint `json:"points"`
+}
+
+// SweepPoint is the run at one value of the parameter.
+type SweepPoint struct {
+	// Value is the value as given ("2%"); X is it in the sweep's Unit.
+	Value string  `json:"value"`
+	X     float64 `json:"x"`
+	Run   *Run    `json:"run"`
+}
+
+// SweepFigure is the figure a sweep compares at every point: the page time
+// in Page mode, the latency otherwise.
+func SweepFigure(sc Scenario) (figure, name string) {
+	if sc.Mode == Page {
+		return "page p50", "page time"
+	}
+	return "latency p50", "latency"
+}
+
+// SummarizeSweep writes the sweep's verdict: each challenger's ratio to the
+// baseline at every point, and where the ratio crosses 1.
+func SummarizeSweep(r *Run) {
+	s := r.Sweep
+	if s == nil || len(s.Points) == 0 || s.Points[0].Run == nil {
+		return
+	}
+	first := s.Points[0].Run
+	r.Baseline = first.Baseline
+	figure, name := SweepFigure(first.Scenario)
+	var lines []string
+	for _, c := range first.Challengers() {
+		var cells []string
+		prev, prevX := 0.0, ""
+		cross := ""
+		for _, p := range s.Points {
+			if p.Run == nil {
+				continue
+			}
+			x, ok := p.Run.Ratio(c.Name, figure)
+			if !ok {
+				cells = append(cells, fmt.Sprintf("- at %s", p.Value))
+				continue
+			}
+			cells = append(cells, fmt.Sprintf("%.2fx at %s", x.Median, p.Value))
+			if prevX != "" && cross == "" && (prev < 1) != (x.Median < 1) {
+				faster := "faster"
+				if x.Median >= 1 {
+					faster = "slower"
+				}
+				cross = fmt.Sprintf("; %s becomes %s than %s between %s %s and %s", c.Name, faster, r.Baseline, s.Parameter, prevX, p.Value)
+			}
+			prev, prevX = x.Median, p.Value
+		}
+		if cross == "" && prevX != "" {
+			cross = fmt.Sprintf("; no crossing over this range (below 1: %s is faster)", c.Name)
+		}
+		lines = append(lines, fmt.Sprintf("%s/%s %s (p50): %s%s", c.Name, r.Baseline, name, strings.Join(cells, ", "), cross))
+	}
+	r.Verdict = strings.Join(lines, "\n")
+}
