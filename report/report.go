@@ -113,7 +113,9 @@ func buildReport(srcs []Source) (*reportPage, error) {
 	for gi, name := range order {
 		build := buildGroup
 		if g := byScenario[name]; len(g) == 1 && g[0].Run.Sweep != nil && len(g[0].Run.Sweep.Points) > 0 {
-			build = func(gi int, srcs []Source, cols colors) (reportGroup, error) { return buildSweepGroup(gi, srcs[0], cols) }
+			build = func(gi int, srcs []Source, cols colors) (reportGroup, error) {
+				return buildSweepGroup(gi, srcs[0], cols)
+			}
 		}
 		g, err := build(gi, byScenario[name], cols)
 		if err != nil {

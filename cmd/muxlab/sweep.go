@@ -165,4 +165,3 @@ func sweepRun(sw *results.Sweep, label string, interrupted bool) *results.Run {
 	results.SummarizeSweep(run)
 	return run
 }
-
