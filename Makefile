@@ -9,7 +9,7 @@ TESTFUZZTIME ?= 3s
 build:
 	$(GO) build -o $(BIN) ./cmd/muxlab
 
-# The main job: a comparison against an embedded server on loopback.
+# The main job: a typical page over an emulated 4G network, h1 vs h2 vs hey, against an embedded server.
 run: build
 	./$(BIN) bench
 
@@ -59,6 +59,8 @@ lint:
 report: build
 	rm -rf results/reference
 	./$(BIN) bench -q --out results/reference
+	./$(BIN) sweep -q --over loss --values 0,1%,2%,3% --scenario page --objects 100 --size 10KiB --delay 0 \
+	  --rtt 40ms --bandwidth 10Mbit/s --contenders h1,h2 --pages 3 --rounds 2 --out results/reference
 	./$(BIN) report results/reference/*.json -o results/reference/report.html
 
 clean:

@@ -104,8 +104,13 @@ func TestEchoUnimpaired(t *testing.T) {
 	if !bytes.Equal(got, msg) {
 		t.Fatal("echo changed the bytes")
 	}
+	// The last ACKs may still be crossing: wait for the link to drain.
 	st := n.Stats()
-	if st.Up.Packets == 0 || st.Up.Packets != st.Up.Delivered || st.Down.DroppedLoss+st.Down.DroppedQueue != 0 {
+	for deadline := time.Now().Add(5 * time.Second); st.Up.InFlight()+st.Down.InFlight() > 0 && time.Now().Before(deadline); st = n.Stats() {
+		time.Sleep(time.Millisecond)
+	}
+	if st.Up.Packets == 0 || st.Up.Packets != st.Up.Delivered || st.Down.Packets != st.Down.Delivered ||
+		st.Up.DroppedLoss+st.Up.DroppedQueue+st.Down.DroppedLoss+st.Down.DroppedQueue != 0 {
 		t.Errorf("unimpaired link: up %+v down %+v", st.Up, st.Down)
 	}
 	if st.Client.Connections != 1 || st.Server.Connections != 1 {

@@ -1,6 +1,7 @@
 package results_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,8 +81,8 @@ func TestReadRefusesBadFiles(t *testing.T) {
 		{"truncated", write("cut.json", string(data[:len(data)/2])), "truncated JSON"},
 		{"foreign", write("foreign.json", `{"hello": "world"}`), "not a muxlab result"},
 		{"not json", write("text.json", "hello"), "invalid JSON"},
-		{"version", write("v9.json", strings.Replace(string(data), `"schema_version": 2`, `"schema_version": 9`, 1)),
-			"schema_version 9 is not supported: this muxlab reads version 2"},
+		{"version", write("v99.json", strings.Replace(string(data), fmt.Sprintf(`"schema_version": %d`, results.SchemaVersion), `"schema_version": 99`, 1)),
+			fmt.Sprintf("schema_version 99 is not supported: this muxlab reads version %d", results.SchemaVersion)},
 		{"trailing", write("two.json", string(data)+"{}"), "unexpected data after the JSON document"},
 	}
 	for _, tc := range tests {

@@ -23,7 +23,7 @@ type sweepParam struct {
 
 var sweepParams = []sweepParam{
 	{"loss", "loss", "%", func(v string) (float64, error) { l, err := link.ParseLoss(v); return l * 100, err },
-		[]string{"0", "0.5%", "1%", "2%", "3%"}},
+		[]string{"0", "1%", "2%", "3%"}},
 	{"rtt", "rtt", "ms", func(v string) (float64, error) {
 		d, err := time.ParseDuration(v)
 		return float64(d) / float64(time.Millisecond), err
@@ -55,6 +55,14 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	values := fs.StringSlice("values", nil, "its values, e.g. 0,1%,2%,3% (default: a range for the parameter)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	// Unless told otherwise a sweep runs the scenario about the network,
+	// with the two clients whose difference it is about.
+	if !fs.Changed("scenario") {
+		f.scenario = "lossy"
+	}
+	if !fs.Changed("contenders") {
+		f.contenders = []string{"h1", "h2"}
 	}
 	var param *sweepParam
 	for i := range sweepParams {
