@@ -14,6 +14,7 @@ import (
 
 	"muxlab/bench"
 	"muxlab/internal/muxtest"
+	"muxlab/link"
 	"muxlab/mux"
 	"muxlab/results"
 )
@@ -359,7 +360,16 @@ func TestScenariosAreValid(t *testing.T) {
 			t.Errorf("%s: %v", sc.Name, err)
 		}
 	}
-	if _, err := bench.Lookup("nope"); err == nil || !strings.Contains(err.Error(), "valid: page, latency, hol, throughput, bulk, stream") {
+	if _, err := bench.Lookup("nope"); err == nil || !strings.Contains(err.Error(), "valid: web, lossy, page, latency, hol, throughput, bulk, stream") {
 		t.Errorf("Lookup(nope) = %v", err)
+	}
+	// A scenario's network is a profile the link knows.
+	for _, name := range bench.ScenarioNames() {
+		if _, err := link.LookupProfile(bench.ScenarioNet(name)); err != nil {
+			t.Errorf("%s runs over %q: %v", name, bench.ScenarioNet(name), err)
+		}
+	}
+	if bench.ScenarioNet("web") != "4g" || bench.ScenarioNet("page") != "loopback" {
+		t.Errorf("web over %q, page over %q", bench.ScenarioNet("web"), bench.ScenarioNet("page"))
 	}
 }
