@@ -26,8 +26,9 @@ func networkOf(o *Options) results.Network {
 	lo := o.Link.Options()
 	n := results.Network{
 		Profile: o.Profile, Emulated: true,
-		RTTMS:   float64(lo.RTT()) / float64(time.Millisecond),
-		DownBPS: lo.Down.Rate, UpBPS: lo.Up.Rate, Loss: lo.Down.Loss, LossBurst: lo.Down.Burst,
+		RTTMS:    float64(lo.RTT()) / float64(time.Millisecond),
+		JitterMS: float64(max(lo.Up.Jitter, lo.Down.Jitter)) / float64(time.Millisecond),
+		DownBPS:  lo.Down.Rate, UpBPS: lo.Up.Rate, Loss: lo.Down.Loss, LossBurst: lo.Down.Burst,
 		QueueBytes: lo.Down.Queue, UpQueueBytes: lo.Up.Queue,
 		CongestionControl: lo.CongestionControl, Seed: lo.Seed,
 	}

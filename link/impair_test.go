@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // udpSink counts datagrams arriving on the server side.
@@ -301,5 +303,72 @@ func TestAddresses(t *testing.T) {
 	}
 	if _, err := n.Listen("unix", ":80"); err == nil {
 		t.Error("listen unix: no error")
+	}
+}
+
+// Jitter never reorders: datagrams numbered in order arrive in order, and
+// later than the delay alone would have them.
+func TestJitterKeepsOrder(t *testing.T) {
+	n := newNet(t, Options{Up: Direction{Delay: 2 * time.Millisecond, Jitter: 20 * time.Millisecond}, Seed: 5})
+	pc, err := n.ListenPacket("udp", ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	c, err := n.Dial(context.Background(), "udp", pc.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const count = 200
+	for i := range count {
+		c.Write([]byte{byte(i)})
+		time.Sleep(100 * time.Microsecond)
+	}
+	buf := make([]byte, 16)
+	for i := range count {
+		pc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		k, _, err := pc.ReadFrom(buf)
+		if err != nil || k != 1 || buf[0] != byte(i) {
+			t.Fatalf("datagram %d: got %v (%d bytes), %v", i, buf[:k], k, err)
+		}
+	}
+}
+
+// Behind flags lateness that is large against the round trip, and only that.
+func TestBehind(t *testing.T) {
+	t.Parallel()
+	stats := func(lateUS int64) Stats {
+		h := newLateHistogram()
+		for range 100 {
+			h.RecordValue(lateUS)
+		}
+		return Stats{UpLate: h.Export(), DownLate: newLateHistogram().Export()}
+	}
+	for _, tc := range []struct {
+		late, rtt time.Duration
+		want      bool
+	}{
+		{500 * time.Microsecond, 40 * time.Millisecond, false},
+		{3 * time.Millisecond, 40 * time.Millisecond, false}, // 10% of 40 ms is 4 ms
+		{5 * time.Millisecond, 40 * time.Millisecond, true},
+		{3 * time.Millisecond, 10 * time.Millisecond, true}, // the floor is 2 ms
+		{3 * time.Millisecond, 170 * time.Millisecond, false}, // 10% of 170 ms is 17 ms
+		{20 * time.Millisecond, 170 * time.Millisecond, true},
+	} {
+		if got := stats(tc.late.Microseconds()).Behind(tc.rtt); got != tc.want {
+			t.Errorf("late %v over a %v round trip: behind %v, want %v", tc.late, tc.rtt, got, tc.want)
+		}
+	}
+	// Sub keeps only what was recorded in between.
+	h := newLateHistogram()
+	h.RecordValue(100)
+	before := Stats{UpLate: h.Export()}
+	for range 9 {
+		h.RecordValue(5000)
+	}
+	d := Stats{UpLate: h.Export()}.Sub(before)
+	if got := hdrhistogram.Import(d.UpLate); got.TotalCount() != 9 || got.Min() < 4900 {
+		t.Errorf("lateness between two snapshots: %d values from %d µs, want 9 from 5000", got.TotalCount(), got.Min())
 	}
 }

@@ -60,6 +60,9 @@ type reportRun struct {
 	Rows        [][]string
 	Notes       []string
 	Waterfalls  []reportChart
+	// LinkHead and LinkRows are the emulated link's truth by turn.
+	LinkHead []string
+	LinkRows [][]string
 }
 
 type reportChart struct {
@@ -182,6 +185,13 @@ func buildRun(id string, s Source) reportRun {
 		Meta: strings.ReplaceAll(describeRun(r), "\n", "; ") + fmt.Sprintf("; muxlab %s, %s, %s/%s, %d CPUs", r.Tool.Version, r.Tool.GoVersion,
 			r.Machine.OS, r.Machine.Arch, r.Machine.CPUs),
 		Verdict: strings.Split(r.Verdict, "\n"), Interrupted: r.Interrupted, Head: grid.head, Rows: grid.rows, Notes: notes(r)}
+	if rows := linkByTurn(r); rows != nil {
+		rr.LinkHead = []string{"the link by turn"}
+		for _, c := range r.Contenders {
+			rr.LinkHead = append(rr.LinkHead, c.Label)
+		}
+		rr.LinkRows = rows
+	}
 	for _, c := range r.Contenders {
 		if m := c.Total.Model; m != nil {
 			if m.Predicted == 0 {

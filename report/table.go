@@ -40,11 +40,62 @@ func WriteTable(w io.Writer, r *results.Run) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if err := writeLinkByTurn(w, r); err != nil {
+		return err
+	}
 	for _, n := range notes(r) {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
 	_, err := fmt.Fprintf(w, "\n%s\n", r.Verdict)
 	return err
+}
+
+// linkByTurn is the emulated link's truth of every turn: a row per round,
+// a column per contender; nil when the run crossed no link.
+func linkByTurn(r *results.Run) [][]string {
+	if !r.Network.Emulated {
+		return nil
+	}
+	rounds := 0
+	for _, c := range r.Contenders {
+		rounds = max(rounds, len(c.Rounds))
+	}
+	var out [][]string
+	for i := range rounds {
+		line := []string{fmt.Sprintf("round %d", i+1)}
+		for _, c := range r.Contenders {
+			cell := "-"
+			if i < len(c.Rounds) && c.Rounds[i].Link != nil {
+				l := c.Rounds[i].Link
+				cell = fmt.Sprintf("%d/%d drops, %d/%d retx/RTO, late %.1f ms", l.DroppedLoss, l.DroppedQueue, l.Retransmits, l.Timeouts, l.LateP99MS)
+				if l.Behind {
+					cell += " BEHIND"
+				}
+			}
+			line = append(line, cell)
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+// writeLinkByTurn prints linkByTurn under the table.
+func writeLinkByTurn(w io.Writer, r *results.Run) error {
+	rows := linkByTurn(r)
+	if rows == nil {
+		return nil
+	}
+	fmt.Fprintln(w, "\nthe link by turn (drops lost/queue, TCP retransmits/timeouts, late p99):")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	head := []string{""}
+	for _, c := range r.Contenders {
+		head = append(head, c.Label)
+	}
+	row(tw, head...)
+	for _, line := range rows {
+		row(tw, line...)
+	}
+	return tw.Flush()
 }
 
 // grid is the summary table: a header of contender labels (and ratios),

@@ -14,6 +14,9 @@ type Network struct {
 	Emulated bool   `json:"emulated"`
 	// RTTMS is the round trip the link adds, milliseconds.
 	RTTMS float64 `json:"rtt_ms"`
+	// JitterMS is the most a packet's one-way delay is drawn above its
+	// delay, each way, milliseconds (zero: none).
+	JitterMS float64 `json:"jitter_ms,omitempty"`
 	// DownBPS and UpBPS are the bottleneck rates, bits per second (zero:
 	// unlimited).
 	DownBPS int64 `json:"down_bps"`
@@ -96,6 +99,9 @@ func (n Network) Describe() string {
 	s := fmt.Sprintf("%s (emulated: rtt %s ms, down %s, up %s, loss %s%%", n.Profile,
 		strconv.FormatFloat(n.RTTMS, 'f', -1, 64), FormatRate(n.DownBPS), FormatRate(n.UpBPS),
 		strconv.FormatFloat(n.Loss*100, 'f', -1, 64))
+	if n.JitterMS > 0 {
+		s += fmt.Sprintf(", jitter up to %s ms", strconv.FormatFloat(n.JitterMS, 'f', -1, 64))
+	}
 	if n.LossBurst > 1 {
 		s += fmt.Sprintf(" in bursts of %g", n.LossBurst)
 	}

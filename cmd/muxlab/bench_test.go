@@ -43,6 +43,7 @@ func TestBenchBadUsage(t *testing.T) {
 		{[]string{"--bogus"}, "unknown flag: --bogus"},
 		{[]string{"--loss", "150%"}, `invalid argument "150%" for "--loss" flag: link: loss "150%" is out of range; allowed 0 to less than 100%`},
 		{[]string{"--rtt", "-5ms"}, "--rtt: -5ms is out of range; allowed 0s to 20s"},
+		{[]string{"--jitter", "11s"}, "--jitter: 11s is out of range; allowed 0s to 10s"},
 		{[]string{"--bandwidth", "0"}, `invalid argument "0" for "--bandwidth" flag: link: bandwidth "0" is out of range; allowed 300bit/s to 100Gbit/s`},
 		{[]string{"--bandwidth", "10MB/s"}, `"--bandwidth" flag: link: bandwidth "10MB/s": give bits per second`},
 		{[]string{"--net", "moon"}, `--net: "moon" is not a network profile; valid: loopback, lan,`},

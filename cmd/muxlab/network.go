@@ -20,6 +20,7 @@ import (
 type netFlags struct {
 	profile   string
 	rtt       time.Duration
+	jitter    time.Duration
 	bandwidth rateValue
 	uplink    rateValue
 	loss      lossValue
@@ -32,6 +33,7 @@ type netFlags struct {
 func (f *netFlags) define(fs *pflag.FlagSet) {
 	fs.StringVar(&f.profile, "net", "", "network profile between muxlab and the server (see --list; loopback: no emulation); default: the scenario's")
 	fs.DurationVar(&f.rtt, "rtt", 0, "emulated round trip, e.g. 40ms (overrides the profile's)")
+	fs.DurationVar(&f.jitter, "jitter", 0, "emulated jitter: extra one-way delay drawn per packet up to this, each way (never reorders)")
 	fs.Var(&f.bandwidth, "bandwidth", "emulated bottleneck rate both ways, e.g. 10Mbit/s or unlimited (overrides the profile's)")
 	fs.Var(&f.uplink, "uplink", "emulated uplink rate, when it differs from --bandwidth")
 	fs.Var(&f.loss, "loss", "emulated packet loss each way, e.g. 2% (overrides the profile's)")
@@ -42,7 +44,7 @@ func (f *netFlags) define(fs *pflag.FlagSet) {
 }
 
 // overrides are the flags that change a profile's conditions.
-var overrides = []string{"rtt", "bandwidth", "uplink", "loss", "loss-burst", "queue"}
+var overrides = []string{"rtt", "jitter", "bandwidth", "uplink", "loss", "loss-burst", "queue"}
 
 // resolve returns the network's name and its link options; nil options
 // mean no emulation (loopback).
@@ -71,6 +73,7 @@ func (f *netFlags) resolve(fs *pflag.FlagSet) (string, *link.Options, error) {
 	}
 	if err := errorsJoinFirst(
 		checkRange("rtt", f.rtt, 0, 2*link.MaxDelay),
+		checkRange("jitter", f.jitter, 0, link.MaxDelay),
 		checkRange("loss-burst", f.burst, 0, link.MaxBurst),
 	); err != nil {
 		return "", nil, err
@@ -91,6 +94,7 @@ func (f *netFlags) resolve(fs *pflag.FlagSet) (string, *link.Options, error) {
 		p.Burst = f.burst
 	}
 	opts := p.Options(f.seed)
+	opts.Up.Jitter, opts.Down.Jitter = f.jitter, f.jitter
 	if fs.Changed("queue") {
 		if f.queue < link.DefaultMTU || f.queue > link.MaxQueue {
 			return "", nil, usagef("--queue: %s is out of range; allowed one packet (%d bytes) to 1GiB", f.queue.String(), link.DefaultMTU)
