@@ -352,7 +352,7 @@ func TestBehind(t *testing.T) {
 		{500 * time.Microsecond, 40 * time.Millisecond, false},
 		{3 * time.Millisecond, 40 * time.Millisecond, false}, // 10% of 40 ms is 4 ms
 		{5 * time.Millisecond, 40 * time.Millisecond, true},
-		{3 * time.Millisecond, 10 * time.Millisecond, true}, // the floor is 2 ms
+		{3 * time.Millisecond, 10 * time.Millisecond, true},   // the floor is 2 ms
 		{3 * time.Millisecond, 170 * time.Millisecond, false}, // 10% of 170 ms is 17 ms
 		{20 * time.Millisecond, 170 * time.Millisecond, true},
 	} {
