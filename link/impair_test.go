@@ -64,8 +64,12 @@ func TestLossRateCounted(t *testing.T) {
 	if d := math.Abs(float64(st.Up.DroppedLoss) - mean); d > 4*sd {
 		t.Errorf("dropped %d of %d at loss %v: %.0f from the mean %.0f, more than 4 sd (%.1f)", st.Up.DroppedLoss, sent, loss, d, mean, sd)
 	}
-	if int64(received) != st.Up.Delivered || st.Up.Delivered+st.Up.DroppedLoss != sent {
-		t.Errorf("received %d, link delivered %d and lost %d of %d", received, st.Up.Delivered, st.Up.DroppedLoss, sent)
+	// What the link delivered arrived, or the receiving socket's buffer
+	// overflowed (a slow reader on a loaded machine), which its stack counts.
+	full := int64(n.server.Stats().UDP.ReceiveBufferErrors.Value())
+	if int64(received)+full != st.Up.Delivered || st.Up.Delivered+st.Up.DroppedLoss != sent {
+		t.Errorf("received %d (+%d over the socket's buffer), link delivered %d and lost %d of %d",
+			received, full, st.Up.Delivered, st.Up.DroppedLoss, sent)
 	}
 }
 
@@ -141,17 +145,21 @@ func TestQueueDropsTail(t *testing.T) {
 	}
 	defer c.Close()
 	payload := make([]byte, size-28) // IP and UDP headers make it size
+	start := time.Now()
 	for range sent {
 		c.Write(payload)
 	}
+	// While the blast lasted the bottleneck sent a packet every 8 ms: a
+	// loaded machine that spreads the blast out makes room for more.
+	drained := int64(time.Since(start) / (size * 8 * time.Second / 1_000_000))
 	received := <-got
 	st := n.Stats()
 	accepted := st.Up.Packets - st.Up.DroppedQueue
-	if accepted < queue/size-1 || accepted > queue/size+3 {
-		t.Errorf("queue of %d bytes took %d packets of %d bytes", queue, accepted, size)
+	if accepted < queue/size-1 || accepted > queue/size+2+drained {
+		t.Errorf("queue of %d bytes took %d packets of %d bytes (%d sent on while it drained)", queue, accepted, size, drained)
 	}
-	if int64(received) != accepted || st.Up.Delivered != accepted {
-		t.Errorf("received %d, delivered %d, queued %d", received, st.Up.Delivered, accepted)
+	if int64(received) != accepted || st.Up.Delivered != accepted || st.Up.DroppedQueue == 0 {
+		t.Errorf("received %d, delivered %d, queued %d, dropped %d", received, st.Up.Delivered, accepted, st.Up.DroppedQueue)
 	}
 }
 
@@ -172,30 +180,16 @@ func TestRateIsAFloor(t *testing.T) {
 	}
 }
 
-// sink listens on the server side and writes size random bytes to each
-// connection, then closes it.
+// sink writes size random bytes to each connection on the server side,
+// then closes it.
 func sink(t testing.TB, n *Network, size int) string {
 	t.Helper()
 	data := make([]byte, size)
 	rand.Read(data)
-	l, err := n.Listen("tcp", ":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				c.Write(data)
-				c.Close()
-			}()
-		}
-	}()
-	return l.Addr().String()
+	return serve(t, n, func(c net.Conn) {
+		c.Write(data)
+		c.Close()
+	})
 }
 
 // TCP over a lossy link delivers every byte intact, and the server's stack

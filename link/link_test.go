@@ -25,8 +25,9 @@ func newNet(t testing.TB, o Options) *Network {
 	return n
 }
 
-// echoServer listens on the server side and echoes every connection.
-func echoServer(t testing.TB, n *Network) string {
+// serve listens on the server side and runs handle on every connection,
+// each on its own goroutine, until the test ends.
+func serve(t testing.TB, n *Network, handle func(net.Conn)) string {
 	t.Helper()
 	l, err := n.Listen("tcp", ":0")
 	if err != nil {
@@ -39,13 +40,18 @@ func echoServer(t testing.TB, n *Network) string {
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				io.Copy(c, c)
-			}()
+			go handle(c)
 		}
 	}()
 	return l.Addr().String()
+}
+
+// echoServer echoes every connection on the server side.
+func echoServer(t testing.TB, n *Network) string {
+	return serve(t, n, func(c net.Conn) {
+		defer c.Close()
+		io.Copy(c, c)
+	})
 }
 
 func dial(t testing.TB, n *Network, addr string) net.Conn {

@@ -239,7 +239,18 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	run.Label = f.label
-	// Show what was measured before writing it: a failed write loses no figure.
+	if err := f.emit(run, stdout, stderr); err != nil {
+		return err
+	}
+	if run.Interrupted {
+		return errInterrupted
+	}
+	return nil
+}
+
+// emit prints run (the table, or the JSON) and then writes its file: shown
+// before written, so that a failed write loses no figure.
+func (f *benchFlags) emit(run *results.Run, stdout, stderr io.Writer) error {
 	if err := printRun(stdout, run, f.json); err != nil {
 		return err
 	}
@@ -249,9 +260,6 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if !f.quiet {
 		fmt.Fprintf(stderr, "result written to %s\n", path)
-	}
-	if run.Interrupted {
-		return errInterrupted
 	}
 	return nil
 }

@@ -136,15 +136,8 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if failure != nil {
 		run.Notes = append(run.Notes, "the sweep stopped early: "+failure.Error())
 	}
-	if err := printRun(stdout, run, f.json); err != nil {
+	if err := f.emit(run, stdout, stderr); err != nil {
 		return err
-	}
-	path, err := results.Write(f.out, run)
-	if err != nil {
-		return err
-	}
-	if !f.quiet {
-		fmt.Fprintf(stderr, "result written to %s\n", path)
 	}
 	switch {
 	case failure != nil:
