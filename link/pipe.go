@@ -40,6 +40,8 @@ type pipe struct {
 	closed bool
 	count  Counters
 	late   *hdrhistogram.Histogram // µs each packet was delivered after its due time
+
+	lateBuf []int64 // run's: the lateness of the batch being delivered
 }
 
 func newPipe(dir Direction, seed int64, stream uint64, peer *endpoint) *pipe {
@@ -174,24 +176,23 @@ func (p *pipe) run() {
 	}
 }
 
-// deliver hands each packet to the receiving stack and records how late it was.
+// deliver hands each packet to the receiving stack and records how late it
+// was. Only run calls it, so late is its own.
 func (p *pipe) deliver(batch []packet) {
-	var late [64]int64
+	p.lateBuf = p.lateBuf[:0]
 	for i := range batch {
 		pk := &batch[i]
 		at := time.Now()
 		p.peer.deliver(pk.proto, pk.buf)
 		pk.buf = buffer.Buffer{}
-		late[i%len(late)] = at.Sub(pk.due).Microseconds()
-		if i%len(late) == len(late)-1 || i == len(batch)-1 {
-			p.mu.Lock()
-			for _, l := range late[:i%len(late)+1] {
-				_ = p.late.RecordValue(max(l, 0))
-			}
-			p.count.Delivered += int64(i%len(late) + 1)
-			p.mu.Unlock()
-		}
+		p.lateBuf = append(p.lateBuf, max(at.Sub(pk.due).Microseconds(), 0))
 	}
+	p.mu.Lock()
+	for _, l := range p.lateBuf {
+		_ = p.late.RecordValue(l)
+	}
+	p.count.Delivered += int64(len(batch))
+	p.mu.Unlock()
 }
 
 // close stops delivery and releases the packets still on the link.
