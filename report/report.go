@@ -157,8 +157,7 @@ func buildGroup(gi int, srcs []Source, cols colors) (reportGroup, error) {
 		kind, caption string
 		draw          func() (string, error)
 	}{
-		{"latency", "Latency from when the workload asked to the last byte, by percentile (successful requests; runs of this scenario overlaid).",
-			func() (string, error) { return latencyChart(ss) }},
+		{"latency", latencyCaption(pages), func() (string, error) { return latencyChart(ss) }},
 		{"rounds", "The median of every round: a machine that drifts shows here.",
 			func() (string, error) { return roundsChart(ss, pages) }},
 		{"wait-service", "Median wait for a free connection (HTTP/1.1) or stream slot (HTTP/2), and median service from then to the last byte. An outside tool (hey) does not tell them apart.",
@@ -176,6 +175,16 @@ func buildGroup(gi int, srcs []Source, cols colors) (reportGroup, error) {
 		}
 	}
 	return g, nil
+}
+
+// latencyCaption says what the latency curves are; in Page mode, each
+// object's completion time from its page's start, where head-of-line
+// blocking shows.
+func latencyCaption(pages bool) string {
+	if pages {
+		return "Each object's completion time, from its page's start to its last byte, by percentile (successful requests; runs of this scenario overlaid). Under loss, one HTTP/2 connection's objects finish together late: every stream waits for each retransmission."
+	}
+	return "Latency from when the workload asked to the last byte, by percentile (successful requests; runs of this scenario overlaid)."
 }
 
 func buildRun(id string, s Source) reportRun {
