@@ -33,6 +33,8 @@ const (
 	// fallback, both chosen through ALPN.
 	ListenerH1TLS = "h1_tls"
 	ListenerH2TLS = "h2_tls"
+	// ListenerH3 is HTTP/3 over QUIC, served by the mux/h3 package.
+	ListenerH3 = "h3"
 )
 
 // Default addresses of the demo's TLS listeners.
@@ -151,8 +153,10 @@ type Server struct {
 	tr        *tracker
 	demo      *demoLoads
 	listeners []*listener
+	cert      *tls.Certificate // the TLS listeners'; nil when there are none
 
-	mu      sync.Mutex // mu guards the following
+	mu        sync.Mutex // mu guards the following
+	externals []*External
 	errs    []error    // from Serve, other than ErrServerClosed
 	started bool
 }
@@ -181,6 +185,7 @@ func New(opts Options) (*Server, error) {
 				return nil, err
 			}
 		}
+		s.cert = cert
 	}
 	for _, l := range []listenerSpec{
 		{name: ListenerH1, addr: opts.H1Addr, h1: true},
@@ -273,6 +278,14 @@ func (s *Server) Start() {
 	}
 }
 
+// Options returns the server's options, defaults filled in.
+func (s *Server) Options() Options { return s.opts }
+
+// Certificate returns the TLS listeners' certificate, nil when the server
+// has no TLS listener: an HTTP/3 listener shares it, so that a client that
+// trusts one trusts all.
+func (s *Server) Certificate() *tls.Certificate { return s.cert }
+
 // Handler returns the server's handler, with the counting included, for
 // callers that serve it themselves.
 func (s *Server) Handler() http.Handler { return s.handler }
@@ -280,9 +293,9 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Addr returns the bound address of the named listener ("h1", "h2c", "both"),
 // or "" if it is not served.
 func (s *Server) Addr(name string) string {
-	for _, l := range s.listeners {
-		if l.stats.name == name {
-			return l.stats.addr
+	for _, ls := range s.allStats() {
+		if ls.name == name {
+			return ls.addr
 		}
 	}
 	return ""
@@ -291,12 +304,12 @@ func (s *Server) Addr(name string) string {
 // URL returns "http://ADDR" ("https://ADDR" for a TLS listener) for the
 // named listener, or "" if it is not served.
 func (s *Server) URL(name string) string {
-	for _, l := range s.listeners {
-		if l.stats.name == name {
-			if l.stats.tls {
-				return "https://" + l.stats.addr
+	for _, ls := range s.allStats() {
+		if ls.name == name {
+			if ls.tls {
+				return "https://" + ls.addr
 			}
-			return "http://" + l.stats.addr
+			return "http://" + ls.addr
 		}
 	}
 	return ""
@@ -305,10 +318,24 @@ func (s *Server) URL(name string) string {
 // Stats returns the counters of every listener, without the connection list.
 func (s *Server) Stats() Stats {
 	st := Stats{Listeners: make(map[string]ListenerStats, len(s.listeners))}
-	for _, l := range s.listeners {
-		st.Listeners[l.stats.name] = l.stats.snapshot()
+	for _, ls := range s.allStats() {
+		st.Listeners[ls.name] = ls.snapshot()
 	}
 	return st
+}
+
+// allStats lists the counters of every listener, external ones included.
+func (s *Server) allStats() []*listenerStats {
+	out := make([]*listenerStats, 0, len(s.listeners))
+	for _, l := range s.listeners {
+		out = append(out, l.stats)
+	}
+	s.mu.Lock()
+	for _, e := range s.externals {
+		out = append(out, e.ls)
+	}
+	s.mu.Unlock()
+	return out
 }
 
 // ConnStats returns the open connections and the most recent closed ones.
@@ -316,11 +343,7 @@ func (s *Server) ConnStats() []ConnStats { return s.tr.conns() }
 
 // ResetStats zeroes every counter; open connections stay counted as open.
 func (s *Server) ResetStats() {
-	all := make([]*listenerStats, len(s.listeners))
-	for i, l := range s.listeners {
-		all[i] = l.stats
-	}
-	s.tr.reset(all)
+	s.tr.reset(s.allStats())
 }
 
 // Shutdown stops accepting, tells HTTP/2 clients with GOAWAY, and waits for
@@ -338,6 +361,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		})
 	}
 	wg.Wait()
+	for _, e := range s.takeExternals() {
+		errs = append(errs, e.stop(ctx))
+	}
 	return errors.Join(append(errs, s.wait()...)...)
 }
 
@@ -347,6 +373,11 @@ func (s *Server) Close() error {
 	for _, l := range s.listeners {
 		errs = append(errs, l.srv.Close())
 		l.ln.Close() // in case Start was never called
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // at once
+	for _, e := range s.takeExternals() {
+		errs = append(errs, e.stop(ctx))
 	}
 	return errors.Join(append(errs, s.wait()...)...)
 }

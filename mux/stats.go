@@ -17,7 +17,7 @@ const MaxClosedConns = 10000
 // Stats is the server's ground truth: what arrived on each listener, counted
 // by the server itself rather than by any client.
 type Stats struct {
-	// Listeners by name: "h1", "h2c", "both", "h1_tls", "h2_tls".
+	// Listeners by name: "h1", "h2c", "both", "h1_tls", "h2_tls", "h3".
 	Listeners map[string]ListenerStats `json:"listeners"`
 	// Connections is filled only when asked for (/stats?conns=1, or
 	// Server.ConnStats): open connections and the most recent closed ones,
@@ -40,7 +40,7 @@ type ListenerStats struct {
 	Protos              map[string]int64 `json:"protos"`
 }
 
-// ConnStats describes one TCP connection.
+// ConnStats describes one connection: TCP, or QUIC on the h3 listener.
 type ConnStats struct {
 	ID           uint64 `json:"id"`
 	Listener     string `json:"listener"`
@@ -51,7 +51,7 @@ type ConnStats struct {
 }
 
 // protocol names counted apart; anything else counts as "other".
-var protoNames = [...]string{"HTTP/1.0", "HTTP/1.1", "HTTP/2.0", "other"}
+var protoNames = [...]string{"HTTP/1.0", "HTTP/1.1", "HTTP/2.0", "HTTP/3.0", "other"}
 
 // protoHeaders are the Muxlab-Proto header values of the known protocols.
 var protoHeaders = func() (h [len(protoNames)][]string) {
@@ -112,15 +112,16 @@ type tracker struct {
 	nextID atomic.Uint64
 
 	mu sync.Mutex // mu guards the following
-	// open holds the records of open connections, by their net.Conn.
-	open map[net.Conn]*connRecord
+	// open holds the records of open connections, by their net.Conn (or
+	// an external listener's key for its connection).
+	open map[any]*connRecord
 	// closed is a ring of the most recent closed connections.
 	closed     []*connRecord
 	closedNext int
 }
 
 func newTracker() *tracker {
-	return &tracker{open: make(map[net.Conn]*connRecord)}
+	return &tracker{open: make(map[any]*connRecord)}
 }
 
 type connKey struct{}
@@ -146,13 +147,18 @@ func (t *tracker) connState(c net.Conn, st http.ConnState) {
 	if st != http.StateClosed && st != http.StateHijacked {
 		return
 	}
+	t.closeConn(c)
+}
+
+// closeConn closes the record of the connection known by key.
+func (t *tracker) closeConn(key any) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	rec, ok := t.open[c]
+	rec, ok := t.open[key]
 	if !ok {
 		return
 	}
-	delete(t.open, c)
+	delete(t.open, key)
 	rec.open.Store(false)
 	rec.ls.open.Add(-1)
 	t.rememberClosedLocked(rec)

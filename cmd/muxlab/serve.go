@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"muxlab/mux"
+	"muxlab/mux/h3"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -32,8 +33,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	demo := fs.Bool("demo", false, "add the browser demo's two TLS listeners and /demo")
 	h1TLS := fs.String("h1-tls", mux.DefaultH1TLSAddr, "with --demo: TLS listener offering only http/1.1 through ALPN")
 	h2TLS := fs.String("h2-tls", mux.DefaultH2TLSAddr, "with --demo: TLS listener offering h2 (and http/1.1)")
-	certFile := fs.String("cert", "", "with --demo: PEM certificate file (default: a self-signed one made at start)")
-	keyFile := fs.String("key", "", "with --demo: PEM key file for --cert")
+	certFile := fs.String("cert", "", "with --demo or --h3: PEM certificate file (default: a self-signed one made at start)")
+	keyFile := fs.String("key", "", "with --demo or --h3: PEM key file for --cert")
+	h3Addr := fs.String("h3", "", "HTTP/3 (QUIC) listener UDP address, e.g. 127.0.0.1:8443 (empty: off)")
+	h3Streams := fs.Int64("h3-max-streams", h3.DefaultMaxStreams, "with --h3: requests one client may have in flight on one QUIC connection")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -49,13 +52,21 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		checkRange("idle-timeout", o.IdleTimeout, time.Millisecond, 24*time.Hour),
 		checkRange("max-header-bytes", int64(headerBytes), 1<<10, 16<<20),
 		checkRange("grace", *grace, 0, time.Hour),
+		checkAddr("h3", *h3Addr, true),
+		checkRange("h3-max-streams", *h3Streams, 1, 1<<20),
 	); err != nil {
 		return err
 	}
-	if err := demoOptions(fs, &o, *demo, *h1TLS, *h2TLS, *certFile, *keyFile); err != nil {
+	if *h3Addr == "" && fs.Changed("h3-max-streams") {
+		return usagef("--h3-max-streams goes with --h3")
+	}
+	if err := demoOptions(fs, &o, *demo, *h3Addr != "", *h1TLS, *h2TLS, *certFile, *keyFile); err != nil {
 		return err
 	}
 	if o.H1Addr == "" && o.H2CAddr == "" && o.BothAddr == "" && o.H1TLSAddr == "" && o.H2TLSAddr == "" {
+		if *h3Addr != "" {
+			return usagef("--h3 needs a TCP listener beside it (--h1, --h2c or --both), where /stats is read")
+		}
 		return usagef("--h1, --h2c and --both are all off: nothing to serve")
 	}
 	s, err := mux.New(o)
@@ -66,6 +77,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if err != nil {
 		return usageError{err}
+	}
+	if *h3Addr != "" {
+		l, err := h3.Listen(s, h3.Options{Addr: *h3Addr, Certificate: o.Certificate, MaxStreams: *h3Streams})
+		if errors.As(err, &le) {
+			s.Close()
+			return usagef("--h3: cannot listen on %s: %v", le.Addr, errors.Unwrap(le.Err))
+		}
+		if err != nil {
+			s.Close()
+			return usageError{err}
+		}
+		l.Start() // the mux server stops it
 	}
 	s.Start()
 	printListeners(stdout, s)
@@ -90,6 +113,9 @@ func printListeners(w io.Writer, s *mux.Server) {
 	if u := s.URL(mux.ListenerBoth); u != "" {
 		fmt.Fprintf(w, "  HTTP/1.1 and h2c:   %s/\n", u)
 	}
+	if u := s.URL(mux.ListenerH3); u != "" {
+		fmt.Fprintf(w, "  HTTP/3 (QUIC, UDP): %s/   try: muxlab bench --contenders h3 --h3-url %s --insecure\n", u, u)
+	}
 	fmt.Fprintln(w, "  ground truth:       GET /stats (add ?conns=1 for every connection); Ctrl-C stops")
 	if u := s.URL(mux.ListenerH1TLS); u != "" {
 		fmt.Fprintf(w, "\nbrowser demo: open %s/demo\n", u)
@@ -99,20 +125,30 @@ func printListeners(w io.Writer, s *mux.Server) {
 	}
 }
 
-// demoOptions adds the demo's TLS listeners and certificate to o.
-func demoOptions(fs *pflag.FlagSet, o *mux.Options, demo bool, h1TLS, h2TLS, certFile, keyFile string) error {
+// demoOptions adds the demo's TLS listeners, and the certificate of the
+// TLS and HTTP/3 listeners, to o.
+func demoOptions(fs *pflag.FlagSet, o *mux.Options, demo, h3on bool, h1TLS, h2TLS, certFile, keyFile string) error {
 	if !demo {
-		for _, name := range []string{"h1-tls", "h2-tls", "cert", "key"} {
+		for _, name := range []string{"h1-tls", "h2-tls"} {
 			if fs.Changed(name) {
 				return usagef("--%s goes with --demo", name)
 			}
 		}
+	}
+	if !demo && !h3on {
+		for _, name := range []string{"cert", "key"} {
+			if fs.Changed(name) {
+				return usagef("--%s goes with --demo or --h3", name)
+			}
+		}
 		return nil
 	}
-	if err := errorsJoinFirst(checkAddr("h1-tls", h1TLS, false), checkAddr("h2-tls", h2TLS, false)); err != nil {
-		return err
+	if demo {
+		if err := errorsJoinFirst(checkAddr("h1-tls", h1TLS, false), checkAddr("h2-tls", h2TLS, false)); err != nil {
+			return err
+		}
+		o.H1TLSAddr, o.H2TLSAddr = h1TLS, h2TLS
 	}
-	o.H1TLSAddr, o.H2TLSAddr = h1TLS, h2TLS
 	if (certFile == "") != (keyFile == "") {
 		return usagef("--cert and --key go together")
 	}
