@@ -157,8 +157,8 @@ type Server struct {
 
 	mu        sync.Mutex // mu guards the following
 	externals []*External
-	errs    []error    // from Serve, other than ErrServerClosed
-	started bool
+	errs      []error // from Serve, other than ErrServerClosed
+	started   bool
 }
 
 type listener struct {
