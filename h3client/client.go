@@ -1,0 +1,352 @@
+// Package h3client is an HTTP/3 client that keeps its promise: every request
+// is a stream on exactly one QUIC connection (github.com/quic-go/quic-go).
+// Requests beyond the server's stream limit (its MAX_STREAMS) wait for
+// QUIC's stream credit, first come first served (quic-go queues openers in
+// order); a connection that breaks is replaced and the replacement counted;
+// requests in flight on it fail and are counted. Do fills a roundtrip.Info
+// with the wait (until the request's HEADERS were written on its stream)
+// and the service, as h2client does, and Stats reports the connection and
+// QUIC's own view of it: round trip and lost packets.
+package h3client
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/quic-go/quic-go/http3"
+
+	"muxlab/roundtrip"
+)
+
+// Errors a caller can test with errors.Is.
+var (
+	// ErrClosed: the client was closed.
+	ErrClosed = errors.New("h3client: client closed")
+	// ErrConnLost: the QUIC connection ended while the request was on it.
+	ErrConnLost = errors.New("h3client: connection lost")
+	// ErrHandshake: no QUIC connection could be made: nothing answered over
+	// UDP, or the TLS handshake failed.
+	ErrHandshake = errors.New("h3client: QUIC handshake failed")
+)
+
+// Options configures a Client. Zero fields take the defaults in parentheses.
+type Options struct {
+	// Addr is the server's host:port, over UDP. Every request goes there,
+	// whatever its URL's host, which still becomes the :authority.
+	// Required.
+	Addr string
+	// TLSConfig verifies the server (nil: the system's roots, the server
+	// name being Addr's host). NextProtos is set to h3.
+	TLSConfig *tls.Config
+	// ListenPacket makes the client's UDP socket (nil: one on the machine's
+	// network). A socket of an emulated link is given here; then path MTU
+	// discovery is off, for a userspace stack sends no ICMP.
+	ListenPacket func() (net.PacketConn, error)
+	// DialTimeout bounds the QUIC handshake (roundtrip.DefaultDialTimeout,
+	// 5s).
+	DialTimeout time.Duration
+}
+
+func (o *Options) normalize() error {
+	if o.Addr == "" {
+		return errors.New("h3client: Options.Addr is empty")
+	}
+	if _, _, err := net.SplitHostPort(o.Addr); err != nil {
+		return fmt.Errorf("h3client: Options.Addr %q: %w", o.Addr, err)
+	}
+	if o.DialTimeout == 0 {
+		o.DialTimeout = roundtrip.DefaultDialTimeout
+	}
+	if o.DialTimeout < 0 {
+		return fmt.Errorf("h3client: negative DialTimeout %v", o.DialTimeout)
+	}
+	return nil
+}
+
+// Client sends every request on one QUIC connection.
+type Client struct {
+	opts    Options
+	h3      *http3.Transport // builds the HTTP/3 layer on our connections
+	dialing chan struct{}    // a token: one dial at a time
+	done    chan struct{}    // closed by Close
+	shut    atomic.Bool
+
+	cur        atomic.Pointer[conn]
+	nextID     atomic.Uint64
+	dials      atomic.Int64
+	reconnects atomic.Int64
+	requests   atomic.Int64
+	failed     atomic.Int64
+	peak       atomic.Int64 // most requests in flight on one connection
+	open       roundtrip.Gauge
+	inFlight   roundtrip.Gauge
+	waiting    roundtrip.Gauge
+	log        roundtrip.ConnLog
+
+	mu    sync.Mutex // mu guards the following
+	conns []*conn
+	lost  uint64 // packets lost on closed connections
+}
+
+// New validates opts and returns a client; it dials nothing until the first
+// request (or Connect).
+func New(opts Options) (*Client, error) {
+	if err := opts.normalize(); err != nil {
+		return nil, err
+	}
+	return &Client{opts: opts, h3: &http3.Transport{DisableCompression: true},
+		dialing: make(chan struct{}, 1), done: make(chan struct{})}, nil
+}
+
+// RoundTrip implements http.RoundTripper.
+func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) { return c.Do(req, nil) }
+
+// Do sends req as a stream on the client's connection and fills info (if
+// not nil). The caller must close the response body; the request ends then.
+// A request that fails once sent is reported, never retried.
+func (c *Client) Do(req *http.Request, info *roundtrip.Info) (*http.Response, error) {
+	b := &body{c: c, info: info}
+	if info == nil {
+		info = &b.own
+		b.info = info
+	}
+	info.Start = time.Now()
+	ctx := req.Context()
+	cn, err := c.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.inFlight.Inc()
+	c.requests.Add(1)
+	raise(&c.peak, cn.inFlight.Add(1))
+	info.Conn = cn.rec.ID
+	info.Reused = cn.rec.Request()
+	c.waiting.Inc()
+	b.trace.WroteHeaders = b.wroteHeaders
+	resp, err := cn.cc.RoundTrip(req.WithContext(httptrace.WithClientTrace(ctx, &b.trace)))
+	info.Acquired = b.sentAt()
+	if err != nil {
+		b.unwait()
+		c.failed.Add(1)
+		info.End = time.Now()
+		err = c.roundTripError(ctx, cn, err)
+		c.release(cn)
+		return nil, fmt.Errorf("h3client: %s %s on connection %d: %w", req.Method, req.URL, cn.rec.ID, err)
+	}
+	b.rc, b.resp, b.cn = resp.Body, resp, cn
+	resp.Body = b
+	return resp, nil
+}
+
+// roundTripError gives err a kind a caller can test: the context's cause
+// when it ended, ErrClosed, ErrConnLost when the connection ended.
+func (c *Client) roundTripError(ctx context.Context, cn *conn, err error) error {
+	switch {
+	case context.Cause(ctx) != nil:
+		return context.Cause(ctx)
+	case c.shut.Load():
+		return fmt.Errorf("%w: %w", ErrClosed, err)
+	case cn.qc.Context().Err() != nil:
+		return fmt.Errorf("%w: %w", ErrConnLost, err)
+	}
+	return err
+}
+
+// connect returns the current connection, or dials one if there is none or
+// it ended.
+func (c *Client) connect(ctx context.Context) (*conn, error) {
+	if cn := c.cur.Load(); cn != nil && cn.usable() {
+		return cn, nil
+	}
+	select {
+	case c.dialing <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("h3client: waiting for the connection: %w", context.Cause(ctx))
+	case <-c.done:
+		return nil, ErrClosed
+	}
+	defer func() { <-c.dialing }()
+	old := c.cur.Load()
+	if old != nil && old.usable() {
+		return old, nil
+	}
+	if c.shut.Load() {
+		return nil, ErrClosed
+	}
+	cn, err := c.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if old != nil {
+		c.reconnects.Add(1)
+		old.closeIfIdle()
+	}
+	c.cur.Store(cn)
+	return cn, nil
+}
+
+// Connect dials and completes the QUIC handshake now rather than on the
+// first request. It does nothing if connected.
+func (c *Client) Connect(ctx context.Context) error {
+	_, err := c.connect(ctx)
+	return err
+}
+
+func (c *Client) release(cn *conn) {
+	cn.inFlight.Add(-1)
+	c.inFlight.Dec()
+	if !cn.usable() {
+		cn.closeIfIdle()
+	}
+}
+
+// Close closes the connection at once; requests in flight fail, later ones
+// get ErrClosed.
+func (c *Client) Close() error {
+	if c.shut.Swap(true) {
+		return nil
+	}
+	close(c.done)
+	c.mu.Lock()
+	conns := c.conns
+	c.conns = nil
+	c.mu.Unlock()
+	for _, cn := range conns {
+		cn.close()
+	}
+	return nil
+}
+
+// Stats reports the client's connections and streams.
+func (c *Client) Stats() roundtrip.Stats {
+	st := roundtrip.Stats{
+		Dials:       c.dials.Load(),
+		Reconnects:  c.reconnects.Load(),
+		Requests:    c.requests.Load(),
+		Failed:      c.failed.Load(),
+		PerConn:     c.log.Snapshot(),
+		PeakStreams: c.peak.Load(),
+	}
+	st.ConnsOpen, st.ConnsPeak = c.open.Load()
+	st.InFlight, st.InFlightPeak = c.inFlight.Load()
+	st.Waiting, st.WaitingPeak = c.waiting.Load()
+	return st
+}
+
+// QUICStats is QUIC's own view of the client's connections.
+type QUICStats struct {
+	// SmoothedRTT and MinRTT are the current connection's round trip
+	// estimates (zero before the first connection).
+	SmoothedRTT, MinRTT time.Duration
+	// PacketsSent and PacketsLost add up every connection's packets, those
+	// QUIC declared lost among them (and sent again, as frames).
+	PacketsSent, PacketsLost uint64
+}
+
+// QUIC reports QUIC's view of the client's connections.
+func (c *Client) QUIC() QUICStats {
+	var st QUICStats
+	c.mu.Lock()
+	st.PacketsLost = c.lost
+	conns := append([]*conn(nil), c.conns...)
+	c.mu.Unlock()
+	for _, cn := range conns {
+		cs := cn.qc.ConnectionStats()
+		st.PacketsSent += cs.PacketsSent
+		st.PacketsLost += cs.PacketsLost
+	}
+	if cn := c.cur.Load(); cn != nil {
+		cs := cn.qc.ConnectionStats()
+		st.SmoothedRTT, st.MinRTT = cs.SmoothedRTT, cs.MinRTT
+	}
+	return st
+}
+
+func raise(p *atomic.Int64, n int64) {
+	for {
+		old := p.Load()
+		if n <= old || p.CompareAndSwap(old, n) {
+			return
+		}
+	}
+}
+
+// body ends the request when the response body is done, and holds the
+// request's trace.
+type body struct {
+	rc    io.ReadCloser
+	resp  *http.Response
+	c     *Client
+	cn    *conn
+	info  *roundtrip.Info
+	own   roundtrip.Info
+	trace httptrace.ClientTrace
+	// wrote is when the HEADERS were written, as nanoseconds since
+	// info.Start plus one; zero until then.
+	wrote   atomic.Int64
+	unwaitd atomic.Bool
+	done    atomic.Bool
+}
+
+func (b *body) wroteHeaders() {
+	b.wrote.Store(int64(time.Since(b.info.Start)) + 1)
+	b.unwait()
+}
+
+// unwait ends the request's wait once.
+func (b *body) unwait() {
+	if !b.unwaitd.Swap(true) {
+		b.c.waiting.Dec()
+	}
+}
+
+// sentAt returns when the HEADERS were written, or now if they never were.
+func (b *body) sentAt() time.Time {
+	if ns := b.wrote.Load(); ns > 0 {
+		return b.info.Start.Add(time.Duration(ns - 1))
+	}
+	return time.Now()
+}
+
+func (b *body) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if err != nil {
+		first := b.finish()
+		if err != io.EOF {
+			if first {
+				b.c.failed.Add(1)
+			}
+			if cerr := context.Cause(b.resp.Request.Context()); cerr != nil {
+				err = cerr
+			} else {
+				err = b.c.roundTripError(b.resp.Request.Context(), b.cn, err)
+			}
+		}
+	}
+	return n, err
+}
+
+// Close ends the request; a body not read to the end resets its stream.
+func (b *body) Close() error {
+	err := b.rc.Close()
+	b.finish()
+	return err
+}
+
+func (b *body) finish() bool {
+	if b.done.Swap(true) {
+		return false
+	}
+	b.info.End = time.Now()
+	b.c.release(b.cn)
+	return true
+}

@@ -1,0 +1,119 @@
+package h3client
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"sync/atomic"
+
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/http3"
+
+	"muxlab/roundtrip"
+)
+
+// conn is one QUIC connection with its HTTP/3 layer.
+type conn struct {
+	c        *Client
+	qc       *quic.Conn
+	cc       *http3.ClientConn
+	tr       *quic.Transport
+	pc       net.PacketConn
+	rec      *roundtrip.ConnRecord
+	inFlight atomic.Int64
+	closed   atomic.Bool
+}
+
+// usable reports whether new requests may go on cn.
+func (cn *conn) usable() bool { return !cn.closed.Load() && cn.qc.Context().Err() == nil }
+
+func (cn *conn) closeIfIdle() {
+	if cn.inFlight.Load() == 0 {
+		cn.close()
+	}
+}
+
+func (cn *conn) close() {
+	if cn.closed.Swap(true) {
+		return
+	}
+	lost := cn.qc.ConnectionStats().PacketsLost
+	cn.qc.CloseWithError(0, "")
+	cn.tr.Close()
+	cn.pc.Close()
+	cn.rec.Close()
+	cn.c.open.Dec()
+	c := cn.c
+	c.mu.Lock()
+	for i, x := range c.conns {
+		if x == cn {
+			c.conns = append(c.conns[:i], c.conns[i+1:]...)
+			c.lost += lost
+			break
+		}
+	}
+	c.mu.Unlock()
+}
+
+// dial makes the client's UDP socket and the QUIC connection over it.
+func (c *Client) dial(ctx context.Context) (*conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.DialTimeout)
+	defer cancel()
+	raddr, err := net.ResolveUDPAddr("udp", c.opts.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("h3client: %s: %w", c.opts.Addr, err)
+	}
+	listen := c.opts.ListenPacket
+	custom := listen != nil
+	if listen == nil {
+		listen = func() (net.PacketConn, error) { return net.ListenUDP("udp", nil) }
+	}
+	pc, err := listen()
+	if err != nil {
+		return nil, fmt.Errorf("h3client: a UDP socket: %w", err)
+	}
+	tlsConf := &tls.Config{}
+	if c.opts.TLSConfig != nil {
+		tlsConf = c.opts.TLSConfig.Clone()
+	}
+	tlsConf.NextProtos = []string{http3.NextProtoH3}
+	if tlsConf.ServerName == "" {
+		tlsConf.ServerName, _, _ = net.SplitHostPort(c.opts.Addr)
+	}
+	qconf := &quic.Config{HandshakeIdleTimeout: c.opts.DialTimeout, DisablePathMTUDiscovery: custom}
+	tr := &quic.Transport{Conn: pc}
+	c.dials.Add(1)
+	qc, err := tr.Dial(ctx, raddr, tlsConf, qconf)
+	if err != nil {
+		tr.Close()
+		pc.Close()
+		return nil, handshakeError(c.opts.Addr, ctx, err)
+	}
+	cn := &conn{c: c, qc: qc, cc: c.h3.NewClientConn(qc), tr: tr, pc: pc, rec: c.log.Add(c.nextID.Add(1))}
+	c.open.Inc()
+	c.mu.Lock()
+	c.conns = append(c.conns, cn)
+	c.mu.Unlock()
+	if c.shut.Load() {
+		cn.close()
+		return nil, ErrClosed
+	}
+	return cn, nil
+}
+
+// handshakeError says what was tried: a QUIC handshake to addr over UDP.
+func handshakeError(addr string, ctx context.Context, err error) error {
+	var idle *quic.IdleTimeoutError
+	var hs *quic.HandshakeTimeoutError
+	var ce *tls.CertificateVerificationError
+	switch {
+	case errors.As(err, &ce):
+		return fmt.Errorf("%w: QUIC handshake with %s over UDP: the server's certificate does not verify: %w", ErrHandshake, addr, ce.Err)
+	case errors.As(err, &idle), errors.As(err, &hs), errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("%w: QUIC handshake with %s over UDP: no answer within the dial timeout: is anything serving HTTP/3 on that UDP port? (%w)",
+			ErrHandshake, addr, err)
+	}
+	return fmt.Errorf("%w: QUIC handshake with %s over UDP: %w", ErrHandshake, addr, err)
+}
