@@ -11,6 +11,7 @@ import (
 
 	"muxlab/h1pool"
 	"muxlab/h2client"
+	"muxlab/h3client"
 	"muxlab/results"
 )
 
@@ -18,6 +19,7 @@ import (
 const (
 	H1  = "h1"
 	H2  = "h2"
+	H3  = "h3"
 	Hey = "hey"
 )
 
@@ -28,9 +30,12 @@ type Contender struct {
 	Name string
 	// Protocol is what it speaks on the wire, e.g. "HTTP/2".
 	Protocol string
-	// Listener is the server listener it talks to ("h1", "h2c"): a run
-	// needs a Target of that name.
-	Listener string
+	// Listener is the server listener it talks to ("h1", "h2c", "h3"): a
+	// run needs a Target of that name. TLSListener is the one it talks to
+	// when the run is over TLS (Options.TLS; "h1_tls", "h2_tls"); empty when
+	// it always speaks TLS (h3) or cannot.
+	Listener    string
+	TLSListener string
 	// Summary says what it is, for --list.
 	Summary string
 	// Baseline marks the contender the others are compared with when it
@@ -62,17 +67,33 @@ type Contender struct {
 	// first request can go: TCP's, and for h2client the wait for the
 	// server's SETTINGS (it sends nothing before it knows the stream limit).
 	handshake int
+	// tlsHandshake is the round trips TLS adds to handshake when the run
+	// is over TLS (TLS 1.3: one).
+	tlsHandshake int
 	// alwaysCold says every page opens new connections whatever
 	// Scenario.Cold says (hey: each of its runs makes its own transport).
 	alwaysCold bool
 }
 
 func newH1(t Target, conns int, dialTimeout time.Duration) (Client, error) {
-	return h1pool.New(h1pool.Options{Addr: t.Addr, Conns: conns, Dial: t.Dial, DialTimeout: dialTimeout})
+	return h1pool.New(h1pool.Options{Addr: t.Addr, Conns: conns, Dial: t.tlsDial("http/1.1"), DialTimeout: dialTimeout})
 }
 
 func newH2(t Target, _ int, dialTimeout time.Duration) (Client, error) {
-	return h2client.New(h2client.Options{Addr: t.Addr, Dial: t.Dial, DialTimeout: dialTimeout})
+	return h2client.New(h2client.Options{Addr: t.Addr, Dial: t.tlsDial("h2"), DialTimeout: dialTimeout})
+}
+
+func newH3(t Target, _ int, dialTimeout time.Duration) (Client, error) {
+	return h3client.New(h3client.Options{Addr: t.Addr, TLSConfig: t.TLS, ListenPacket: t.ListenPacket, DialTimeout: dialTimeout})
+}
+
+// streamsModel: HTTP/2 and HTTP/3 carry every object at once, up to the
+// server's stream limit when it is known.
+func streamsModel(objects, _, maxStreams int) (int, int) {
+	if maxStreams > 0 {
+		return objects, min(objects, maxStreams)
+	}
+	return objects, objects
 }
 
 func probeH1(t Target, dialTimeout time.Duration) (Client, error) { return newH1(t, 1, dialTimeout) }
@@ -83,31 +104,33 @@ func poolModel(objects, conns, _ int) (int, int) { return objects, conns }
 // table is every contender muxlab knows, in the default order.
 var table = []Contender{
 	{
-		Name: H1, Protocol: "HTTP/1.1", Listener: "h1", Baseline: true, OpenLoop: true,
+		Name: H1, Protocol: "HTTP/1.1", Listener: "h1", TLSListener: "h1_tls", Baseline: true, OpenLoop: true,
 		Summary: "h1pool: exactly --conns keep-alive HTTP/1.1 connections, the rest queue (a browser's six per host)",
 		conns:   func(sc *results.Scenario) int { return sc.Conns }, unit: "connections",
-		newClient: newH1, probe: probeH1, pageModel: poolModel, handshake: 1,
+		newClient: newH1, probe: probeH1, pageModel: poolModel, handshake: 1, tlsHandshake: 1,
 	},
 	{
-		Name: H2, Protocol: "HTTP/2", Listener: "h2c", OpenLoop: true,
-		Summary: "h2client: every request a stream on exactly one HTTP/2 connection (h2c)",
+		Name: H2, Protocol: "HTTP/2", Listener: "h2c", TLSListener: "h2_tls", OpenLoop: true,
+		Summary: "h2client: every request a stream on exactly one HTTP/2 connection (h2c, or h2 over TLS with --tls)",
 		conns:   func(*results.Scenario) int { return 1 }, unit: "connections",
 		newClient: newH2, probe: func(t Target, dialTimeout time.Duration) (Client, error) { return newH2(t, 1, dialTimeout) },
-		pageModel: func(objects, _, maxStreams int) (int, int) {
-			if maxStreams > 0 {
-				return objects, min(objects, maxStreams)
-			}
-			return objects, objects
-		},
-		handshake: 2,
+		pageModel: streamsModel, handshake: 2, tlsHandshake: 1,
 	},
 	{
-		Name: Hey, Protocol: "HTTP/1.1", Listener: "h1", Reference: true,
+		Name: H3, Protocol: "HTTP/3", Listener: "h3", OpenLoop: true,
+		Summary: "h3client: every request a stream on exactly one QUIC connection (HTTP/3, always TLS 1.3)",
+		conns:   func(*results.Scenario) int { return 1 }, unit: "connections",
+		newClient: newH3, probe: func(t Target, dialTimeout time.Duration) (Client, error) { return newH3(t, 1, dialTimeout) },
+		// QUIC's handshake carries TLS 1.3: one round trip, then the request.
+		pageModel: streamsModel, handshake: 1,
+	},
+	{
+		Name: Hey, Protocol: "HTTP/1.1", Listener: "h1", TLSListener: "h1_tls", Reference: true,
 		Summary: "github.com/rakyll/hey's requester with --conns workers, as hey -c would run (for reference)",
 		conns:   func(sc *results.Scenario) int { return sc.Conns }, unit: "workers",
 		run: runHey, probe: probeH1,
 		pageModel: func(objects, conns, _ int) (int, int) { return heyObjects(objects, conns), conns },
-		handshake: 1, alwaysCold: true,
+		handshake: 1, tlsHandshake: 1, alwaysCold: true,
 	},
 }
 
@@ -194,7 +217,11 @@ func (c *contender) model(sc *results.Scenario, net *results.Network, maxStreams
 		predicted, m.Bound = transfer+turn, "bandwidth"
 	}
 	if sc.Cold || c.alwaysCold {
-		m.Handshake = results.Duration(time.Duration(c.handshake) * c.rtt)
+		rtts := c.handshake
+		if c.target.TLS != nil && c.TLSListener != "" {
+			rtts += c.tlsHandshake
+		}
+		m.Handshake = results.Duration(time.Duration(rtts) * c.rtt)
 		predicted += m.Handshake.D()
 	}
 	m.Predicted = results.Duration(predicted)

@@ -3,6 +3,7 @@ package bench_test
 import (
 	"context"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"muxlab/internal/muxtest"
 	"muxlab/link"
 	"muxlab/mux"
+	"muxlab/mux/h3"
 	"muxlab/results"
 )
 
@@ -39,6 +41,22 @@ func overLink(t *testing.T, lo link.Options, sc results.Scenario, contenders ...
 		}
 		opts.Targets = append(opts.Targets, tg)
 	}
+	pc, err := n.ListenPacket("udp", ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := h3.Listen(srv, h3.Options{PacketConn: pc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Start()
+	tg, err := bench.NewTarget(mux.ListenerH3, l.URL(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg.TLS.InsecureSkipVerify = true // the server's own certificate, made for this test
+	tg.ListenPacket = n.DialPacket
+	opts.Targets = append(opts.Targets, tg)
 	opts.Link, opts.Profile = n, "test"
 	return opts
 }
@@ -55,12 +73,12 @@ func TestPageOverLink(t *testing.T) {
 	sc := scenario(t, "page", func(s *results.Scenario) {
 		s.Objects, s.Pages, s.Rounds, s.Warmup, s.Delay, s.Size = 24, 2, 1, 1, 0, 4<<10
 	})
-	r := run(t, context.Background(), overLink(t, linkOpts(20*time.Millisecond, 20_000_000, 0), sc, "h1", "h2", "hey"))
+	r := run(t, context.Background(), overLink(t, linkOpts(20*time.Millisecond, 20_000_000, 0), sc, "h1", "h2", "h3", "hey"))
 	accounted(t, r)
 	if n := r.Network; !n.Emulated || n.RTTMS != 20 || n.DownBPS != 20_000_000 || n.Profile != "test" || n.CongestionControl != "cubic" {
 		t.Errorf("network %+v", n)
 	}
-	want := map[string]int64{"h1": 6, "h2": 1, "hey": 6 * 2} // hey opens its connections for every page, and warms up none
+	want := map[string]int64{"h1": 6, "h2": 1, "h3": 1, "hey": 6 * 2} // hey opens its connections for every page, and warms up none
 	for _, c := range r.Contenders {
 		t.Run(c.Name, func(t *testing.T) {
 			tot := c.Total
@@ -87,10 +105,12 @@ func TestPageOverLossyLink(t *testing.T) {
 	sc := scenario(t, "page", func(s *results.Scenario) {
 		s.Objects, s.Pages, s.Rounds, s.Warmup, s.Delay, s.Size = 30, 2, 1, 0, 0, 8<<10
 	})
-	r := run(t, context.Background(), overLink(t, linkOpts(10*time.Millisecond, 0, 0.05), sc, "h1", "h2"))
+	r := run(t, context.Background(), overLink(t, linkOpts(10*time.Millisecond, 0, 0.05), sc, "h1", "h2", "h3"))
 	accounted(t, r)
 	for _, c := range r.Contenders {
-		if l := c.Total.Link; l == nil || l.DroppedLoss == 0 || l.Retransmits == 0 {
+		// QUIC's own recovery is not TCP's: the stacks count no
+		// retransmission for h3, only the link's drops.
+		if l := c.Total.Link; l == nil || l.DroppedLoss == 0 || (c.Name != "h3" && l.Retransmits == 0) {
 			t.Errorf("%s: link %+v; want drops and retransmits at 5%% loss", c.Name, l)
 		}
 	}
@@ -112,5 +132,33 @@ func TestColdPages(t *testing.T) {
 		if m := tot.Model; m == nil || m.Handshake <= 0 {
 			t.Errorf("%s: model %+v; want the handshakes in it", c.Name, m)
 		}
+	}
+}
+
+// With TLS, h1 and h2 use the server's TLS listeners (ALPN http/1.1 and h2)
+// and h3 its QUIC one: 6, 1 and 1 connections by the server's count, each
+// protocol what it claims.
+func TestTLSAndHTTP3(t *testing.T) {
+	sc := scenario(t, "page", func(s *results.Scenario) {
+		s.Objects, s.Pages, s.Rounds, s.Warmup, s.Delay = 24, 2, 1, 1, results.Duration(10*time.Millisecond)
+	})
+	opts := embedded(t, sc, "h1", "h2", "h3")
+	opts.TLS = true
+	r := run(t, context.Background(), opts)
+	accounted(t, r)
+	want := map[string]struct {
+		listener, proto string
+		conns           int64
+	}{"h1": {"h1_tls", "HTTP/1.1", 6}, "h2": {"h2_tls", "HTTP/2.0", 1}, "h3": {"h3", "HTTP/3.0", 1}}
+	for _, c := range r.Contenders {
+		w, tot := want[c.Name], c.Total
+		if c.Listener != w.listener || tot.OK != tot.Sent || tot.Server == nil || tot.Server.Listener != w.listener ||
+			tot.Server.ConnectionsAccepted != w.conns || tot.Server.Protos[w.proto] != tot.Server.Requests || tot.Client.Dials != w.conns {
+			t.Errorf("%s on %s: ok %d of %d, client %+v, server %+v; want %d connections of %s on %s",
+				c.Name, c.Listener, tot.OK, tot.Sent, tot.Client, tot.Server, w.conns, w.proto, w.listener)
+		}
+	}
+	if !strings.HasPrefix(r.Target.URLs["h1_tls"], "https://") || !strings.HasPrefix(r.Target.URLs["h3"], "https://") {
+		t.Errorf("urls %v", r.Target.URLs)
 	}
 }

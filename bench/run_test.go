@@ -2,6 +2,7 @@ package bench_test
 
 import (
 	"context"
+	"crypto/x509"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +17,7 @@ import (
 	"muxlab/internal/muxtest"
 	"muxlab/link"
 	"muxlab/mux"
+	"muxlab/mux/h3"
 	"muxlab/results"
 )
 
@@ -23,9 +25,28 @@ import (
 // its counts read in process.
 func embedded(t testing.TB, sc results.Scenario, contenders ...string) bench.Options {
 	t.Helper()
-	srv := muxtest.Start(t, mux.Options{H1Addr: "127.0.0.1:0", H2CAddr: "127.0.0.1:0"})
+	srv := muxtest.Start(t, mux.Options{H1Addr: "127.0.0.1:0", H2CAddr: "127.0.0.1:0", H1TLSAddr: "127.0.0.1:0", H2TLSAddr: "127.0.0.1:0"})
+	l, err := h3.Listen(srv, h3.Options{Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Start()
 	opts := embeddedTruth(srv, sc, contenders...)
 	opts.Targets = targets(t, srv.URL(mux.ListenerH1), srv.URL(mux.ListenerH2C))
+	pool := x509.NewCertPool()
+	leaf, err := x509.ParseCertificate(srv.Certificate().Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool.AddCert(leaf)
+	for _, name := range []string{mux.ListenerH1TLS, mux.ListenerH2TLS, mux.ListenerH3} {
+		tg, err := bench.NewTarget(name, srv.URL(name), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tg.TLS.RootCAs, tg.TLS.ServerName = pool, "localhost"
+		opts.Targets = append(opts.Targets, tg)
+	}
 	return opts
 }
 
@@ -314,15 +335,21 @@ func TestBadOptions(t *testing.T) {
 		edit func(*bench.Options)
 		want string
 	}{
-		{"contender", func(o *bench.Options) { o.Contenders = []string{"h3"} }, `unknown contender "h3"; valid: h1, h2, hey`},
+		{"contender", func(o *bench.Options) { o.Contenders = []string{"h4"} }, `unknown contender "h4"; valid: h1, h2, h3, hey`},
+		{"no h3 target", func(o *bench.Options) { o.Contenders = []string{"h1", "h3"} }, "contender h3 needs a target for the server's h3 listener"},
+		{"no tls target", func(o *bench.Options) { o.Contenders, o.TLS = []string{"h1"}, true }, "contender h1 needs a target for the server's h1_tls listener"},
 		{"twice", func(o *bench.Options) { o.Contenders = []string{"h1", "h1"} }, "named twice"},
 		{"concurrency", func(o *bench.Options) { o.Scenario.Concurrency = 0 }, "concurrency 0 is out of range"},
 		{"rate", func(o *bench.Options) {
 			o.Scenario.Mode, o.Scenario.Rate, o.Contenders = results.Open, -1, []string{"h1"}
 		}, "rate -1 is out of range"},
-		{"hey open", func(o *bench.Options) { o.Scenario.Mode, o.Scenario.Rate = results.Open, 10 }, "hey cannot start requests at a fixed rate"},
+		{"hey open", func(o *bench.Options) {
+			o.Scenario.Mode, o.Scenario.Rate, o.Contenders = results.Open, 10, []string{"h1", "hey"}
+		}, "hey cannot start requests at a fixed rate"},
 		{"no target", func(o *bench.Options) { o.Targets = o.Targets[1:] }, "contender h1 needs a target for the server's h1 listener"},
-		{"no server", func(o *bench.Options) { o.Targets = targets(t, deadURL(t), deadURL(t)) }, "connection refused"},
+		{"no server", func(o *bench.Options) {
+			o.Targets, o.Contenders = targets(t, deadURL(t), deadURL(t)), []string{"h1", "h2"}
+		}, "connection refused"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

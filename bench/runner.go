@@ -32,8 +32,12 @@ type Options struct {
 	// by one in each round after it (all of the table).
 	Contenders []string
 	// Targets are the server's listeners; every contender needs the one
-	// its Listener names. Required.
+	// its Listener names (its TLSListener with TLS). Required.
 	Targets []Target
+	// TLS runs the contenders that can speak TLS over the server's TLS
+	// listeners (h1 on "h1_tls", h2 on "h2_tls"), so that every protocol
+	// pays for its handshake as HTTP/3 does.
+	TLS bool
 	// Truth is where the server's own counts come from. Nil: GET /stats on
 	// the server, if it answers.
 	Truth GroundTruth
@@ -101,6 +105,9 @@ func (o *Options) normalize() ([]*contender, error) {
 		seen[name] = true
 		if o.Scenario.Mode == results.Open && !d.OpenLoop {
 			return nil, fmt.Errorf("bench: %s cannot start requests at a fixed rate (an open loop); leave it out", name)
+		}
+		if o.TLS && d.TLSListener != "" {
+			d.Listener = d.TLSListener
 		}
 		t, ok := targets[d.Listener]
 		if !ok {

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/url"
@@ -23,19 +24,60 @@ type Target struct {
 	Addr string
 	// Dial opens the connections. Nil: a plain net.Dialer.
 	Dial DialFunc
+	// TLS verifies the server of an https:// URL (NewTarget sets the
+	// system's roots and the URL's host); nil for http://. The clients add
+	// the ALPN protocol they speak.
+	TLS *tls.Config
+	// ListenPacket makes a QUIC client's UDP socket. Nil: one on the
+	// machine's network.
+	ListenPacket func() (net.PacketConn, error)
 }
 
 // NewTarget makes the target of listener at rawURL, a base URL like
-// http://127.0.0.1:8080 (no path beyond "/", no query), reached through
-// dial (nil: net.Dialer).
+// http://127.0.0.1:8080 or https://127.0.0.1:8443 (no path beyond "/", no
+// query), reached through dial (nil: net.Dialer).
 func NewTarget(listener, rawURL string, dial DialFunc) (Target, error) {
 	u, err := url.Parse(rawURL)
-	if err != nil || u.Scheme != "http" || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
-		return Target{}, fmt.Errorf("bench: %q is not a base URL like http://127.0.0.1:8080", rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+		return Target{}, fmt.Errorf("bench: %q is not a base URL like http://127.0.0.1:8080 or https://127.0.0.1:8443", rawURL)
 	}
 	addr := u.Host
 	if u.Port() == "" {
-		addr = net.JoinHostPort(u.Hostname(), "80")
+		addr = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
 	}
-	return Target{Listener: listener, URL: "http://" + u.Host, Addr: addr, Dial: dial}, nil
+	t := Target{Listener: listener, URL: u.Scheme + "://" + u.Host, Addr: addr, Dial: dial}
+	if u.Scheme == "https" {
+		t.TLS = &tls.Config{ServerName: u.Hostname()}
+	}
+	return t, nil
+}
+
+// tlsDial returns the target's dialer with a TLS client on top that offers
+// proto through ALPN, or the dialer alone for a cleartext target. The
+// handshake is left to the client (h2client checks the protocol agreed) or
+// to the first write.
+func (t Target) tlsDial(proto string) DialFunc {
+	dial := t.Dial
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	if t.TLS == nil {
+		return dial
+	}
+	conf := t.TLS.Clone()
+	conf.NextProtos = []string{proto}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		tc := tls.Client(c, conf)
+		if proto == "http/1.1" { // h1pool reads the first byte: finish the handshake now, within the dial's time
+			if err := tc.HandshakeContext(ctx); err != nil {
+				c.Close()
+				return nil, fmt.Errorf("TLS handshake with %s: %w", addr, err)
+			}
+		}
+		return tc, nil
+	}
 }

@@ -210,8 +210,19 @@ func (n *Network) DialPacket() (net.PacketConn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("link: udp socket on the client side: %w", err)
 	}
-	return c, nil
+	return udpConn{c}, nil
 }
+
+// udpConn is a stack's UDP socket as QUIC wants one: quic-go asks to size
+// its buffers, which the stack's defaults already leave room for, so the
+// asking succeeds and changes nothing.
+type udpConn struct{ *gonet.UDPConn }
+
+// SetReadBuffer accepts any size: see udpConn.
+func (udpConn) SetReadBuffer(int) error { return nil }
+
+// SetWriteBuffer accepts any size: see udpConn.
+func (udpConn) SetWriteBuffer(int) error { return nil }
 
 // Listen listens for TCP on the server side; address is ":port" or
 // "ServerIP:port", port 0 choosing a free one.
@@ -249,7 +260,7 @@ func (n *Network) ListenPacket(network, address string) (net.PacketConn, error) 
 	if err != nil {
 		return nil, fmt.Errorf("link: listen udp on %s: %w", address, err)
 	}
-	return c, nil
+	return udpConn{c}, nil
 }
 
 // onClose registers f to run when n closes; it runs f at once if n is closed.
