@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"strings"
 	"time"
@@ -52,9 +51,15 @@ type benchFlags struct {
 	label       string
 	cold        bool
 	net         netFlags
+	tls         bool
+	h3URL       string
+	insecure    bool
+	cacert      string
+	flagSet     *pflag.FlagSet // the flags as parsed, for what was given
 }
 
 func (f *benchFlags) define(fs *pflag.FlagSet) {
+	f.flagSet = fs
 	fs.StringVar(&f.scenario, "scenario", "web", "built-in scenario (see --list)")
 	fs.BoolVar(&f.list, "list", false, "list the built-in scenarios and contenders and exit")
 	fs.IntVarP(&f.requests, "requests", "n", 0, "requests per contender per round (not for page)")
@@ -73,7 +78,11 @@ func (f *benchFlags) define(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.json, "json", false, "print the result JSON instead of the table")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar, no file message")
 	fs.StringVar(&f.h1URL, "h1-url", "", "HTTP/1.1 server to measure (default: an embedded mux server)")
-	fs.StringVar(&f.h2cURL, "h2c-url", "", "h2c server to measure (default: an embedded mux server)")
+	fs.StringVar(&f.h2cURL, "h2c-url", "", "h2c server to measure (default: an embedded mux server); https:// with --tls")
+	fs.StringVar(&f.h3URL, "h3-url", "", "HTTP/3 server to measure, https://host:port over UDP (default: an embedded mux server)")
+	fs.BoolVar(&f.tls, "tls", false, "run h1 and h2 over TLS (ALPN http/1.1 and h2), so that every protocol pays for its handshake as HTTP/3 does")
+	fs.BoolVar(&f.insecure, "insecure", false, "do not verify the servers' certificates (said in the result)")
+	fs.StringVar(&f.cacert, "cacert", "", "PEM file of the certificates that verify the servers (default: the system's)")
 	fs.IntVar(&f.maxStreams, "max-streams", mux.DefaultMaxConcurrentStreams, "embedded server's HTTP/2 MAX_CONCURRENT_STREAMS")
 	fs.DurationVar(&f.timeout, "timeout", bench.DefaultTimeout, "time allowed for each request")
 	fs.DurationVar(&f.dialTimeout, "dial-timeout", bench.DefaultDialTimeout, "time allowed to connect and handshake")
@@ -180,7 +189,8 @@ func (f *benchFlags) measure(ctx context.Context, p plan, bar *progressBar) (*re
 	}
 	opts := bench.Options{Scenario: p.sc, Contenders: f.contenders, Timeout: f.timeout, DialTimeout: f.dialTimeout, Version: version,
 		Link: ln, Profile: p.profile}
-	if f.h1URL == "" && f.h2cURL == "" {
+	opts.TLS = f.tls
+	if f.embedded() {
 		stop, err := embed(&opts, f.maxStreams, ln)
 		if err != nil {
 			return nil, err
@@ -264,63 +274,6 @@ func (f *benchFlags) emit(run *results.Run, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// embed starts a mux server in this process, on listeners it makes (ports
-// chosen by the kernel, or by the emulated link's server side when lk is
-// not nil) and hands to the server, and points opts at them, the server's
-// counts read in process.
-func embed(opts *bench.Options, maxStreams int, lk *link.Network) (stop func(), err error) {
-	listen, dial := net.Listen, bench.DialFunc(nil)
-	if lk != nil {
-		listen, dial = lk.Listen, lk.Dial
-	}
-	lns := map[string]net.Listener{}
-	for _, name := range []string{mux.ListenerH1, mux.ListenerH2C} {
-		addr := "127.0.0.1:0"
-		if lk != nil {
-			addr = ":0"
-		}
-		ln, err := listen("tcp", addr)
-		if err != nil {
-			for _, l := range lns {
-				l.Close()
-			}
-			return nil, fmt.Errorf("embedded server: %w", err)
-		}
-		lns[name] = ln
-	}
-	srv, err := mux.New(mux.Options{Listeners: lns, MaxConcurrentStreams: maxStreams})
-	if err != nil {
-		return nil, err
-	}
-	srv.Start()
-	for name, ln := range lns {
-		t, err := bench.NewTarget(name, "http://"+ln.Addr().String(), dial)
-		if err != nil {
-			srv.Close()
-			return nil, err
-		}
-		opts.Targets = append(opts.Targets, t)
-	}
-	opts.Embedded = true
-	opts.Truth = embeddedTruth(srv)
-	return func() { srv.Close() }, nil
-}
-
-// targets are the listeners of another server, from --h1-url and --h2c-url.
-func (f *benchFlags) targets() ([]bench.Target, error) {
-	var out []bench.Target
-	for _, t := range []struct{ flag, listener, url string }{
-		{"h1-url", mux.ListenerH1, f.h1URL}, {"h2c-url", mux.ListenerH2C, f.h2cURL},
-	} {
-		tg, err := bench.NewTarget(t.listener, t.url, nil)
-		if err != nil {
-			return nil, usagef("--%s: %q is not a base URL like http://127.0.0.1:8080", t.flag, t.url)
-		}
-		out = append(out, tg)
-	}
-	return out, nil
-}
-
 // openLoopContenders leaves out of an open-loop run the contenders that
 // cannot start requests at a fixed rate, unless they were named: then it is
 // an error.
@@ -351,6 +304,9 @@ func printRun(w io.Writer, run *results.Run, asJSON bool) error {
 
 // checkOther checks the flags that are not part of the scenario.
 func (f *benchFlags) checkOther() error {
+	if f.insecure && f.cacert != "" {
+		return usagef("--insecure and --cacert: verify with the file, or not at all")
+	}
 	seen := map[string]bool{}
 	for _, c := range f.contenders {
 		if _, err := bench.LookupContender(c); err != nil {
@@ -366,6 +322,15 @@ func (f *benchFlags) checkOther() error {
 	}
 	if (f.h1URL == "") != (f.h2cURL == "") {
 		return usagef("--h1-url and --h2c-url go together: give both to measure another server, or neither for the embedded one")
+	}
+	if f.embedded() {
+		for _, name := range []string{"insecure", "cacert"} {
+			if f.flagSet.Changed(name) {
+				return usagef("--%s is for another server's certificates: the embedded server's are trusted for the run", name)
+			}
+		}
+	} else if err := f.remoteContenders(); err != nil {
+		return err
 	}
 	return errorsJoinFirst(
 		checkRange("max-streams", f.maxStreams, 1, 1<<20),
