@@ -113,6 +113,9 @@ func TestPageOverLossyLink(t *testing.T) {
 		if l := c.Total.Link; l == nil || l.DroppedLoss == 0 || (c.Name != "h3" && l.Retransmits == 0) {
 			t.Errorf("%s: link %+v; want drops and retransmits at 5%% loss", c.Name, l)
 		}
+		if q := c.Total.Client.QUIC; (c.Name == "h3") != (q != nil) || (q != nil && (q.PacketsLost == 0 || q.SmoothedRTTMS < 10)) {
+			t.Errorf("%s: QUIC %+v; want QUIC's lost packets and round trip for h3 alone", c.Name, q)
+		}
 	}
 }
 

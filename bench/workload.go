@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"muxlab/h3client"
 	"muxlab/results"
 	"muxlab/roundtrip"
 )
@@ -53,10 +54,12 @@ func (r *runner) runClient(ctx context.Context, c *contender, rd *results.Round)
 	}
 	var sched schedule
 	s.spent, s.discard = nil, true // the warm-up's clients are not the turn's
+	quic0, _ := quicOf(s.client)
 	r.measure(rd, func() {
 		s.arm()
 		sched = s.run(recs, measured(sc), page, sample)
 	})
+	quic1, isQUIC := quicOf(s.client)
 	total := recs[0]
 	for _, rec := range recs[1:] {
 		total.merge(rec)
@@ -79,11 +82,24 @@ func (r *runner) runClient(ctx context.Context, c *contender, rd *results.Round)
 	for _, pc := range st.PerConn {
 		rd.Client.RequestsPerConn = append(rd.Client.RequestsPerConn, pc.Requests)
 	}
+	if isQUIC && !sc.Cold { // cold pages each had a client of their own, whose counts are gone
+		rd.Client.QUIC = &results.QUICConns{PacketsSent: int64(quic1.PacketsSent - quic0.PacketsSent),
+			PacketsLost: int64(quic1.PacketsLost - quic0.PacketsLost), SmoothedRTTMS: float64(quic1.SmoothedRTT) / float64(time.Millisecond)}
+	}
 	if sc.Mode == results.Page {
 		rd.Page = page.Dist()
 		rd.PagesIncomplete = sched.incomplete
 		rd.Model = c.model(sc, &r.run.Network, int(st.MaxConcurrentStreams), rd.Page)
 	}
+}
+
+// quicOf returns QUIC's counts of an HTTP/3 client.
+func quicOf(c Client) (h3client.QUICStats, bool) {
+	q, ok := c.(interface{ QUIC() h3client.QUICStats })
+	if !ok {
+		return h3client.QUICStats{}, false
+	}
+	return q.QUIC(), true
 }
 
 // renew closes the session's client and makes a new one, for a cold page:

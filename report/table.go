@@ -325,6 +325,12 @@ func linkRows() []tableRow {
 		{name: "tcp retransmits / timeouts", cell: cell(func(l *results.Link) string {
 			return fmt.Sprintf("%d / %d", l.Retransmits, l.Timeouts)
 		})},
+		{name: "quic packets lost / sent", cell: func(t *results.Round) string {
+			if t.Client == nil || t.Client.QUIC == nil {
+				return ""
+			}
+			return fmt.Sprintf("%d / %d", t.Client.QUIC.PacketsLost, t.Client.QUIC.PacketsSent)
+		}},
 		{name: "link late p99 / max ms", cell: cell(func(l *results.Link) string {
 			s := fmt.Sprintf("%.2f / %.2f", l.LateP99MS, l.LateMaxMS)
 			if l.Behind {

@@ -245,6 +245,18 @@ type ClientConns struct {
 	PeakStreams          int64   `json:"peak_streams,omitempty"`
 	MaxConcurrentStreams uint32  `json:"max_concurrent_streams,omitempty"`
 	RequestsPerConn      []int64 `json:"requests_per_conn"`
+	// QUIC is QUIC's own view of an HTTP/3 client's connection over the
+	// measured part of the turn; nil for TCP.
+	QUIC *QUICConns `json:"quic,omitempty"`
+}
+
+// QUICConns is what QUIC counted: packets sent and declared lost (their
+// frames are sent again, so QUIC has no "retransmits" of TCP's kind), and
+// its smoothed round trip at the end.
+type QUICConns struct {
+	PacketsSent   int64   `json:"packets_sent"`
+	PacketsLost   int64   `json:"packets_lost"`
+	SmoothedRTTMS float64 `json:"smoothed_rtt_ms"`
 }
 
 // ServerConns is what the server counted on the contender's listener.

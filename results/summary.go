@@ -37,6 +37,7 @@ func total(c *Contender) Round {
 		hists[key].Merge(h)
 	}
 	var window float64 // seconds over which open-loop turns started requests
+	var quic *QUICConns // summed over the rounds
 	for _, rd := range c.Rounds {
 		t.Elapsed += rd.Elapsed
 		t.CPU += rd.CPU
@@ -67,6 +68,14 @@ func total(c *Contender) Round {
 		if rd.Client != nil && (t.Client == nil || rd.Client.Dials > t.Client.Dials) {
 			t.Client = rd.Client
 		}
+		if rd.Client != nil && rd.Client.QUIC != nil {
+			if quic == nil {
+				quic = &QUICConns{}
+			}
+			quic.PacketsSent += rd.Client.QUIC.PacketsSent
+			quic.PacketsLost += rd.Client.QUIC.PacketsLost
+			quic.SmoothedRTTMS = rd.Client.QUIC.SmoothedRTTMS
+		}
 		if rd.Server != nil && (t.Server == nil || rd.Server.ConnectionsAccepted > t.Server.ConnectionsAccepted) {
 			t.Server = rd.Server
 		}
@@ -83,6 +92,11 @@ func total(c *Contender) Round {
 			m := *rd.Model
 			t.Model = &m
 		}
+	}
+	if quic != nil && t.Client != nil {
+		c := *t.Client // the busiest turn's connections, every turn's QUIC packets
+		c.QUIC = quic
+		t.Client = &c
 	}
 	dist := func(key string) *Dist {
 		if h := hists[key]; h != nil {
