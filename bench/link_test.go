@@ -113,8 +113,10 @@ func TestPageOverLossyLink(t *testing.T) {
 		if l := c.Total.Link; l == nil || l.DroppedLoss == 0 || (c.Name != "h3" && l.Retransmits == 0) {
 			t.Errorf("%s: link %+v; want drops and retransmits at 5%% loss", c.Name, l)
 		}
-		if q := c.Total.Client.QUIC; (c.Name == "h3") != (q != nil) || (q != nil && (q.PacketsLost == 0 || q.SmoothedRTTMS < 10)) {
-			t.Errorf("%s: QUIC %+v; want QUIC's lost packets and round trip for h3 alone", c.Name, q)
+		// The client sends little (its requests and ACKs); what the link
+		// drops on the way down the server's QUIC declares lost.
+		if q := c.Total.Client.QUIC; (c.Name == "h3") != (q != nil) || (q != nil && (q.PacketsSent == 0 || q.PacketsLost > q.PacketsSent || q.SmoothedRTTMS < 10)) {
+			t.Errorf("%s: QUIC %+v; want QUIC's packets and round trip for h3 alone", c.Name, q)
 		}
 	}
 }

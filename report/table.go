@@ -325,7 +325,7 @@ func linkRows() []tableRow {
 		{name: "tcp retransmits / timeouts", cell: cell(func(l *results.Link) string {
 			return fmt.Sprintf("%d / %d", l.Retransmits, l.Timeouts)
 		})},
-		{name: "quic packets lost / sent", cell: func(t *results.Round) string {
+		{name: "quic client packets lost / sent", cell: func(t *results.Round) string {
 			if t.Client == nil || t.Client.QUIC == nil {
 				return ""
 			}

@@ -250,9 +250,11 @@ type ClientConns struct {
 	QUIC *QUICConns `json:"quic,omitempty"`
 }
 
-// QUICConns is what QUIC counted: packets sent and declared lost (their
-// frames are sent again, so QUIC has no "retransmits" of TCP's kind), and
-// its smoothed round trip at the end.
+// QUICConns is what the client's QUIC counted: the packets it sent and
+// declared lost (their frames are sent again, so QUIC has no "retransmits"
+// of TCP's kind), and its smoothed round trip at the end. The client sends
+// requests and acknowledgements; a response's packets lost on the way down
+// are the server's to count, and the link's drops show them.
 type QUICConns struct {
 	PacketsSent   int64   `json:"packets_sent"`
 	PacketsLost   int64   `json:"packets_lost"`
