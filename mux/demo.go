@@ -18,8 +18,9 @@ import (
 	"time"
 )
 
-// The browser demo: /demo is a page with two panes that load the same grid
-// of tiles at once, one pane from each TLS listener, and shows how long each
+// The browser demo: /demo is a page with two panes (three with an HTTP/3
+// listener) that load the same grid of tiles at once, one pane from each
+// TLS listener, and shows how long each
 // took, which protocol every tile came over, and (from the server's own
 // count) how many connections carried the tiles of that load.
 
@@ -108,14 +109,14 @@ func (s *Server) serveDemo(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, q.err)
 		return
 	}
-	h1, h2 := s.origin(r, ListenerH1TLS), s.origin(r, ListenerH2TLS)
+	h1, h2, h3 := s.origin(r, ListenerH1TLS), s.origin(r, ListenerH2TLS), s.origin(r, ListenerH3)
 	if h1 == "" || h2 == "" {
 		http.Error(w, "the demo needs the TLS listeners: run muxlab serve --demo", http.StatusNotFound)
 		return
 	}
 	var b bytes.Buffer
 	err := demoTemplate.Execute(&b, map[string]any{
-		"N": n, "Delay": delay.String(), "H1": h1, "H2": h2,
+		"N": n, "Delay": delay.String(), "H1": h1, "H2": h2, "H3": h3,
 		"Delays": []string{"0s", "30ms", "200ms", "1s"}, "Counts": []int{16, 100, 400, 1000},
 	})
 	if err != nil {
@@ -193,7 +194,7 @@ func (s *Server) serveDemoResult(w http.ResponseWriter, r *http.Request) {
 	}
 	st := s.Stats()
 	idle := map[string]int64{}
-	for _, name := range []string{ListenerH1TLS, ListenerH2TLS} {
+	for _, name := range []string{ListenerH1TLS, ListenerH2TLS, ListenerH3} {
 		idle[name] = st.Listeners[name].ConnectionsIdle
 	}
 	writeJSON(w, map[string]any{"load": load, "panes": s.DemoResult(load), "idle": idle})

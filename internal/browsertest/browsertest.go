@@ -30,6 +30,12 @@ type Options struct {
 	IgnoreCertErrors bool
 	// Width and Height are the window's size in pixels (1200 x 900).
 	Width, Height int
+	// QUICOrigins are host:port origins the browser must reach over HTTP/3
+	// (QUIC is off otherwise), trusting certificates whose public keys hash
+	// to TrustSPKI (base64 SHA-256 of the SubjectPublicKeyInfo): Chromium
+	// takes no other exception for QUIC.
+	QUICOrigins []string
+	TrustSPKI   []string
 }
 
 // Events is what the page did, collected as it happened.
@@ -76,8 +82,15 @@ func New(t *testing.T, o Options) (context.Context, *Events) {
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(Path), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
 		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(o.Width, o.Height))
+	if len(o.QUICOrigins) > 0 {
+		opts = append(opts, chromedp.Flag("enable-quic", true),
+			chromedp.Flag("origin-to-force-quic-on", strings.Join(o.QUICOrigins, ",")),
+			chromedp.Flag("ignore-certificate-errors-spki-list", strings.Join(o.TrustSPKI, ",")))
+	} else {
+		opts = append(opts, chromedp.Flag("disable-quic", true))
+	}
 	if o.IgnoreCertErrors {
 		opts = append(opts, chromedp.IgnoreCertErrors)
 	}
