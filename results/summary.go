@@ -36,7 +36,7 @@ func total(c *Contender) Round {
 		}
 		hists[key].Merge(h)
 	}
-	var window float64 // seconds over which open-loop turns started requests
+	var window float64  // seconds over which open-loop turns started requests
 	var quic *QUICConns // summed over the rounds
 	for _, rd := range c.Rounds {
 		t.Elapsed += rd.Elapsed
