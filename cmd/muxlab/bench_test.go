@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"muxlab/bench"
 	"muxlab/link"
 	"muxlab/mux"
+	"muxlab/mux/h3"
 	"muxlab/results"
 )
 
@@ -229,5 +231,64 @@ func TestBenchOutputBecomesUnwritable(t *testing.T) {
 	entries, _ := os.ReadDir(parent)
 	if len(entries) != 1 {
 		t.Errorf("%d entries in %s, want only the file in the way", len(entries), parent)
+	}
+}
+
+// TestBenchHTTP3BadTargets: an h3 URL at a TCP-only port or at a silent UDP
+// port fails within the dial timeout saying a QUIC handshake over UDP was
+// tried, and a certificate that does not verify is named unless --insecure.
+func TestBenchHTTP3BadTargets(t *testing.T) {
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tcp.Close()
+	silent, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	srv, err := mux.New(mux.Options{H1Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	defer srv.Close()
+	l, err := h3.Listen(srv, h3.Options{Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Start()
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"tcp only", []string{"--h3-url", "https://" + tcp.Addr().String()}, exitFailure, "QUIC handshake with " + tcp.Addr().String() + " over UDP"},
+		{"silent udp", []string{"--h3-url", "https://" + silent.LocalAddr().String()}, exitFailure, "no answer within the dial timeout"},
+		{"untrusted", []string{"--h3-url", l.URL()}, exitFailure, "certificate does not verify: x509: certificate signed by unknown authority"},
+		{"insecure", []string{"--h3-url", l.URL(), "--insecure"}, exitOK, "h3 (1 connection)"},
+		{"h3 named without a url", []string{"--h1-url", srv.URL(mux.ListenerH1), "--h2c-url", srv.URL(mux.ListenerH1), "--contenders", "h1,h3"}, exitUsage, "--contenders: h3 needs --h3-url"},
+		{"http h3 url", []string{"--h3-url", "http://" + silent.LocalAddr().String()}, exitUsage, "--h3-url: \"http://"},
+		{"insecure embedded", []string{"--insecure"}, exitUsage, "--insecure is for another server's certificates"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := t.TempDir()
+			var stdout, stderr bytes.Buffer
+			args := append([]string{"bench", "-q", "--scenario", "latency", "-n", "20", "--rounds", "1", "--warmup", "0",
+				"--dial-timeout", "1s", "--out", out}, tc.args...)
+			start := time.Now()
+			code := run(context.Background(), args, &stdout, &stderr)
+			if code != tc.code || !strings.Contains(stderr.String()+stdout.String(), tc.want) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, stderr.String(), tc.code, tc.want)
+			}
+			if d := time.Since(start); tc.code == exitFailure && d > 5*time.Second {
+				t.Errorf("took %v with a 1s dial timeout", d)
+			}
+			if entries, _ := os.ReadDir(out); tc.code != exitOK && len(entries) != 0 {
+				t.Errorf("%d files left in --out", len(entries))
+			}
+		})
 	}
 }
