@@ -60,7 +60,7 @@ report: build
 	rm -rf results/reference
 	./$(BIN) bench -q --out results/reference
 	./$(BIN) sweep -q --over loss --values 0,1%,2%,3% --scenario page --objects 100 --size 10KiB --delay 0 \
-	  --rtt 40ms --bandwidth 10Mbit/s --contenders h1,h2 --pages 3 --rounds 2 --out results/reference
+	  --rtt 40ms --bandwidth 10Mbit/s --contenders h1,h2,h3 --pages 3 --rounds 2 --out results/reference
 	./$(BIN) report results/reference/*.json -o results/reference/report.html
 
 clean:

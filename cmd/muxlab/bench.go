@@ -144,6 +144,14 @@ func (f *benchFlags) scenarioFrom(fs *pflag.FlagSet) (results.Scenario, error) {
 	return sc, nil
 }
 
+// warn says on stderr, whatever -q says, what makes the run's figures
+// less than they seem.
+func (f *benchFlags) warn(stderr io.Writer) {
+	if f.insecure {
+		fmt.Fprintln(stderr, "muxlab: warning: --insecure: the servers' certificates are not verified")
+	}
+}
+
 // plan is a checked run: the scenario and the network, known before
 // anything runs.
 type plan struct {
@@ -208,6 +216,9 @@ func (f *benchFlags) measure(ctx context.Context, p plan, bar *progressBar) (*re
 	}
 	run, err := bench.Run(ctx, opts)
 	bar.finish()
+	if run != nil && f.insecure {
+		run.Notes = append(run.Notes, "--insecure: the servers' certificates were not verified; any server could have answered")
+	}
 	return run, err
 }
 
@@ -237,6 +248,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := results.CheckDir(f.out); err != nil {
 		return usagef("--out: %v", err)
 	}
+	f.warn(stderr)
 	var bar *progressBar
 	if !f.quiet && isTerminal(stderr) {
 		bar = &progressBar{w: stderr}

@@ -29,7 +29,7 @@ func TestBenchBadUsage(t *testing.T) {
 		want string
 	}{
 		{[]string{"--scenario", "nope"}, `--scenario: "nope" is not a scenario; valid: web, lossy, page, latency, hol, throughput, bulk, stream`},
-		{[]string{"--contenders", "h1,h3"}, `--contenders: "h3" is not a contender; valid: h1, h2, hey`},
+		{[]string{"--contenders", "h1,h4"}, `--contenders: "h4" is not a contender; valid: h1, h2, h3, hey`},
 		{[]string{"--scenario", "latency", "-c", "0"}, "--concurrency: 0 is out of range; allowed 1 to 10000"},
 		{[]string{"--scenario", "latency", "--rate", "-1", "--contenders", "h1"}, "--rate: -1 is out of range"},
 		{[]string{"--objects", "100000"}, "--objects: 100000 is out of range; allowed 1 to 10000"},
@@ -106,7 +106,7 @@ func TestBenchRuns(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
-	for _, want := range []string{"h1 (6 connections)", "h2 (1 connection)", "hey (6 workers)", "page p50 ms",
+	for _, want := range []string{"h1 (6 connections)", "h2 (1 connection)", "h3 (1 connection)", "hey (6 workers)", "page p50 ms",
 		"connections (server)", "h2 (1 connection) loaded the 12-object page"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout.String())
@@ -117,7 +117,7 @@ func TestBenchRuns(t *testing.T) {
 		t.Fatalf("files %v, stderr %q", files, stderr.String())
 	}
 	r, err := results.Read(files[0])
-	if err != nil || r.Interrupted || len(r.Contenders) != 3 || r.Label != "first try" {
+	if err != nil || r.Interrupted || len(r.Contenders) != len(bench.ContenderNames()) || r.Label != "first try" {
 		t.Errorf("result: %v", err)
 	}
 }
@@ -268,7 +268,7 @@ func TestBenchHTTP3BadTargets(t *testing.T) {
 		{"tcp only", []string{"--h3-url", "https://" + tcp.Addr().String()}, exitFailure, "QUIC handshake with " + tcp.Addr().String() + " over UDP"},
 		{"silent udp", []string{"--h3-url", "https://" + silent.LocalAddr().String()}, exitFailure, "no answer within the dial timeout"},
 		{"untrusted", []string{"--h3-url", l.URL()}, exitFailure, "certificate does not verify: x509: certificate signed by unknown authority"},
-		{"insecure", []string{"--h3-url", l.URL(), "--insecure"}, exitOK, "h3 (1 connection)"},
+		{"insecure", []string{"--h3-url", l.URL(), "--insecure"}, exitOK, "note: --insecure: the servers' certificates were not verified"},
 		{"h3 named without a url", []string{"--h1-url", srv.URL(mux.ListenerH1), "--h2c-url", srv.URL(mux.ListenerH1), "--contenders", "h1,h3"}, exitUsage, "--contenders: h3 needs --h3-url"},
 		{"http h3 url", []string{"--h3-url", "http://" + silent.LocalAddr().String()}, exitUsage, "--h3-url: \"http://"},
 		{"insecure embedded", []string{"--insecure"}, exitUsage, "--insecure is for another server's certificates"},

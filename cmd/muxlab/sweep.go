@@ -103,6 +103,7 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := results.CheckDir(f.out); err != nil {
 		return usagef("--out: %v", err)
 	}
+	f.warn(stderr)
 	sw := &results.Sweep{Parameter: param.name, Unit: param.unit}
 	var failure error
 	for i, p := range plans {
