@@ -250,3 +250,40 @@ func TestClosed(t *testing.T) {
 		t.Errorf("after Close: %v", err)
 	}
 }
+
+// With one stream allowed, requests go in the order they came: first come
+// first served.
+func TestWaitersFirstComeFirstServed(t *testing.T) {
+	_, l, tc := server(t, mux.Options{}, h3.Options{MaxStreams: 1})
+	c := client(t, l.Addr(), tc)
+	if err := c.Connect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	const n = 6
+	var mu sync.Mutex
+	var order []int
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if _, err := get(t, c, l.URL()+"/echo?delay=200ms", nil); err != nil {
+				t.Error(err)
+			}
+			mu.Lock()
+			order = append(order, i)
+			mu.Unlock()
+		})
+		// Each request is on its way before the next one starts, and has
+		// 10 ms to reach quic-go's queue: far less than the 200 ms the
+		// first one holds the only stream.
+		muxtest.WaitFor(t, 5*time.Second, "the request to start", func() bool {
+			return c.Stats().InFlight == int64(i+1)
+		})
+		time.Sleep(10 * time.Millisecond)
+	}
+	wg.Wait()
+	for i, got := range order {
+		if got != i {
+			t.Fatalf("requests finished in the order %v, want the order they came in", order)
+		}
+	}
+}
