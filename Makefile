@@ -17,14 +17,19 @@ run: build
 serve: build
 	./$(BIN) serve
 
-# Debian's chromium, for the report's browser tests. As root it is installed;
-# otherwise the tests that need it are skipped (and fail when CI is set).
+# Debian's chromium (the browser tests), nghttp2-client (h2load) and haproxy
+# (the peer tests). As root they are installed; otherwise the tests that need
+# them are skipped (and fail when CI is set).
 deps:
-	@if [ ! -x /usr/bin/chromium ]; then \
+	@missing=""; \
+	for p in /usr/bin/chromium:chromium /usr/bin/h2load:nghttp2-client /usr/sbin/haproxy:haproxy; do \
+	  [ -x "$${p%%:*}" ] || missing="$$missing $${p#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing Debian's chromium for the browser tests"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "note: /usr/bin/chromium is missing (apt-get install chromium); the browser tests will be skipped"; fi; \
+	    echo "installing Debian's$$missing for the browser and peer tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null; \
+	  else echo "note:$$missing missing (apt-get install$$missing); the tests that need them will be skipped"; fi; \
 	fi
 
 # Everything CI checks: vet; every test under the race detector (h2spec

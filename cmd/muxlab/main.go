@@ -4,6 +4,7 @@
 //	muxlab [bench]  compare six HTTP/1.1 connections with one HTTP/2 connection
 //	muxlab report   an HTML report of result files, or --serve to browse them
 //	muxlab sweep    run a scenario across values of loss, RTT, bandwidth or objects
+//	muxlab sidecar  HTTP/1.1 in from local apps, one multiplexed connection out
 //	muxlab serve    run the demo server (HTTP/1.1 and h2c listeners)
 //
 // cmd/muxlab only parses flags, handles signals, prints and chooses exit
@@ -50,6 +51,7 @@ var commands = []command{
 	{"bench", "run a scenario against h1 (6 connections), h2 (1 connection) and hey; the default", runBench},
 	{"report", "write an HTML report of result files, or browse a results directory (--serve)", runReport},
 	{"sweep", "run one scenario across values of one parameter (loss, rtt, bandwidth, objects): one result, one chart", runSweep},
+	{"sidecar", "a local proxy: HTTP/1.1 in from apps, one HTTP/2 (or HTTP/3) connection out", runSidecar},
 	{"serve", "run the demo server: HTTP/1.1 and h2c listeners with ground-truth /stats", runServe},
 }
 
