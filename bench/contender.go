@@ -13,14 +13,17 @@ import (
 	"muxlab/h2client"
 	"muxlab/h3client"
 	"muxlab/results"
+	"muxlab/sidecar"
 )
 
 // Contender names of the built-in table.
 const (
-	H1  = "h1"
-	H2  = "h2"
-	H3  = "h3"
-	Hey = "hey"
+	H1        = "h1"
+	H2        = "h2"
+	H3        = "h3"
+	SidecarH2 = "sidecar-h2"
+	SidecarH3 = "sidecar-h3"
+	Hey       = "hey"
 )
 
 // Contender describes one client under test. The harness knows contenders
@@ -46,6 +49,8 @@ type Contender struct {
 	Reference bool
 	// OpenLoop says it can start requests at a fixed rate (--rate).
 	OpenLoop bool
+	// Optional contenders run only when named (the sidecars).
+	Optional bool
 
 	// conns is how many connections (pool) or workers it uses for sc.
 	conns func(sc *results.Scenario) int
@@ -98,6 +103,14 @@ func streamsModel(objects, _, maxStreams int) (int, int) {
 
 func probeH1(t Target, dialTimeout time.Duration) (Client, error) { return newH1(t, 1, dialTimeout) }
 
+// appConns is a sidecar contender's app connections: AppConns, or Conns.
+func appConns(sc *results.Scenario) int {
+	if sc.AppConns > 0 {
+		return sc.AppConns
+	}
+	return sc.Conns
+}
+
 // poolModel: HTTP/1.1 carries one object per connection at a time.
 func poolModel(objects, conns, _ int) (int, int) { return objects, conns }
 
@@ -125,6 +138,28 @@ var table = []Contender{
 		pageModel: streamsModel, handshake: 1,
 	},
 	{
+		Name: SidecarH2, Protocol: "HTTP/1.1 + HTTP/2", Listener: "h2c", TLSListener: "h2_tls", OpenLoop: true, Optional: true,
+		Summary: "an unchanged HTTP/1.1 app (--app-conns connections) through a local sidecar: one HTTP/2 connection to the server",
+		conns:   appConns, unit: "app connections",
+		newClient: newSidecar(func(t Target, d time.Duration) (sidecar.Upstream, error) {
+			return h2client.New(h2client.Options{Addr: t.Addr, Dial: t.tlsDial("h2"), DialTimeout: d})
+		}),
+		probe: func(t Target, dialTimeout time.Duration) (Client, error) { return newH2(t, 1, dialTimeout) },
+		// The app holds one request per connection: its connections cap
+		// what the one upstream connection carries at once.
+		pageModel: poolModel, handshake: 2, tlsHandshake: 1,
+	},
+	{
+		Name: SidecarH3, Protocol: "HTTP/1.1 + HTTP/3", Listener: "h3", OpenLoop: true, Optional: true,
+		Summary: "an unchanged HTTP/1.1 app (--app-conns connections) through a local sidecar: one HTTP/3 connection to the server",
+		conns:   appConns, unit: "app connections",
+		newClient: newSidecar(func(t Target, d time.Duration) (sidecar.Upstream, error) {
+			return h3client.New(h3client.Options{Addr: t.Addr, TLSConfig: t.TLS, ListenPacket: t.ListenPacket, DialTimeout: d})
+		}),
+		probe:     func(t Target, dialTimeout time.Duration) (Client, error) { return newH3(t, 1, dialTimeout) },
+		pageModel: poolModel, handshake: 1,
+	},
+	{
 		Name: Hey, Protocol: "HTTP/1.1", Listener: "h1", TLSListener: "h1_tls", Reference: true,
 		Summary: "github.com/rakyll/hey's requester with --conns workers, as hey -c would run (for reference)",
 		conns:   func(sc *results.Scenario) int { return sc.Conns }, unit: "workers",
@@ -142,6 +177,18 @@ func ContenderNames() []string {
 	names := make([]string, len(table))
 	for i, c := range table {
 		names[i] = c.Name
+	}
+	return names
+}
+
+// DefaultContenderNames lists the contenders that run when none are named:
+// all but the optional ones, in the default order.
+func DefaultContenderNames() []string {
+	var names []string
+	for _, c := range table {
+		if !c.Optional {
+			names = append(names, c.Name)
+		}
 	}
 	return names
 }

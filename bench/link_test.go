@@ -167,3 +167,25 @@ func TestTLSAndHTTP3(t *testing.T) {
 		t.Errorf("urls %v", r.Target.URLs)
 	}
 }
+
+// The sidecar contenders: the app's connections in, one upstream
+// connection out by the sidecar's count and by the server's, and the app's
+// connections cap what the one connection carries at once.
+func TestSidecarContenders(t *testing.T) {
+	sc := scenario(t, "page", func(s *results.Scenario) {
+		s.Objects, s.Pages, s.Rounds, s.Warmup, s.Delay, s.Size, s.AppConns = 24, 2, 1, 1, results.Duration(20*time.Millisecond), 1024, 8
+	})
+	r := run(t, context.Background(), overLink(t, linkOpts(10*time.Millisecond, 0, 0), sc, "sidecar-h2", "sidecar-h3"))
+	accounted(t, r)
+	for _, c := range r.Contenders {
+		tot := c.Total
+		s := tot.Client.Sidecar
+		if c.Conns != 8 || tot.OK != tot.Sent || s == nil || s.UpstreamDials != 1 || tot.Client.Dials != 8 ||
+			tot.Server == nil || tot.Server.ConnectionsAccepted != 1 || tot.Server.PeakInFlightPerConn > 8 || tot.Disagreement != "" {
+			t.Errorf("%s: client %+v, sidecar %+v, server %+v, disagreement %q", c.Name, tot.Client, s, tot.Server, tot.Disagreement)
+		}
+		if m := tot.Model; m == nil || m.Turns != 3 {
+			t.Errorf("%s: model %+v; want 3 turns of 8 (the app's connections)", c.Name, m)
+		}
+	}
+}

@@ -335,7 +335,7 @@ func TestBadOptions(t *testing.T) {
 		edit func(*bench.Options)
 		want string
 	}{
-		{"contender", func(o *bench.Options) { o.Contenders = []string{"h4"} }, `unknown contender "h4"; valid: h1, h2, h3, hey`},
+		{"contender", func(o *bench.Options) { o.Contenders = []string{"h4"} }, `unknown contender "h4"; valid: h1, h2, h3, sidecar-h2, sidecar-h3, hey`},
 		{"no h3 target", func(o *bench.Options) { o.Contenders = []string{"h1", "h3"} }, "contender h3 needs a target for the server's h3 listener"},
 		{"no tls target", func(o *bench.Options) { o.Contenders, o.TLS = []string{"h1"}, true }, "contender h1 needs a target for the server's h1_tls listener"},
 		{"twice", func(o *bench.Options) { o.Contenders = []string{"h1", "h1"} }, "named twice"},

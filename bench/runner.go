@@ -29,7 +29,7 @@ type Options struct {
 	// workers of an outside tool.
 	Scenario results.Scenario
 	// Contenders run in this order in the first round; the order rotates
-	// by one in each round after it (all of the table).
+	// by one in each round after it (DefaultContenderNames).
 	Contenders []string
 	// Targets are the server's listeners; every contender needs the one
 	// its Listener names (its TLSListener with TLS). Required.
@@ -77,7 +77,7 @@ func (o *Options) normalize() ([]*contender, error) {
 		o.Scenario.Conns = DefaultConns
 	}
 	if len(o.Contenders) == 0 {
-		o.Contenders = ContenderNames()
+		o.Contenders = DefaultContenderNames()
 	}
 	if o.Timeout == 0 {
 		o.Timeout = DefaultTimeout
@@ -274,9 +274,13 @@ func disagreement(rd *results.Round) string {
 	if rd.Client == nil || rd.Server == nil {
 		return ""
 	}
-	if rd.Client.Dials != rd.Server.ConnectionsAccepted {
-		return fmt.Sprintf("the client dialed %d connections but the server accepted %d on %s",
-			rd.Client.Dials, rd.Server.ConnectionsAccepted, rd.Server.Listener)
+	dials, who := rd.Client.Dials, "the client"
+	if sc := rd.Client.Sidecar; sc != nil { // the server sees the sidecar's upstream, not the app
+		dials, who = sc.UpstreamDials, "the sidecar"
+	}
+	if dials != rd.Server.ConnectionsAccepted {
+		return fmt.Sprintf("%s dialed %d connections but the server accepted %d on %s",
+			who, dials, rd.Server.ConnectionsAccepted, rd.Server.Listener)
 	}
 	return ""
 }

@@ -135,6 +135,7 @@ func Validate(s *results.Scenario) error {
 		checkInt("rounds", s.Rounds, 1, MaxRounds),
 		checkInt("warmup", s.Warmup, 0, MaxRequests),
 		checkInt("conns", s.Conns, 1, MaxConns),
+		checkInt("app-conns", s.AppConns, 0, MaxConns),
 	}
 	if s.Delay < 0 || s.Delay.D() > MaxDelay {
 		checks = append(checks, &RangeError{"delay", s.Delay.D().String(), "0 to " + MaxDelay.String()})

@@ -82,6 +82,7 @@ func (r *runner) runClient(ctx context.Context, c *contender, rd *results.Round)
 	for _, pc := range st.PerConn {
 		rd.Client.RequestsPerConn = append(rd.Client.RequestsPerConn, pc.Requests)
 	}
+	rd.Client.Sidecar = sidecarConns(s.client)
 	if isQUIC && !sc.Cold { // cold pages each had a client of their own, whose counts are gone
 		rd.Client.QUIC = &results.QUICConns{PacketsSent: int64(quic1.PacketsSent - quic0.PacketsSent),
 			PacketsLost: int64(quic1.PacketsLost - quic0.PacketsLost), SmoothedRTTMS: float64(quic1.SmoothedRTT) / float64(time.Millisecond)}

@@ -423,10 +423,22 @@ func connRows(r *results.Run) []tableRow {
 			}
 			return fmt.Sprint(t.Client.Dials)
 		}},
+		{name: "connections (sidecar to server)", cell: func(t *results.Round) string {
+			if t.Client == nil || t.Client.Sidecar == nil {
+				return ""
+			}
+			return fmt.Sprint(t.Client.Sidecar.UpstreamDials)
+		}},
 		{name: "connections (server)", figure: "server connections",
 			cell: server(func(s *results.ServerConns) int64 { return s.ConnectionsAccepted })},
 		{name: "peak in flight per conn (server)",
 			cell: server(func(s *results.ServerConns) int64 { return s.PeakInFlightPerConn })},
+		{name: "sidecar added p50 / p99 ms", cell: func(t *results.Round) string {
+			if t.Client == nil || t.Client.Sidecar == nil {
+				return ""
+			}
+			return fmt.Sprintf("%.2f / %.2f", t.Client.Sidecar.AddedP50MS, t.Client.Sidecar.AddedP99MS)
+		}},
 		{name: "cpu µs per request (" + r.Target.CPUScope + ")", always: true, cell: func(t *results.Round) string {
 			return fmt.Sprintf("%.1f", t.CPUPerReqUS)
 		}},

@@ -129,6 +129,9 @@ type Scenario struct {
 	// Cold opens new connections for every page (Page mode): each page
 	// pays for its handshakes, six of them for HTTP/1.1, one for HTTP/2.
 	Cold bool `json:"cold,omitempty"`
+	// AppConns is the app's connections to its sidecar, for the sidecar
+	// contenders (zero: Conns).
+	AppConns int `json:"app_conns,omitempty"`
 }
 
 // Contender is one client's figures.
@@ -248,6 +251,24 @@ type ClientConns struct {
 	// QUIC is QUIC's own view of an HTTP/3 client's connection over the
 	// measured part of the turn; nil for TCP.
 	QUIC *QUICConns `json:"quic,omitempty"`
+	// Sidecar is the sidecar's own count, for a contender whose app talks
+	// through one (the app's connections are the figures above); nil
+	// otherwise.
+	Sidecar *SidecarConns `json:"sidecar,omitempty"`
+}
+
+// SidecarConns is what a sidecar counted in a turn (warm-up included): the
+// app connections it accepted, its upstream connection's dials, reconnects
+// and peak streams, the requests it answered 502, and the latency it added
+// per request, milliseconds.
+type SidecarConns struct {
+	ConnectionsIn       int64   `json:"connections_in"`
+	UpstreamDials       int64   `json:"upstream_dials"`
+	UpstreamReconnects  int64   `json:"upstream_reconnects"`
+	UpstreamPeakStreams int64   `json:"upstream_peak_streams"`
+	BadGateway          int64   `json:"bad_gateway"`
+	AddedP50MS          float64 `json:"added_p50_ms"`
+	AddedP99MS          float64 `json:"added_p99_ms"`
 }
 
 // QUICConns is what the client's QUIC counted: the packets it sent and

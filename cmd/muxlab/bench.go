@@ -50,6 +50,7 @@ type benchFlags struct {
 	dialTimeout time.Duration
 	label       string
 	cold        bool
+	appConns    int
 	net         netFlags
 	tls         bool
 	h3URL       string
@@ -73,7 +74,8 @@ func (f *benchFlags) define(fs *pflag.FlagSet) {
 	fs.IntVar(&f.conns, "conns", bench.DefaultConns, "HTTP/1.1 connections of h1 (and hey's workers)")
 	fs.IntVar(&f.rounds, "rounds", 0, "rounds: the contenders take turns in each")
 	fs.IntVar(&f.warmup, "warmup", 0, "unmeasured requests (pages) at the start of each turn")
-	fs.StringSliceVar(&f.contenders, "contenders", bench.ContenderNames(), "who runs, in turn (the order rotates each round); see --list")
+	fs.StringSliceVar(&f.contenders, "contenders", bench.DefaultContenderNames(), "who runs, in turn (the order rotates each round); see --list (sidecar-h2, sidecar-h3 only when named)")
+	fs.IntVar(&f.appConns, "app-conns", 0, "the app's connections to its sidecar, for sidecar-h2 and sidecar-h3 (default: --conns)")
 	fs.StringVar(&f.out, "out", "muxlab-results", "directory for the result file")
 	fs.BoolVar(&f.json, "json", false, "print the result JSON instead of the table")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar, no file message")
@@ -124,6 +126,7 @@ func (f *benchFlags) scenarioFrom(fs *pflag.FlagSet) (results.Scenario, error) {
 	set("rounds", func() { sc.Rounds = f.rounds })
 	set("warmup", func() { sc.Warmup = f.warmup })
 	set("cold", func() { sc.Cold = f.cold })
+	set("app-conns", func() { sc.AppConns = f.appConns })
 	sc.Conns = f.conns
 	var changed []string
 	for _, name := range []string{"requests", "concurrency", "duration", "rate", "objects", "pages", "delay", "size", "rounds", "warmup", "cold"} {

@@ -29,7 +29,7 @@ func TestBenchBadUsage(t *testing.T) {
 		want string
 	}{
 		{[]string{"--scenario", "nope"}, `--scenario: "nope" is not a scenario; valid: web, lossy, page, latency, hol, throughput, bulk, stream`},
-		{[]string{"--contenders", "h1,h4"}, `--contenders: "h4" is not a contender; valid: h1, h2, h3, hey`},
+		{[]string{"--contenders", "h1,h4"}, `--contenders: "h4" is not a contender; valid: h1, h2, h3, sidecar-h2, sidecar-h3, hey`},
 		{[]string{"--scenario", "latency", "-c", "0"}, "--concurrency: 0 is out of range; allowed 1 to 10000"},
 		{[]string{"--scenario", "latency", "--rate", "-1", "--contenders", "h1"}, "--rate: -1 is out of range"},
 		{[]string{"--objects", "100000"}, "--objects: 100000 is out of range; allowed 1 to 10000"},
@@ -117,7 +117,7 @@ func TestBenchRuns(t *testing.T) {
 		t.Fatalf("files %v, stderr %q", files, stderr.String())
 	}
 	r, err := results.Read(files[0])
-	if err != nil || r.Interrupted || len(r.Contenders) != len(bench.ContenderNames()) || r.Label != "first try" {
+	if err != nil || r.Interrupted || len(r.Contenders) != len(bench.DefaultContenderNames()) || r.Label != "first try" {
 		t.Errorf("result: %v", err)
 	}
 }
@@ -269,7 +269,7 @@ func TestBenchHTTP3BadTargets(t *testing.T) {
 		{"silent udp", []string{"--h3-url", "https://" + silent.LocalAddr().String()}, exitFailure, "no answer within the dial timeout"},
 		{"untrusted", []string{"--h3-url", l.URL()}, exitFailure, "certificate does not verify: x509: certificate signed by unknown authority"},
 		{"insecure", []string{"--h3-url", l.URL(), "--insecure"}, exitOK, "note: --insecure: the servers' certificates were not verified"},
-		{"h3 named without a url", []string{"--h1-url", srv.URL(mux.ListenerH1), "--h2c-url", srv.URL(mux.ListenerH1), "--contenders", "h1,h3"}, exitUsage, "--contenders: h3 needs --h3-url"},
+		{"h3 named without a url", []string{"--h1-url", srv.URL(mux.ListenerH1), "--h2c-url", srv.URL(mux.ListenerH1), "--contenders", "h1,h3"}, exitUsage, "--contenders: h3 and sidecar-h3 need --h3-url"},
 		{"http h3 url", []string{"--h3-url", "http://" + silent.LocalAddr().String()}, exitUsage, "--h3-url: \"http://"},
 		{"insecure embedded", []string{"--insecure"}, exitUsage, "--insecure is for another server's certificates"},
 	} {

@@ -22,12 +22,12 @@ func (f *benchFlags) embedded() bool { return f.h1URL == "" && f.h2cURL == "" &&
 // --tls needs https:// URLs, and cleartext http:// ones.
 func (f *benchFlags) remoteContenders() error {
 	named := f.flagSet.Changed("contenders")
-	wantH3 := slices.Contains(f.contenders, bench.H3)
+	wantH3 := slices.Contains(f.contenders, bench.H3) || slices.Contains(f.contenders, bench.SidecarH3)
 	switch {
 	case f.h3URL == "" && wantH3 && named:
-		return usagef("--contenders: h3 needs --h3-url, the HTTP/3 server to measure")
+		return usagef("--contenders: h3 and sidecar-h3 need --h3-url, the HTTP/3 server to measure")
 	case f.h3URL == "" && wantH3:
-		f.contenders = slices.DeleteFunc(slices.Clone(f.contenders), func(c string) bool { return c == bench.H3 })
+		f.contenders = slices.DeleteFunc(slices.Clone(f.contenders), func(c string) bool { return c == bench.H3 || c == bench.SidecarH3 })
 	case f.h3URL != "" && f.h1URL == "" && !named:
 		f.contenders = []string{bench.H3}
 	}
@@ -136,7 +136,7 @@ func embed(opts *bench.Options, maxStreams int, lk *link.Network) (stop func(), 
 	if err != nil {
 		return nil, err
 	}
-	if slices.Contains(opts.Contenders, bench.H3) || len(opts.Contenders) == 0 {
+	if slices.Contains(opts.Contenders, bench.H3) || slices.Contains(opts.Contenders, bench.SidecarH3) || len(opts.Contenders) == 0 {
 		pc, err := listenPacket()
 		if err == nil {
 			var l *h3.Listener
