@@ -137,7 +137,7 @@ func TestBadInput(t *testing.T) {
 		t.Errorf("a malformed request got %q", line)
 	}
 	for _, tc := range []struct{ name, base, want string }{
-		{"dead port", "http://" + deadAddr(t), "connection refused"},
+		{"dead port", "http://" + freeAddr(t), "connection refused"},
 		{"HTTP/1.1 only", srv.URL(mux.ListenerH1), "is it an HTTP/1.1-only listener?"},
 	} {
 		bad, baddr := start(t, tc.base, sidecar.Options{})
@@ -193,14 +193,4 @@ func TestBadOptions(t *testing.T) {
 			t.Errorf("New(%+v): no error", o)
 		}
 	}
-}
-
-func deadAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
 }
