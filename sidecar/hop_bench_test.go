@@ -107,7 +107,7 @@ func hop(b *testing.B, url string, pid int) ([]time.Duration, time.Duration) {
 
 // startSidecarProcess builds muxlab and runs its sidecar in front of the
 // h2c base URL; it returns the sidecar's URL and pid.
-func startSidecarProcess(b *testing.B, upstream string) (string, int) {
+func startSidecarProcess(b testing.TB, upstream string) (string, int) {
 	bin := filepath.Join(b.TempDir(), "muxlab")
 	if out, err := exec.Command("go", "build", "-o", bin, "muxlab/cmd/muxlab").CombinedOutput(); err != nil {
 		b.Fatalf("building muxlab: %v\n%s", err, out)
@@ -120,7 +120,7 @@ func startSidecarProcess(b *testing.B, upstream string) (string, int) {
 // startHAProxy runs Debian's haproxy forwarding HTTP/1.1 to the h2c
 // address over HTTP/2 (proto h2), with extra lines in its backend; it
 // returns its URL and pid.
-func startHAProxy(b *testing.B, upstream, extra string) (string, int) {
+func startHAProxy(b testing.TB, upstream, extra string) (string, int) {
 	bin, err := exec.LookPath("haproxy")
 	if err != nil {
 		if os.Getenv("CI") != "" {
@@ -148,7 +148,7 @@ backend server
 	return "http://" + addr, startProcess(b, exec.Command(bin, "-db", "-f", conf), addr)
 }
 
-func startProcess(b *testing.B, cmd *exec.Cmd, addr string) int {
+func startProcess(b testing.TB, cmd *exec.Cmd, addr string) int {
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func startProcess(b *testing.B, cmd *exec.Cmd, addr string) int {
 }
 
 // procCPU is the user and system time of process pid, from /proc.
-func procCPU(b *testing.B, pid int) time.Duration {
+func procCPU(b testing.TB, pid int) time.Duration {
 	if pid == 0 || runtime.GOOS != "linux" {
 		return 0
 	}
@@ -188,7 +188,7 @@ func quantile(d []time.Duration, q float64) time.Duration {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-func mustReq(b *testing.B, url string) *http.Request {
+func mustReq(b testing.TB, url string) *http.Request {
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
 		b.Fatal(err)

@@ -194,3 +194,32 @@ func TestBadOptions(t *testing.T) {
 		}
 	}
 }
+
+// The peer the hop is measured against: HAProxy, started and configured as
+// BenchmarkHop does, carries HTTP/1.1 from apps to the server's h2c
+// listener over HTTP/2, and with http-reuse always on one connection.
+func TestHAProxyPeer(t *testing.T) {
+	srv := muxtest.Start(t, mux.Options{H2CAddr: "127.0.0.1:0"})
+	url, _ := startHAProxy(t, srv.Addr(mux.ListenerH2C), "http-reuse always")
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			c := &http.Client{Transport: &http.Transport{}}
+			defer c.CloseIdleConnections()
+			resp, err := c.Get(url + "/echo?delay=20ms&size=100")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || resp.Header.Get(mux.HeaderProto) != "HTTP/2.0" {
+				t.Errorf("status %d over %q", resp.StatusCode, resp.Header.Get(mux.HeaderProto))
+			}
+		})
+	}
+	wg.Wait()
+	if st := srv.Stats().Listeners[mux.ListenerH2C]; st.Requests != 20 || st.ConnectionsAccepted < 1 || st.Protos["HTTP/2.0"] != 20 {
+		t.Errorf("server %+v", st)
+	}
+}
