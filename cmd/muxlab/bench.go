@@ -53,6 +53,7 @@ type benchFlags struct {
 	appConns    int
 	net         netFlags
 	tls         bool
+	url         string
 	h3URL       string
 	insecure    bool
 	cacert      string
@@ -81,6 +82,7 @@ func (f *benchFlags) define(fs *pflag.FlagSet) {
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar, no file message")
 	fs.StringVar(&f.h1URL, "h1-url", "", "HTTP/1.1 server to measure (default: an embedded mux server)")
 	fs.StringVar(&f.h2cURL, "h2c-url", "", "h2c server to measure (default: an embedded mux server); https:// with --tls")
+	fs.StringVar(&f.url, "url", "", "one server to measure with every contender: https:// (HTTP/1.1 and HTTP/2 chosen by ALPN) or http:// (HTTP/1.1 and h2c on one port)")
 	fs.StringVar(&f.h3URL, "h3-url", "", "HTTP/3 server to measure, https://host:port over UDP (default: an embedded mux server)")
 	fs.BoolVar(&f.tls, "tls", false, "run h1 and h2 over TLS (ALPN http/1.1 and h2), so that every protocol pays for its handshake as HTTP/3 does")
 	fs.BoolVar(&f.insecure, "insecure", false, "do not verify the servers' certificates (said in the result)")
@@ -230,6 +232,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var f benchFlags
 	f.define(fs)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := f.oneURL(); err != nil {
 		return err
 	}
 	if f.list {

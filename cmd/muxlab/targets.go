@@ -14,6 +14,32 @@ import (
 	"muxlab/mux/h3"
 )
 
+// oneURL turns --url into the per-protocol URLs: every contender measures
+// the one server, HTTP/1.1 and HTTP/2 chosen by ALPN on https:// (so over
+// TLS), HTTP/1.1 and h2c with prior knowledge on http://.
+func (f *benchFlags) oneURL() error {
+	if f.url == "" {
+		return nil
+	}
+	for _, name := range []string{"h1-url", "h2c-url"} {
+		if f.flagSet.Changed(name) {
+			return usagef("--url and --%s: --url measures one server with every contender; give one or the other", name)
+		}
+	}
+	switch {
+	case len(f.url) > 8 && f.url[:8] == "https://":
+		f.tls = true
+	case len(f.url) > 7 && f.url[:7] == "http://":
+		if f.tls {
+			return usagef("--url %q with --tls: give an https:// URL", f.url)
+		}
+	default:
+		return usagef("--url: %q is not a base URL like https://example.com or http://127.0.0.1:8080", f.url)
+	}
+	f.h1URL, f.h2cURL = f.url, f.url
+	return nil
+}
+
 // embedded reports whether the run measures a server started in process.
 func (f *benchFlags) embedded() bool { return f.h1URL == "" && f.h2cURL == "" && f.h3URL == "" }
 
