@@ -149,6 +149,9 @@ func Validate(s *results.Scenario) error {
 	switch s.Mode {
 	case results.Page:
 		checks = append(checks, checkInt("objects", s.Objects, 1, MaxObjects))
+		if len(s.Paths) > 0 && len(s.Paths) != s.Objects {
+			checks = append(checks, fmt.Errorf("bench: %d paths for %d objects", len(s.Paths), s.Objects))
+		}
 		if s.Duration == 0 {
 			checks = append(checks, checkInt("pages", s.Pages, 1, MaxPages))
 		}
@@ -211,6 +214,12 @@ func paths(s *results.Scenario) []target {
 		return "?" + q
 	}
 	switch {
+	case s.Mode == results.Page && len(s.Paths) > 0:
+		out := make([]target, len(s.Paths))
+		for i, p := range s.Paths {
+			out[i] = target{p, classAll}
+		}
+		return out
 	case s.Mode == results.Page:
 		out := make([]target, s.Objects)
 		q := query(s.Delay.D())

@@ -132,6 +132,12 @@ type Scenario struct {
 	// AppConns is the app's connections to its sidecar, for the sidecar
 	// contenders (zero: Conns).
 	AppConns int `json:"app_conns,omitempty"`
+	// Paths, when set, are the page's objects as given by a URL list
+	// (--urls): paths with their queries, requested as they are (Endpoint,
+	// Delay and Size then play no part); Objects is their number.
+	Paths []string `json:"paths,omitempty"`
+	// Source names where Paths came from (the list's file).
+	Source string `json:"source,omitempty"`
 }
 
 // Contender is one client's figures.

@@ -17,6 +17,7 @@ import (
 	"muxlab/bench"
 	"muxlab/link"
 	"muxlab/mux"
+	"muxlab/pageset"
 	"muxlab/report"
 	"muxlab/results"
 )
@@ -53,10 +54,12 @@ type benchFlags struct {
 	appConns    int
 	net         netFlags
 	tls         bool
+	urlsFile    string
 	url         string
 	h3URL       string
 	insecure    bool
 	cacert      string
+	pageList    *pageset.List // read from --urls
 	flagSet     *pflag.FlagSet // the flags as parsed, for what was given
 }
 
@@ -82,6 +85,7 @@ func (f *benchFlags) define(fs *pflag.FlagSet) {
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar, no file message")
 	fs.StringVar(&f.h1URL, "h1-url", "", "HTTP/1.1 server to measure (default: an embedded mux server)")
 	fs.StringVar(&f.h2cURL, "h2c-url", "", "h2c server to measure (default: an embedded mux server); https:// with --tls")
+	fs.StringVar(&f.urlsFile, "urls", "", "a page's objects from a file: one URL per line (one origin), # comments; the page scenario requests them")
 	fs.StringVar(&f.url, "url", "", "one server to measure with every contender: https:// (HTTP/1.1 and HTTP/2 chosen by ALPN) or http:// (HTTP/1.1 and h2c on one port)")
 	fs.StringVar(&f.h3URL, "h3-url", "", "HTTP/3 server to measure, https://host:port over UDP (default: an embedded mux server)")
 	fs.BoolVar(&f.tls, "tls", false, "run h1 and h2 over TLS (ALPN http/1.1 and h2), so that every protocol pays for its handshake as HTTP/3 does")
@@ -129,6 +133,14 @@ func (f *benchFlags) scenarioFrom(fs *pflag.FlagSet) (results.Scenario, error) {
 	set("warmup", func() { sc.Warmup = f.warmup })
 	set("cold", func() { sc.Cold = f.cold })
 	set("app-conns", func() { sc.AppConns = f.appConns })
+	if f.pageList != nil {
+		if !page || fs.Changed("objects") {
+			return sc, usagef("--urls: the list is a page's objects: use a page scenario, without --objects")
+		}
+		sc.Paths, sc.Objects, sc.Source = f.pageList.Paths(), len(f.pageList.URLs), f.urlsFile
+		sc.Endpoint = ""
+		sc.Summary += fmt.Sprintf(" [objects: the %d URLs of %s]", sc.Objects, f.urlsFile)
+	}
 	sc.Conns = f.conns
 	var changed []string
 	for _, name := range []string{"requests", "concurrency", "duration", "rate", "objects", "pages", "delay", "size", "rounds", "warmup", "cold"} {
@@ -232,6 +244,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var f benchFlags
 	f.define(fs)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := f.readURLs(); err != nil {
 		return err
 	}
 	if err := f.oneURL(); err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -344,6 +345,59 @@ func TestBenchOneHTTPSURL(t *testing.T) {
 		if code := run(context.Background(), append([]string{"bench", "-q", "--out", out}, bad...), &stdout, &stderr); code != exitUsage ||
 			!strings.Contains(stderr.String(), "--url") {
 			t.Errorf("%v: exit %d, %q", bad, code, stderr.String())
+		}
+	}
+}
+
+// TestBenchURLList: --urls requests a page of the listed objects from
+// their origin; a bad line is refused naming it, and so is a list of
+// several origins.
+func TestBenchURLList(t *testing.T) {
+	srv, err := mux.New(mux.Options{BothAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	defer srv.Close()
+	base := srv.URL(mux.ListenerBoth)
+	dir := t.TempDir()
+	var list strings.Builder
+	list.WriteString("# twenty tiles\n\n")
+	for i := range 20 {
+		fmt.Fprintf(&list, "%s/tile/%d?size=%d\n", base, i, 100+i)
+	}
+	good := filepath.Join(dir, "page.txt")
+	os.WriteFile(good, []byte(list.String()), 0o644)
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"bench", "-q", "--json", "--scenario", "page", "--pages", "2", "--rounds", "1",
+		"--contenders", "h1,h2", "--urls", good, "--out", dir}, &stdout, &stderr)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var r results.Run
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Scenario.Paths) != 20 || r.Scenario.Objects != 20 || r.Scenario.Paths[3] != "/tile/3?size=103" || r.Scenario.Source != good {
+		t.Errorf("scenario %+v", r.Scenario)
+	}
+	for _, c := range r.Contenders {
+		if tot := c.Total; tot.OK != 2*20 || tot.Sent != 2*20 || tot.Page == nil || tot.Page.Count != 2 {
+			t.Errorf("%s: ok %d of %d, page %+v", c.Name, tot.OK, tot.Sent, tot.Page)
+		}
+	}
+	for name, content := range map[string]string{
+		"line 3: \"ftp://x/y\": the scheme must be http or https": "# c\n" + base + "/a\nftp://x/y\n",
+		"2 origins":                    base + "/a\nhttps://example.com/b\n",
+		"the list holds no URL":        "# nothing\n",
+		"line 1: \"http://a/b#c\" has": "http://a/b#c\n",
+	} {
+		f := filepath.Join(dir, "bad.txt")
+		os.WriteFile(f, []byte(content), 0o644)
+		stderr.Reset()
+		if code := run(context.Background(), []string{"bench", "-q", "--urls", f, "--out", dir}, &stdout, &stderr); code != exitUsage ||
+			!strings.Contains(stderr.String(), name) {
+			t.Errorf("%q: exit %d, %q; want 2 and %q", content, code, stderr.String(), name)
 		}
 	}
 }

@@ -7,12 +7,42 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strings"
 
 	"muxlab/bench"
 	"muxlab/link"
 	"muxlab/mux"
 	"muxlab/mux/h3"
+	"muxlab/pageset"
 )
+
+// readURLs reads --urls: its origin becomes the server measured (as --url),
+// its paths the page's objects. One origin for now: a list of several is
+// refused, naming them.
+func (f *benchFlags) readURLs() error {
+	if f.urlsFile == "" {
+		return nil
+	}
+	file, err := os.Open(f.urlsFile)
+	if err != nil {
+		return usagef("--urls: %v", err)
+	}
+	defer file.Close()
+	l, err := pageset.ParseURLs(file)
+	if err != nil {
+		return usagef("--urls: %s: %v", f.urlsFile, strings.TrimPrefix(err.Error(), "pageset: "))
+	}
+	origins := l.Origins()
+	if len(origins) > 1 {
+		return usagef("--urls: %s: %d origins (%s): a list of one origin is measured; several origins per page are not yet",
+			f.urlsFile, len(origins), strings.Join(origins, ", "))
+	}
+	if f.url == "" && f.h1URL == "" && f.h2cURL == "" {
+		f.url = origins[0]
+	}
+	f.pageList = l
+	return nil
+}
 
 // oneURL turns --url into the per-protocol URLs: every contender measures
 // the one server, HTTP/1.1 and HTTP/2 chosen by ALPN on https:// (so over
