@@ -59,7 +59,7 @@ type benchFlags struct {
 	h3URL       string
 	insecure    bool
 	cacert      string
-	pageList    *pageset.List // read from --urls
+	pageList    *pageset.List  // read from --urls
 	flagSet     *pflag.FlagSet // the flags as parsed, for what was given
 }
 
