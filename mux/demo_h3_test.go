@@ -4,12 +4,10 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -40,22 +38,7 @@ func TestDemoHTTP3InChromium(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(fmt.Sprintf("%s/demo?n=%d&delay=100ms", s.URL(mux.ListenerH1TLS), n))); err != nil {
 		t.Fatal(err)
 	}
-	var res demoResult
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](`window.demoResult ? JSON.stringify(window.demoResult) : ""`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if raw != "" {
-			if err := json.Unmarshal([]byte(raw), &res); err != nil {
-				t.Fatal(err)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the demo did not finish loading")
-		}
-	}
+	res := waitDemoResult(t, ctx)
 	p := res.Panes["h3"]
 	if p.Failed > 0 || p.Conns != 1 || p.Protos["h3"] != n || len(p.Protos) != 1 || p.ServerTiles != n {
 		t.Errorf("HTTP/3 pane: %+v; want 1 QUIC connection carrying %d tiles, all h3", p, n)

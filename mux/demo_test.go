@@ -1,6 +1,7 @@
 package mux_test
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -55,22 +56,7 @@ func TestDemoInChromium(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
 		t.Fatal(err)
 	}
-	var res demoResult
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](`window.demoResult ? JSON.stringify(window.demoResult) : ""`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if raw != "" {
-			if err := json.Unmarshal([]byte(raw), &res); err != nil {
-				t.Fatal(err)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the demo did not finish loading")
-		}
-	}
+	res := waitDemoResult(t, ctx)
 	h1, h2 := res.Panes["h1"], res.Panes["h2"]
 	if h1.Failed+h2.Failed > 0 {
 		t.Fatalf("tiles failed to load: %+v", res)
@@ -108,6 +94,27 @@ func TestDemoInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot: %s; HTTP/1.1 %.0f ms on %d connections, HTTP/2 %.0f ms on %d", shot, h1.MS, h1.Conns, h2.MS, h2.Conns)
+}
+
+// waitDemoResult waits for the demo page to publish what it measured.
+func waitDemoResult(t *testing.T, ctx context.Context) demoResult {
+	t.Helper()
+	var res demoResult
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](`window.demoResult ? JSON.stringify(window.demoResult) : ""`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if raw != "" {
+			if err := json.Unmarshal([]byte(raw), &res); err != nil {
+				t.Fatal(err)
+			}
+			return res
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the demo did not finish loading")
+		}
+	}
 }
 
 func TestDemoBadInput(t *testing.T) {
