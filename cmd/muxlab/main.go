@@ -1,7 +1,8 @@
 // Command muxlab shows, with measurements anyone can reproduce, what HTTP/2
-// multiplexing changes compared with HTTP/1.1 connection pooling.
+// and HTTP/3 multiplexing change compared with HTTP/1.1 connection pooling,
+// on loopback or over an emulated network.
 //
-//	muxlab [bench]  compare six HTTP/1.1 connections with one HTTP/2 connection
+//	muxlab [bench]  compare six HTTP/1.1 connections with one HTTP/2 and one HTTP/3 connection
 //	muxlab report   an HTML report of result files, or --serve to browse them
 //	muxlab sweep    run a scenario across values of loss, RTT, bandwidth or objects
 //	muxlab sidecar  HTTP/1.1 in from local apps, one multiplexed connection out
@@ -48,11 +49,11 @@ type command struct {
 }
 
 var commands = []command{
-	{"bench", "run a scenario against h1 (6 connections), h2 (1 connection) and hey; the default", runBench},
+	{"bench", "run a scenario against h1 (6 connections), h2 and h3 (1 connection each) and hey, over an emulated network or loopback; the default", runBench},
 	{"report", "write an HTML report of result files, or browse a results directory (--serve)", runReport},
 	{"sweep", "run one scenario across values of one parameter (loss, rtt, bandwidth, objects): one result, one chart", runSweep},
 	{"sidecar", "a local proxy: HTTP/1.1 in from apps, one HTTP/2 (or HTTP/3) connection out", runSidecar},
-	{"serve", "run the demo server: HTTP/1.1 and h2c listeners with ground-truth /stats", runServe},
+	{"serve", "run the demo server: HTTP/1.1, h2c (and TLS, HTTP/3) listeners with ground-truth /stats", runServe},
 }
 
 func main() {
