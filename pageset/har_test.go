@@ -1,0 +1,91 @@
+package pageset
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+func har(entries ...string) string {
+	return `{"log": {"version": "1.2", "entries": [` + strings.Join(entries, ",") + `]}}`
+}
+
+func entry(url string, status int, size int64, text, enc string, wait float64) string {
+	return fmt.Sprintf(`{"request": {"method": "GET", "url": %q}, "response": {"status": %d,
+	  "headers": [{"name": "Content-Type", "value": "text/css"}, {"name": "Set-Cookie", "value": "x=1"}],
+	  "content": {"size": %d, "text": %q, "encoding": %q}}, "timings": {"wait": %g}}`, url, status, size, text, enc, wait)
+}
+
+func TestParseHAR(t *testing.T) {
+	t.Parallel()
+	p, err := ParseHAR(strings.NewReader(har(
+		entry("https://example.com/a.css", 200, 5, "body{}", "", 12.5),
+		entry("https://cdn.example.net/i.png", 200, 4, "AAEC", "base64", 3),
+		entry("http://example.com:8080/x?y=1", 404, 1000, "", "", -1),
+	)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := p.Entries
+	if len(e) != 3 || string(e[0].Body) != "body{}" || e[0].Size != 6 || e[0].Wait != 12500*time.Microsecond ||
+		e[0].Header["Content-Type"] != "text/css" || e[0].Header["Set-Cookie"] != "" {
+		t.Errorf("entry 0: %+v", e[0])
+	}
+	if len(e[1].Body) != 3 || e[2].Body != nil || e[2].Size != 1000 || e[2].Status != 404 || e[2].URL.RequestURI() != "/x?y=1" {
+		t.Errorf("entries 1, 2: %+v %+v", e[1], e[2])
+	}
+	if got := strings.Join(p.Origins(), " "); got != "https://example.com:443 https://cdn.example.net:443 http://example.com:8080" {
+		t.Errorf("origins %q", got)
+	}
+}
+
+func TestParseHARRefuses(t *testing.T) {
+	t.Parallel()
+	ok := entry("https://a/x", 200, 1, "", "", 1)
+	for _, tc := range []struct {
+		in    string
+		index int // -1: not an entry's fault
+		want  string
+	}{
+		{`{"nolog": 1}`, -1, "no \"log\""},
+		{`{"log": {"entries": []}}`, -1, "0 entries"},
+		{`{"log": `, -1, "not a HAR"},
+		{har(ok, entry("ftp://a/x", 200, 1, "", "", 1)), 1, "request.url"},
+		{har(ok, ok, entry("https://a/x", 42, 1, "", "", 1)), 2, "response.status"},
+		{har(entry("https://a/x", 200, 1, "!!", "base64", 1)), 0, "not base64"},
+		{har(entry("https://a/x", 200, 1, "x", "gzip", 1)), 0, "response.content.encoding"},
+		{har(`{"request": {"method": "POST", "url": "https://a/x"}, "response": {"status": 200}}`), 0, "request.method"},
+		{har(`{"request": {"method": "GET", "url": "https://a/x"}}`), 0, "response: missing"},
+		{har(entry("https://a/x", 200, MaxTotalBytes+1, "", "", 1)), 0, "add up to more than"},
+	} {
+		_, err := ParseHAR(strings.NewReader(tc.in))
+		var ee *EntryError
+		if err == nil || !strings.Contains(err.Error(), tc.want) || (tc.index >= 0) != errors.As(err, &ee) || (ee != nil && ee.Index != tc.index) {
+			t.Errorf("%.60q: %v; want entry %d saying %q", tc.in, err, tc.index, tc.want)
+		}
+	}
+}
+
+func FuzzParseHAR(f *testing.F) {
+	f.Add(har(entry("https://a/x", 200, 3, "abc", "", 1)))
+	f.Add(har(entry("http://[::1]:8/y", 304, -1, "", "", 0)))
+	f.Add(`{"log":{"entries":[{}]}}`)
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := ParseHAR(strings.NewReader(s))
+		if err != nil {
+			return
+		}
+		var total int64
+		for _, e := range p.Entries {
+			if e.Size < 0 || e.Status < 100 || e.Status > 599 || e.URL.Port() == "" || (e.Body != nil && int64(len(e.Body)) != e.Size) {
+				t.Fatalf("accepted %+v", e)
+			}
+			total += e.Size
+		}
+		if len(p.Entries) == 0 || len(p.Entries) > MaxEntries || total > MaxTotalBytes {
+			t.Fatalf("%d entries, %d bytes", len(p.Entries), total)
+		}
+	})
+}
