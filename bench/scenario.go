@@ -149,8 +149,8 @@ func Validate(s *results.Scenario) error {
 	switch s.Mode {
 	case results.Page:
 		checks = append(checks, checkInt("objects", s.Objects, 1, MaxObjects))
-		if len(s.Paths) > 0 && len(s.Paths) != s.Objects {
-			checks = append(checks, fmt.Errorf("bench: %d paths for %d objects", len(s.Paths), s.Objects))
+		if len(s.Paths) > 0 && len(s.Paths) != s.Objects || len(s.Hosts) > 0 && len(s.Hosts) != len(s.Paths) {
+			checks = append(checks, fmt.Errorf("bench: %d paths and %d hosts for %d objects", len(s.Paths), len(s.Hosts), s.Objects))
 		}
 		if s.Duration == 0 {
 			checks = append(checks, checkInt("pages", s.Pages, 1, MaxPages))
@@ -180,6 +180,7 @@ func Validate(s *results.Scenario) error {
 type target struct {
 	path  string
 	class int
+	host  string // the Host to send; empty: the target's
 }
 
 // Request classes. classAll is the only class of a scenario that does not
@@ -217,20 +218,23 @@ func paths(s *results.Scenario) []target {
 	case s.Mode == results.Page && len(s.Paths) > 0:
 		out := make([]target, len(s.Paths))
 		for i, p := range s.Paths {
-			out[i] = target{p, classAll}
+			out[i] = target{path: p, class: classAll}
+			if i < len(s.Hosts) {
+				out[i].host = s.Hosts[i]
+			}
 		}
 		return out
 	case s.Mode == results.Page:
 		out := make([]target, s.Objects)
 		q := query(s.Delay.D())
 		for i := range out {
-			out[i] = target{strings.ReplaceAll(s.Endpoint, "{n}", strconv.Itoa(i)) + q, classAll}
+			out[i] = target{path: strings.ReplaceAll(s.Endpoint, "{n}", strconv.Itoa(i)) + q, class: classAll}
 		}
 		return out
 	case s.SlowEvery > 0:
-		return []target{{s.Endpoint + query(s.Delay.D()), classFast}, {s.Endpoint + query(s.SlowDelay.D()), classSlow}}
+		return []target{{path: s.Endpoint + query(s.Delay.D()), class: classFast}, {path: s.Endpoint + query(s.SlowDelay.D()), class: classSlow}}
 	default:
-		return []target{{s.Endpoint + query(s.Delay.D()), classAll}}
+		return []target{{path: s.Endpoint + query(s.Delay.D()), class: classAll}}
 	}
 }
 

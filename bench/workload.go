@@ -28,6 +28,10 @@ type Client interface {
 // the measured loop, then the client's own counts.
 func (r *runner) runClient(ctx context.Context, c *contender, rd *results.Round) {
 	fresh := func() (Client, error) { return c.newClient(c.target, c.n, r.opts.DialTimeout) }
+	if sc := &r.opts.Scenario; len(sc.Hosts) > 0 { // every origin of a recorded page gets its own
+		one := fresh
+		fresh = func() (Client, error) { return newPerOrigin(one), nil }
+	}
 	client, err := fresh()
 	if err != nil { // options were validated, so this is a bug: said, and the turn's requests unsent
 		rd.Error = "client: " + err.Error()
@@ -90,7 +94,9 @@ func (r *runner) runClient(ctx context.Context, c *contender, rd *results.Round)
 	if sc.Mode == results.Page {
 		rd.Page = page.Dist()
 		rd.PagesIncomplete = sched.incomplete
-		rd.Model = c.model(sc, &r.run.Network, int(st.MaxConcurrentStreams), rd.Page)
+		if len(sc.Hosts) == 0 { // the model knows one origin's connections
+			rd.Model = c.model(sc, &r.run.Network, int(st.MaxConcurrentStreams), rd.Page)
+		}
 	}
 }
 
@@ -189,6 +195,9 @@ func newSession(ctx context.Context, sc *results.Scenario, base string, c Client
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+t.path, nil)
 		if err != nil {
 			return nil, err
+		}
+		if t.host != "" {
+			req.Host = t.host
 		}
 		setHeaders(req, opts.Version)
 		s.reqs = append(s.reqs, req)

@@ -78,6 +78,15 @@ func (s *Server) routes() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "reset\n")
 	})
+	if rp := s.opts.Replay; rp != nil {
+		return track(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if rp.Has(r) {
+				rp.ServeHTTP(w, r)
+				return
+			}
+			m.ServeHTTP(w, r)
+		}))
+	}
 	return track(m)
 }
 

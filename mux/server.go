@@ -67,6 +67,10 @@ type Options struct {
 	// for localhost and 127.0.0.1, made at start and kept in memory.
 	Certificate *tls.Certificate
 
+	// Replay, if not nil, answers the requests it has (a recorded page,
+	// pageset.Replayer) before the server's own endpoints; they are counted
+	// like any other.
+	Replay Replayer
 	// MaxConcurrentStreams is the HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS the
 	// server advertises (DefaultMaxConcurrentStreams, 250).
 	MaxConcurrentStreams int
@@ -276,6 +280,13 @@ func (s *Server) Start() {
 			}
 		}()
 	}
+}
+
+// Replayer answers a recorded page's requests (pageset.Replayer).
+type Replayer interface {
+	http.Handler
+	// Has reports whether the recording answers r.
+	Has(r *http.Request) bool
 }
 
 // Options returns the server's options, defaults filled in.

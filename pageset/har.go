@@ -15,7 +15,7 @@ const (
 	MaxHARBytes   = 256 << 20 // the file
 	MaxEntries    = 10000
 	MaxTotalBytes = 1 << 30 // the responses' sizes added up
-	MaxEntryWait  = time.Minute
+	MaxEntryWait  = 30 * time.Second // the demo server's own bound on a delay
 )
 
 // Entry is one object of a recorded page: the request, and what answered it.

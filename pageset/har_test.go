@@ -3,6 +3,9 @@ package pageset
 import (
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -88,4 +91,50 @@ func FuzzParseHAR(f *testing.F) {
 			t.Fatalf("%d entries, %d bytes", len(p.Entries), total)
 		}
 	})
+}
+
+// The replay answers each entry as recorded, by Host and path, or by path
+// alone when one origin recorded it; HEAD gets no body; the rest is 404.
+func TestReplayer(t *testing.T) {
+	t.Parallel()
+	p, err := ParseHAR(strings.NewReader(har(
+		entry("https://a.example/x.css", 200, 6, "body{}", "", 20),
+		entry("https://b.example/x.css", 200, 3000, "", "", 0),
+		entry("https://b.example/only-b?q=1", 404, 10, "", "", 0),
+	)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(NewReplayer(p))
+	defer srv.Close()
+	get := func(method, host, path string) (int, string, http.Header) {
+		req, _ := http.NewRequest(method, srv.URL+path, nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), resp.Header
+	}
+	start := time.Now()
+	if code, body, h := get("GET", "a.example", "/x.css"); code != 200 || body != "body{}" || h.Get("Content-Type") != "text/css" {
+		t.Errorf("a: %d %q %v", code, body, h)
+	}
+	if time.Since(start) < 20*time.Millisecond {
+		t.Error("the recorded server time was not waited")
+	}
+	if code, body, _ := get("GET", "b.example:443", "/x.css"); code != 200 || len(body) != 3000 {
+		t.Errorf("b: %d, %d bytes", code, len(body))
+	}
+	if code, body, _ := get("GET", "elsewhere", "/only-b?q=1"); code != 404 || len(body) != 10 {
+		t.Errorf("by path alone: %d, %d bytes", code, len(body))
+	}
+	if code, body, h := get("HEAD", "a.example", "/x.css"); code != 200 || body != "" || h.Get("Content-Length") != "6" {
+		t.Errorf("HEAD: %d %q %v", code, body, h)
+	}
+	if code, body, _ := get("GET", "elsewhere", "/x.css"); code != 404 || !strings.Contains(body, "not in the recorded page") {
+		t.Errorf("ambiguous path from an unknown host: %d %q", code, body)
+	}
 }

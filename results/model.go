@@ -136,6 +136,10 @@ type Scenario struct {
 	// (--urls): paths with their queries, requested as they are (Endpoint,
 	// Delay and Size then play no part); Objects is their number.
 	Paths []string `json:"paths,omitempty"`
+	// Hosts, when set, is each object's origin host (a recorded page of
+	// several origins, --har): each origin gets connections of its own, as
+	// a browser gives it, all to the one server measured.
+	Hosts []string `json:"hosts,omitempty"`
 	// Source names where Paths came from (the list's file).
 	Source string `json:"source,omitempty"`
 }

@@ -55,11 +55,14 @@ type benchFlags struct {
 	net         netFlags
 	tls         bool
 	urlsFile    string
+	harFile     string
 	url         string
 	h3URL       string
 	insecure    bool
 	cacert      string
 	pageList    *pageset.List  // read from --urls
+	harPage     *pageset.Page  // read from --har, its 2xx entries
+	harLeftOut  int            // --har's entries of other statuses
 	flagSet     *pflag.FlagSet // the flags as parsed, for what was given
 }
 
@@ -85,6 +88,7 @@ func (f *benchFlags) define(fs *pflag.FlagSet) {
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar, no file message")
 	fs.StringVar(&f.h1URL, "h1-url", "", "HTTP/1.1 server to measure (default: an embedded mux server)")
 	fs.StringVar(&f.h2cURL, "h2c-url", "", "h2c server to measure (default: an embedded mux server); https:// with --tls")
+	fs.StringVar(&f.harFile, "har", "", "a recorded page's objects (a HAR file) replayed against the server given (muxlab serve --har FILE): each origin its own connections")
 	fs.StringVar(&f.urlsFile, "urls", "", "a page's objects from a file: one URL per line (one origin), # comments; the page scenario requests them")
 	fs.StringVar(&f.url, "url", "", "one server to measure with every contender: https:// (HTTP/1.1 and HTTP/2 chosen by ALPN) or http:// (HTTP/1.1 and h2c on one port)")
 	fs.StringVar(&f.h3URL, "h3-url", "", "HTTP/3 server to measure, https://host:port over UDP (default: an embedded mux server)")
@@ -133,6 +137,19 @@ func (f *benchFlags) scenarioFrom(fs *pflag.FlagSet) (results.Scenario, error) {
 	set("warmup", func() { sc.Warmup = f.warmup })
 	set("cold", func() { sc.Cold = f.cold })
 	set("app-conns", func() { sc.AppConns = f.appConns })
+	if f.harPage != nil {
+		if !page || fs.Changed("objects") {
+			return sc, usagef("--har: the recording is a page's objects: use a page scenario, without --objects")
+		}
+		sc.Paths, sc.Hosts, sc.Source, sc.Endpoint = nil, nil, f.harFile, ""
+		for _, e := range f.harPage.Entries {
+			sc.Paths = append(sc.Paths, e.URL.RequestURI())
+			sc.Hosts = append(sc.Hosts, e.URL.Hostname())
+		}
+		sc.Objects = len(sc.Paths)
+		sc.Summary += fmt.Sprintf(" [objects: the %d recorded objects of %d origins in %s; %d entries not answered 2xx left out]",
+			sc.Objects, len(f.harPage.Origins()), f.harFile, f.harLeftOut)
+	}
 	if f.pageList != nil {
 		if !page || fs.Changed("objects") {
 			return sc, usagef("--urls: the list is a page's objects: use a page scenario, without --objects")
@@ -247,6 +264,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if err := f.readURLs(); err != nil {
+		return err
+	}
+	if err := f.readHAR(); err != nil {
 		return err
 	}
 	if err := f.oneURL(); err != nil {

@@ -9,12 +9,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"muxlab/mux"
 	"muxlab/mux/h3"
+	"muxlab/pageset"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -39,6 +42,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	h2TLS := fs.String("h2-tls", mux.DefaultH2TLSAddr, "with --demo: TLS listener offering h2 (and http/1.1)")
 	certFile := fs.String("cert", "", "with --demo or --h3: PEM certificate file (default: a self-signed one made at start)")
 	keyFile := fs.String("key", "", "with --demo or --h3: PEM key file for --cert")
+	harFile := fs.String("har", "", "replay a recorded page (a HAR file) offline: every entry answered as recorded, every origin by this server")
 	h3Addr := fs.String("h3", "", "HTTP/3 (QUIC) listener UDP address, e.g. 127.0.0.1:8443 (empty: off)")
 	h3Streams := fs.Int64("h3-max-streams", h3.DefaultMaxStreams, "with --h3: requests one client may have in flight on one QUIC connection")
 	if err := parse(fs, args); err != nil {
@@ -73,6 +77,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return usagef("--h1, --h2c and --both are all off: nothing to serve")
 	}
+	var page *pageset.Page
+	if *harFile != "" {
+		f, err := os.Open(*harFile)
+		if err != nil {
+			return usagef("--har: %v", err)
+		}
+		page, err = pageset.ParseHAR(f)
+		f.Close()
+		if err != nil {
+			return usagef("--har: %s: %v", *harFile, strings.TrimPrefix(err.Error(), "pageset: "))
+		}
+		o.Replay = pageset.NewReplayer(page)
+	}
 	s, err := mux.New(o)
 	var le *mux.ListenError
 	if errors.As(err, &le) {
@@ -96,6 +113,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	s.Start()
 	printListeners(stdout, s)
+	if page != nil {
+		fmt.Fprintf(stdout, "  replaying %s: %d objects of %d origins (%s), each answered as recorded; send the origin's host in Host\n",
+			*harFile, len(page.Entries), len(page.Origins()), strings.Join(page.Origins(), ", "))
+	}
 	<-ctx.Done()
 	fmt.Fprintf(stdout, "shutting down: letting in-flight requests finish (up to %v)\n", *grace)
 	sctx, cancel := context.WithTimeout(context.Background(), *grace)

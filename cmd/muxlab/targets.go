@@ -44,6 +44,47 @@ func (f *benchFlags) readURLs() error {
 	return nil
 }
 
+// readHAR reads --har: its 2xx entries (the objects a replay can succeed
+// on) become the page's objects, each with its origin's host; the server
+// is the one given, replaying every origin (muxlab serve --har). hey,
+// which cannot keep connections per origin, is left out.
+func (f *benchFlags) readHAR() error {
+	if f.harFile == "" {
+		return nil
+	}
+	if f.urlsFile != "" {
+		return usagef("--har and --urls: one page at a time")
+	}
+	if f.url == "" && f.h1URL == "" {
+		return usagef("--har: give the server that replays the page: --url http://127.0.0.1:8080 (muxlab serve --har %s --both 127.0.0.1:8080)", f.harFile)
+	}
+	file, err := os.Open(f.harFile)
+	if err != nil {
+		return usagef("--har: %v", err)
+	}
+	defer file.Close()
+	p, err := pageset.ParseHAR(file)
+	if err != nil {
+		return usagef("--har: %s: %v", f.harFile, strings.TrimPrefix(err.Error(), "pageset: "))
+	}
+	kept := p.Entries[:0:0]
+	for _, e := range p.Entries {
+		if e.Status/100 == 2 {
+			kept = append(kept, e)
+		}
+	}
+	if len(kept) == 0 {
+		return usagef("--har: %s: no entry answered 2xx, nothing a replay can load", f.harFile)
+	}
+	f.harPage, f.harLeftOut = &pageset.Page{Entries: kept}, len(p.Entries)-len(kept)
+	if !f.flagSet.Changed("contenders") {
+		f.contenders = slices.DeleteFunc(slices.Clone(f.contenders), func(c string) bool { return c == bench.Hey })
+	} else if slices.Contains(f.contenders, bench.Hey) {
+		return usagef("--contenders: hey cannot keep connections per origin, which a recorded page needs; leave it out")
+	}
+	return nil
+}
+
 // oneURL turns --url into the per-protocol URLs: every contender measures
 // the one server, HTTP/1.1 and HTTP/2 chosen by ALPN on https:// (so over
 // TLS), HTTP/1.1 and h2c with prior knowledge on http://.

@@ -1,0 +1,82 @@
+package bench
+
+import (
+	"errors"
+	"net/http"
+	"sync"
+
+	"muxlab/roundtrip"
+)
+
+// perOrigin is a contender's client for a page of several origins, as a
+// browser keeps one: a client of its own (six connections, or one) for
+// each origin, chosen by the request's Host, all made by one builder.
+type perOrigin struct {
+	build func() (Client, error)
+
+	mu      sync.Mutex // guards the following
+	clients map[string]Client
+	order   []string
+}
+
+func newPerOrigin(build func() (Client, error)) *perOrigin {
+	return &perOrigin{build: build, clients: map[string]Client{}}
+}
+
+func (p *perOrigin) client(host string) (Client, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c := p.clients[host]; c != nil {
+		return c, nil
+	}
+	c, err := p.build()
+	if err != nil {
+		return nil, err
+	}
+	p.clients[host] = c
+	p.order = append(p.order, host)
+	return c, nil
+}
+
+// Do sends req on its origin's client.
+func (p *perOrigin) Do(req *http.Request, info *roundtrip.Info) (*http.Response, error) {
+	c, err := p.client(req.Host)
+	if err != nil {
+		return nil, err
+	}
+	return c.Do(req, info)
+}
+
+// Stats adds up the origins' clients: counts summed, peaks the largest.
+func (p *perOrigin) Stats() roundtrip.Stats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var st roundtrip.Stats
+	for _, host := range p.order {
+		o := p.clients[host].Stats()
+		st.Dials += o.Dials
+		st.Reconnects += o.Reconnects
+		st.Retries += o.Retries
+		st.Requests += o.Requests
+		st.Failed += o.Failed
+		st.ConnsOpen += o.ConnsOpen
+		st.ConnsPeak += o.ConnsPeak
+		st.InFlightPeak = max(st.InFlightPeak, o.InFlightPeak)
+		st.WaitingPeak = max(st.WaitingPeak, o.WaitingPeak)
+		st.PeakStreams = max(st.PeakStreams, o.PeakStreams)
+		st.MaxConcurrentStreams = max(st.MaxConcurrentStreams, o.MaxConcurrentStreams)
+		st.PerConn = append(st.PerConn, o.PerConn...)
+	}
+	return st
+}
+
+// Close closes every origin's client.
+func (p *perOrigin) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var errs []error
+	for _, c := range p.clients {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
