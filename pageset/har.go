@@ -14,7 +14,7 @@ import (
 const (
 	MaxHARBytes   = 256 << 20 // the file
 	MaxEntries    = 10000
-	MaxTotalBytes = 1 << 30 // the responses' sizes added up
+	MaxTotalBytes = 1 << 30          // the responses' sizes added up
 	MaxEntryWait  = 30 * time.Second // the demo server's own bound on a delay
 )
 
