@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -24,8 +25,9 @@ type Entry struct {
 	URL    *url.URL
 	Status int
 	// Header holds the response headers that matter to a replay
-	// (Content-Type, Cache-Control, Content-Encoding is dropped: bodies are
-	// replayed decoded).
+	// (Content-Type, Cache-Control, Vary, ETag, Last-Modified), names in
+	// canonical form; Content-Encoding is dropped: bodies are replayed
+	// decoded.
 	Header map[string]string
 	// Size is the response body's size in bytes; Body its recorded content
 	// when the HAR has it (else Size bytes are made up).
@@ -148,7 +150,7 @@ func ParseHAR(r io.Reader) (*Page, error) {
 		ent := Entry{Method: method, URL: u, Status: st, Header: map[string]string{}}
 		for _, h := range e.Response.Headers {
 			if keptHeaders[strings.ToLower(h.Name)] {
-				ent.Header[h.Name] = h.Value
+				ent.Header[http.CanonicalHeaderKey(h.Name)] = h.Value
 			}
 		}
 		c := e.Response.Content

@@ -105,3 +105,40 @@ func TestHARBadInput(t *testing.T) {
 		}
 	}
 }
+
+// muxlab record writes a HAR of the demo page that serve --har's replayer
+// reads; a bad URL exits 2 and an unreachable one 1, writing nothing.
+func TestRecordCommand(t *testing.T) {
+	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("/usr/bin/chromium is missing: make test installs it")
+		}
+		t.Skip("chromium is missing")
+	}
+	srv := muxtest.Start(t, mux.Options{H1TLSAddr: "127.0.0.1:0", H2TLSAddr: "127.0.0.1:0"})
+	out := filepath.Join(t.TempDir(), "demo.har")
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"record", "--insecure", "-o", out, srv.URL(mux.ListenerH1TLS) + "/demo?n=9&delay=0s"}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := pageset.ParseHAR(f)
+	f.Close()
+	if err != nil || len(page.Entries) < 1+2*9 || !strings.Contains(stdout.String(), "serve --har "+out) {
+		t.Fatalf("%v; %d entries; %q", err, len(page.Entries), stdout.String())
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{{[]string{"record", "ftp://x"}, exitUsage}, {[]string{"record"}, exitUsage}, {[]string{"record", "-o", out + ".2", "--timeout", "5s", "http://127.0.0.1:1/"}, exitFailure}} {
+		if code := run(context.Background(), tc.args, &stdout, &stderr); code != tc.code {
+			t.Errorf("%v: exit %d, want %d", tc.args, code, tc.code)
+		}
+	}
+	if _, err := os.Stat(out + ".2"); err == nil {
+		t.Error("a failed recording left a file")
+	}
+}
