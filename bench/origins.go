@@ -16,35 +16,46 @@ type perOrigin struct {
 
 	mu      sync.Mutex // guards the following
 	clients map[string]Client
+	index   map[string]uint64 // the origin's number, from 1, in the order first asked
 	order   []string
 }
 
+// OriginConn is how a page of several origins numbers its connections:
+// origin k's (from 1) connection c is k*OriginConn + c, so that the
+// waterfall tells the origins apart.
+const OriginConn = 1000
+
 func newPerOrigin(build func() (Client, error)) *perOrigin {
-	return &perOrigin{build: build, clients: map[string]Client{}}
+	return &perOrigin{build: build, clients: map[string]Client{}, index: map[string]uint64{}}
 }
 
-func (p *perOrigin) client(host string) (Client, error) {
+func (p *perOrigin) client(host string) (Client, uint64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if c := p.clients[host]; c != nil {
-		return c, nil
+		return c, p.index[host], nil
 	}
 	c, err := p.build()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	p.clients[host] = c
 	p.order = append(p.order, host)
-	return c, nil
+	p.index[host] = uint64(len(p.order))
+	return c, p.index[host], nil
 }
 
 // Do sends req on its origin's client.
 func (p *perOrigin) Do(req *http.Request, info *roundtrip.Info) (*http.Response, error) {
-	c, err := p.client(req.Host)
+	c, k, err := p.client(req.Host)
 	if err != nil {
 		return nil, err
 	}
-	return c.Do(req, info)
+	resp, err := c.Do(req, info)
+	if info != nil && info.Conn != 0 {
+		info.Conn += k * OriginConn
+	}
+	return resp, err
 }
 
 // Stats adds up the origins' clients: counts summed, peaks the largest.
@@ -65,7 +76,10 @@ func (p *perOrigin) Stats() roundtrip.Stats {
 		st.WaitingPeak = max(st.WaitingPeak, o.WaitingPeak)
 		st.PeakStreams = max(st.PeakStreams, o.PeakStreams)
 		st.MaxConcurrentStreams = max(st.MaxConcurrentStreams, o.MaxConcurrentStreams)
-		st.PerConn = append(st.PerConn, o.PerConn...)
+		for _, pc := range o.PerConn {
+			pc.Conn += p.index[host] * OriginConn
+			st.PerConn = append(st.PerConn, pc)
+		}
 	}
 	return st
 }

@@ -63,6 +63,9 @@ type reportRun struct {
 	// LinkHead and LinkRows are the emulated link's truth by turn.
 	LinkHead []string
 	LinkRows [][]string
+	// ObjHead and ObjRows are a recorded page's objects by origin.
+	ObjHead []string
+	ObjRows [][]string
 }
 
 type reportChart struct {
@@ -194,6 +197,7 @@ func buildRun(id string, s Source) reportRun {
 		Meta: strings.ReplaceAll(describeRun(r), "\n", "; ") + fmt.Sprintf("; muxlab %s, %s, %s/%s, %d CPUs", r.Tool.Version, r.Tool.GoVersion,
 			r.Machine.OS, r.Machine.Arch, r.Machine.CPUs),
 		Verdict: strings.Split(r.Verdict, "\n"), Interrupted: r.Interrupted, Head: grid.head, Rows: grid.rows, Notes: notes(r)}
+	rr.ObjHead, rr.ObjRows = pageObjects(r)
 	if rows := linkByTurn(r); rows != nil {
 		rr.LinkHead = []string{"the link by turn"}
 		for _, c := range r.Contenders {

@@ -25,6 +25,7 @@ func WriteTable(w io.Writer, r *results.Run) error {
 	if r.Interrupted {
 		fmt.Fprintln(w, "INTERRUPTED: the figures are what was measured before Ctrl-C")
 	}
+	writePageObjects(w, r)
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	g := summaryGrid(r)

@@ -45,3 +45,29 @@ func checkGolden(t *testing.T, name string, run *results.Run) {
 		t.Errorf("table differs from %s (go test -update rewrites it):\n%s", golden, buf.String())
 	}
 }
+
+// A recorded page's objects are shown by origin, with their bytes and
+// types, in the table and the report.
+func TestPageObjectsByOrigin(t *testing.T) {
+	r := resultstest.Sample()
+	r.Scenario.Paths = []string{"/a.js", "/b.css", "/c.png"}
+	r.Scenario.Hosts = []string{"www.example.com", "www.example.com", "cdn.example.net"}
+	r.Scenario.ObjectTypes = []string{"text/javascript", "text/css", "image/png"}
+	r.Scenario.ObjectSizes = []int64{2048, 1024, 5120}
+	var buf bytes.Buffer
+	if err := report.WriteTable(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"the page's objects by origin", "www.example.com  2        3.0  text/css 1, text/javascript 1", "cdn.example.net  1        5.0  image/png 1"} {
+		if !bytes.Contains(buf.Bytes(), []byte(want)) {
+			t.Errorf("table lacks %q:\n%s", want, buf.String())
+		}
+	}
+	buf.Reset()
+	if err := report.WriteReport(&buf, []report.Source{{Name: "r.json", Run: r}}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(buf.Bytes(), []byte(`class="summary objects"`)) || !bytes.Contains(buf.Bytes(), []byte("cdn.example.net")) {
+		t.Error("the report shows no objects by origin")
+	}
+}

@@ -140,6 +140,10 @@ type Scenario struct {
 	// several origins, --har): each origin gets connections of its own, as
 	// a browser gives it, all to the one server measured.
 	Hosts []string `json:"hosts,omitempty"`
+	// ObjectTypes and ObjectSizes, when known (a recorded page), are each
+	// object's MIME type and recorded size in bytes.
+	ObjectTypes []string `json:"object_types,omitempty"`
+	ObjectSizes []int64  `json:"object_sizes,omitempty"`
 	// Source names where Paths came from (the list's file).
 	Source string `json:"source,omitempty"`
 }

@@ -145,6 +145,8 @@ func (f *benchFlags) scenarioFrom(fs *pflag.FlagSet) (results.Scenario, error) {
 		for _, e := range f.harPage.Entries {
 			sc.Paths = append(sc.Paths, e.URL.RequestURI())
 			sc.Hosts = append(sc.Hosts, e.URL.Hostname())
+			sc.ObjectTypes = append(sc.ObjectTypes, mimeOf(e.Header["Content-Type"]))
+			sc.ObjectSizes = append(sc.ObjectSizes, e.Size)
 		}
 		sc.Objects = len(sc.Paths)
 		sc.Summary += fmt.Sprintf(" [objects: the %d recorded objects of %d origins in %s; %d entries not answered 2xx left out]",
@@ -176,6 +178,17 @@ func (f *benchFlags) scenarioFrom(fs *pflag.FlagSet) (results.Scenario, error) {
 		return sc, usageError{err}
 	}
 	return sc, nil
+}
+
+// mimeOf is a Content-Type without its parameters: "text/css".
+func mimeOf(ct string) string {
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	if ct = strings.TrimSpace(ct); ct == "" {
+		return "unknown"
+	}
+	return ct
 }
 
 // warn says on stderr, whatever -q says, what makes the run's figures
