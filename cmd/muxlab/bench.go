@@ -158,6 +158,12 @@ func (f *benchFlags) scenarioFrom(fs *pflag.FlagSet) (results.Scenario, error) {
 		}
 		sc.Paths, sc.Objects, sc.Source = f.pageList.Paths(), len(f.pageList.URLs), f.urlsFile
 		sc.Endpoint = ""
+		if len(f.pageList.Origins()) > 1 { // each origin on connections of its own, by its Host
+			sc.Hosts = nil
+			for _, u := range f.pageList.URLs {
+				sc.Hosts = append(sc.Hosts, u.Hostname())
+			}
+		}
 		sc.Summary += fmt.Sprintf(" [objects: the %d URLs of %s]", sc.Objects, f.urlsFile)
 	}
 	sc.Conns = f.conns

@@ -340,7 +340,7 @@ func TestBenchOneHTTPSURL(t *testing.T) {
 			t.Errorf("%s: ok %d of %d, server %+v; want %d connections", c.Name, tot.OK, tot.Sent, tot.Server, want[c.Name])
 		}
 	}
-	for _, bad := range [][]string{{"--url", url, "--h1-url", url}, {"--url", "ftp://x"}, {"--url", "http://127.0.0.1:1", "--tls"}} {
+	for _, bad := range [][]string{{"--url", "ftp://x"}, {"--url", "http://127.0.0.1:1", "--tls"}} {
 		stderr.Reset()
 		if code := run(context.Background(), append([]string{"bench", "-q", "--out", out}, bad...), &stdout, &stderr); code != exitUsage ||
 			!strings.Contains(stderr.String(), "--url") {
@@ -385,6 +385,21 @@ func TestBenchURLList(t *testing.T) {
 		if tot := c.Total; tot.OK != 2*20 || tot.Sent != 2*20 || tot.Page == nil || tot.Page.Count != 2 {
 			t.Errorf("%s: ok %d of %d, page %+v", c.Name, tot.OK, tot.Sent, tot.Page)
 		}
+	}
+	// Two origins, both answered by the one server given: each origin on
+	// connections of its own.
+	two := filepath.Join(dir, "two.txt")
+	os.WriteFile(two, []byte("https://www.example.com/tile/1\nhttps://cdn.example.net/tile/2\nhttps://cdn.example.net/tile/3\n"), 0o644)
+	stdout.Reset()
+	if code := run(context.Background(), []string{"bench", "-q", "--json", "--scenario", "page", "--pages", "1", "--rounds", "1",
+		"--contenders", "h1", "--urls", two, "--url", base, "--out", dir}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("two origins: exit %d: %s", code, stderr.String())
+	}
+	var r2 results.Run
+	json.Unmarshal(stdout.Bytes(), &r2)
+	if tot := r2.Contenders[0].Total; tot.OK != 3 || tot.Server == nil || tot.Server.ConnectionsAccepted != 3 || len(r2.Scenario.Hosts) != 3 {
+		t.Errorf("two origins: ok %d, server %+v, hosts %v; want one connection per object spread over its origin's pool",
+			tot.OK, tot.Server, r2.Scenario.Hosts)
 	}
 	for name, content := range map[string]string{
 		"line 3: \"ftp://x/y\": the scheme must be http or https": "# c\n" + base + "/a\nftp://x/y\n",

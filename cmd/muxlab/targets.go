@@ -33,11 +33,12 @@ func (f *benchFlags) readURLs() error {
 		return usagef("--urls: %s: %v", f.urlsFile, strings.TrimPrefix(err.Error(), "pageset: "))
 	}
 	origins := l.Origins()
-	if len(origins) > 1 {
-		return usagef("--urls: %s: %d origins (%s): a list of one origin is measured; several origins per page are not yet",
+	given := f.url != "" || f.h1URL != "" || f.h2cURL != ""
+	if len(origins) > 1 && !given {
+		return usagef("--urls: %s: %d origins (%s): give --url, a server that answers them all by their Host (muxlab serve --har)",
 			f.urlsFile, len(origins), strings.Join(origins, ", "))
 	}
-	if f.url == "" && f.h1URL == "" && f.h2cURL == "" {
+	if !given {
 		f.url = origins[0]
 	}
 	f.pageList = l
@@ -92,11 +93,6 @@ func (f *benchFlags) oneURL() error {
 	if f.url == "" {
 		return nil
 	}
-	for _, name := range []string{"h1-url", "h2c-url"} {
-		if f.flagSet.Changed(name) {
-			return usagef("--url and --%s: --url measures one server with every contender; give one or the other", name)
-		}
-	}
 	switch {
 	case len(f.url) > 8 && f.url[:8] == "https://":
 		f.tls = true
@@ -107,7 +103,13 @@ func (f *benchFlags) oneURL() error {
 	default:
 		return usagef("--url: %q is not a base URL like https://example.com or http://127.0.0.1:8080", f.url)
 	}
-	f.h1URL, f.h2cURL = f.url, f.url
+	// A per-protocol URL given beside it overrides it.
+	if f.h1URL == "" {
+		f.h1URL = f.url
+	}
+	if f.h2cURL == "" {
+		f.h2cURL = f.url
+	}
 	return nil
 }
 
