@@ -22,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
 
 	"muxlab/roundtrip"
@@ -148,14 +149,22 @@ func (c *Client) Do(req *http.Request, info *roundtrip.Info) (*http.Response, er
 }
 
 // roundTripError gives err a kind a caller can test: the context's cause
-// when it ended, ErrClosed, ErrConnLost when the connection ended.
+// when it ended, ErrClosed, ErrConnLost when the connection ended. A
+// connection-level error (the peer's CONNECTION_CLOSE, an idle timeout, a
+// transport error) can reach a stream before the connection's context is
+// done: it marks the connection lost at once, so that the next request
+// dials again instead of trying a dying one.
 func (c *Client) roundTripError(ctx context.Context, cn *conn, err error) error {
+	var ae *quic.ApplicationError
+	var ie *quic.IdleTimeoutError
+	var te *quic.TransportError
 	switch {
 	case context.Cause(ctx) != nil:
 		return context.Cause(ctx)
 	case c.shut.Load():
 		return fmt.Errorf("%w: %w", ErrClosed, err)
-	case cn.qc.Context().Err() != nil:
+	case cn.qc.Context().Err() != nil, errors.As(err, &ae), errors.As(err, &ie), errors.As(err, &te):
+		cn.lost.Store(true)
 		return fmt.Errorf("%w: %w", ErrConnLost, err)
 	}
 	return err

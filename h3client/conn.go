@@ -24,10 +24,13 @@ type conn struct {
 	rec      *roundtrip.ConnRecord
 	inFlight atomic.Int64
 	closed   atomic.Bool
+	lost     atomic.Bool // a request met a connection-level error
 }
 
 // usable reports whether new requests may go on cn.
-func (cn *conn) usable() bool { return !cn.closed.Load() && cn.qc.Context().Err() == nil }
+func (cn *conn) usable() bool {
+	return !cn.closed.Load() && !cn.lost.Load() && cn.qc.Context().Err() == nil
+}
 
 func (cn *conn) closeIfIdle() {
 	if cn.inFlight.Load() == 0 {
