@@ -21,9 +21,13 @@ type Run struct {
 	Finished      time.Time `json:"finished"`
 	// Interrupted says the run was stopped (Ctrl-C) before it finished: the
 	// figures are what was measured until then.
-	Interrupted bool     `json:"interrupted"`
-	Label       string   `json:"label,omitempty"`
-	Scenario    Scenario `json:"scenario"`
+	Interrupted bool   `json:"interrupted"`
+	Label       string `json:"label,omitempty"`
+	// Agent names the load agent that made the run (--agent), or "merged"
+	// for a merge of several; Agents then keeps each one's totals.
+	Agent    string     `json:"agent,omitempty"`
+	Agents   []AgentRun `json:"agents,omitempty"`
+	Scenario Scenario   `json:"scenario"`
 	// Network is the network between client and server: an emulated
 	// link's conditions, or loopback.
 	Network Network `json:"network"`

@@ -50,6 +50,7 @@ type benchFlags struct {
 	timeout     time.Duration
 	dialTimeout time.Duration
 	label       string
+	agent       string
 	cold        bool
 	appConns    int
 	net         netFlags
@@ -99,6 +100,7 @@ func (f *benchFlags) define(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.timeout, "timeout", bench.DefaultTimeout, "time allowed for each request")
 	fs.DurationVar(&f.dialTimeout, "dial-timeout", bench.DefaultDialTimeout, "time allowed to connect and handshake")
 	fs.StringVar(&f.label, "label", "", "a name for this run in reports, e.g. \"before the change\"")
+	fs.StringVar(&f.agent, "agent", "", "the load agent's name, for muxlab merge (each agent its own)")
 	fs.BoolVar(&f.cold, "cold", false, "page: every page on new connections, handshakes included")
 	f.net.define(fs)
 }
@@ -322,7 +324,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case err != nil:
 		return err
 	}
-	run.Label = f.label
+	run.Label, run.Agent = f.label, f.agent
 	if err := f.emit(run, stdout, stderr); err != nil {
 		return err
 	}

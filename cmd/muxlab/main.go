@@ -5,6 +5,7 @@
 //	muxlab [bench]  compare six HTTP/1.1 connections with one HTTP/2 and one HTTP/3 connection
 //	muxlab report   an HTML report of result files, or --serve to browse them
 //	muxlab sweep    run a scenario across values of loss, RTT, bandwidth or objects
+//	muxlab merge    merge several agents' results into one
 //	muxlab record   record a page with headless Chromium into a HAR
 //	muxlab sidecar  HTTP/1.1 in from local apps, one multiplexed connection out
 //	muxlab serve    run the demo server (HTTP/1.1 and h2c listeners)
@@ -53,6 +54,7 @@ var commands = []command{
 	{"bench", "run a scenario against h1 (6 connections), h2 and h3 (1 connection each) and hey, over an emulated network or loopback; the default", runBench},
 	{"report", "write an HTML report of result files, or browse a results directory (--serve)", runReport},
 	{"sweep", "run one scenario across values of one parameter (loss, rtt, bandwidth, objects): one result, one chart", runSweep},
+	{"merge", "merge several agents' results of one scenario into one (counts summed, histograms merged)", runMerge},
 	{"record", "record a page with headless Chromium into a HAR (muxlab record URL -o page.har)", runRecord},
 	{"sidecar", "a local proxy: HTTP/1.1 in from apps, one HTTP/2 (or HTTP/3) connection out", runSidecar},
 	{"serve", "run the demo server: HTTP/1.1, h2c (and TLS, HTTP/3) listeners with ground-truth /stats", runServe},

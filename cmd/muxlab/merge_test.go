@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"muxlab/results"
+)
+
+// Two real runs from two agents merge into one whose counts add up and
+// whose p99 is the p99 of the merged histogram; a run of another scenario,
+// or two agents of one name, are refused naming the files.
+func TestMergeCommand(t *testing.T) {
+	dir := t.TempDir()
+	var paths []string
+	for _, agent := range []string{"agent-0", "agent-1"} {
+		out := filepath.Join(dir, agent)
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), []string{"bench", "-q", "--scenario", "latency", "-n", "60", "--rounds", "1",
+			"--contenders", "h1,h2", "--agent", agent, "--out", out}, &stdout, &stderr); code != exitOK {
+			t.Fatalf("exit %d: %s", code, stderr.String())
+		}
+		files, _ := filepath.Glob(filepath.Join(out, "*.json"))
+		paths = append(paths, files[0])
+	}
+	merged := filepath.Join(dir, "merged.json")
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), append([]string{"merge", "-o", merged}, paths...), &stdout, &stderr); code != exitOK {
+		t.Fatalf("merge: exit %d: %s", code, stderr.String())
+	}
+	m, err := results.Read(merged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range m.Contenders {
+		h := results.NewHistogram()
+		var ok int64
+		for _, p := range paths {
+			r, _ := results.Read(p)
+			for _, rc := range r.Contenders {
+				if rc.Name == c.Name {
+					ok += rc.Total.OK
+					x, _ := rc.Total.Latency.Histogram()
+					h.Merge(x)
+				}
+			}
+		}
+		if c.Total.OK != ok || c.Total.OK != 120 || c.Total.Latency.P99 != h.Dist().P99 {
+			t.Errorf("%s: ok %d (want %d), p99 %v (want %v)", c.Name, c.Total.OK, ok, c.Total.Latency.P99, h.Dist().P99)
+		}
+	}
+	if len(m.Agents) != 2 || !strings.Contains(stdout.String(), "merged from 2 agents") {
+		t.Errorf("agents %+v; output %s", m.Agents, stdout.String())
+	}
+	// The same agent twice, and too few files.
+	stderr.Reset()
+	if code := run(context.Background(), []string{"merge", "-o", merged + ".2", paths[0], paths[0]}, &stdout, &stderr); code != exitFailure ||
+		!strings.Contains(stderr.String(), "both agent \"agent-0\"") {
+		t.Errorf("same agent: exit %d, %q", code, stderr.String())
+	}
+	if code := run(context.Background(), []string{"merge", paths[0]}, &stdout, &stderr); code != exitUsage {
+		t.Errorf("one file: exit %d", code)
+	}
+	if _, err := os.Stat(merged + ".2"); err == nil {
+		t.Error("a refused merge wrote a file")
+	}
+}
