@@ -51,6 +51,8 @@ type benchFlags struct {
 	dialTimeout time.Duration
 	label       string
 	agent       string
+	startAt     string
+	startAtMax  time.Duration
 	cold        bool
 	appConns    int
 	net         netFlags
@@ -84,7 +86,9 @@ func (f *benchFlags) define(fs *pflag.FlagSet) {
 	fs.IntVar(&f.warmup, "warmup", 0, "unmeasured requests (pages) at the start of each turn")
 	fs.StringSliceVar(&f.contenders, "contenders", bench.DefaultContenderNames(), "who runs, in turn (the order rotates each round); see --list (sidecar-h2, sidecar-h3 only when named)")
 	fs.IntVar(&f.appConns, "app-conns", 0, "the app's connections to its sidecar, for sidecar-h2 and sidecar-h3 (default: --conns)")
-	fs.StringVar(&f.out, "out", "muxlab-results", "directory for the result file")
+	fs.StringVar(&f.out, "out", "muxlab-results", "directory for the result file; - writes the result's JSON to standard output (for a collector)")
+	fs.StringVar(&f.startAt, "start-at", "", "wait until this time (RFC 3339) before the first request: agents start together")
+	fs.DurationVar(&f.startAtMax, "start-at-max", 10*time.Minute, "how far ahead --start-at may be")
 	fs.BoolVar(&f.json, "json", false, "print the result JSON instead of the table")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar, no file message")
 	fs.StringVar(&f.h1URL, "h1-url", "", "HTTP/1.1 server to measure (default: an embedded mux server)")
@@ -199,6 +203,46 @@ func mimeOf(ct string) string {
 	return ct
 }
 
+// startTime reads --start-at: zero when not given; a time in the past
+// starts at once (said when the run starts); more than --start-at-max ahead
+// is refused.
+func (f *benchFlags) startTime(now time.Time) (time.Time, error) {
+	if f.startAt == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, f.startAt)
+	if err != nil {
+		return time.Time{}, usagef("--start-at: %q is not a time like 2026-11-30T20:00:00Z (RFC 3339)", f.startAt)
+	}
+	if err := checkRange("start-at-max", f.startAtMax, 0, 24*time.Hour); err != nil {
+		return time.Time{}, err
+	}
+	if ahead := t.Sub(now); ahead > f.startAtMax {
+		return time.Time{}, usagef("--start-at: %s is %v ahead, more than --start-at-max %v", f.startAt, ahead.Round(time.Second), f.startAtMax)
+	}
+	return t, nil
+}
+
+// waitUntil waits for start (zero: not at all), or says that it is past.
+func waitUntil(ctx context.Context, start time.Time, stderr io.Writer) error {
+	if start.IsZero() {
+		return nil
+	}
+	d := time.Until(start)
+	if d <= 0 {
+		fmt.Fprintf(stderr, "muxlab: --start-at %s is %v past: starting at once\n", start.Format(time.RFC3339), (-d).Round(time.Millisecond))
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w while waiting for --start-at; nothing measured, no result written", errInterrupted)
+	}
+}
+
 // warn says on stderr, whatever -q says, what makes the run's figures
 // less than they seem.
 func (f *benchFlags) warn(stderr io.Writer) {
@@ -309,10 +353,19 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if err := results.CheckDir(f.out); err != nil {
-		return usagef("--out: %v", err)
+	if f.out != "-" {
+		if err := results.CheckDir(f.out); err != nil {
+			return usagef("--out: %v", err)
+		}
+	}
+	start, err := f.startTime(time.Now())
+	if err != nil {
+		return err
 	}
 	f.warn(stderr)
+	if err := waitUntil(ctx, start, stderr); err != nil {
+		return err
+	}
 	var bar *progressBar
 	if !f.quiet && isTerminal(stderr) {
 		bar = &progressBar{w: stderr}
@@ -337,6 +390,14 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // emit prints run (the table, or the JSON) and then writes its file: shown
 // before written, so that a failed write loses no figure.
 func (f *benchFlags) emit(run *results.Run, stdout, stderr io.Writer) error {
+	if f.out == "-" { // the JSON alone on stdout, for a collector; the table on stderr
+		if !f.quiet {
+			if err := printRun(stderr, run, false); err != nil {
+				return err
+			}
+		}
+		return printRun(stdout, run, true)
+	}
 	if err := printRun(stdout, run, f.json); err != nil {
 		return err
 	}

@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"muxlab/results"
 )
@@ -67,5 +69,44 @@ func TestMergeCommand(t *testing.T) {
 	}
 	if _, err := os.Stat(merged + ".2"); err == nil {
 		t.Error("a refused merge wrote a file")
+	}
+}
+
+// --start-at in the past starts at once and says so; too far ahead is
+// refused unless --start-at-max allows it; --out - writes the JSON alone to
+// standard output.
+func TestStartAtAndOutToStdout(t *testing.T) {
+	args := []string{"bench", "--scenario", "latency", "-n", "20", "--rounds", "1", "--contenders", "h1", "--out", "-"}
+	var stdout, stderr bytes.Buffer
+	past := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
+	if code := run(context.Background(), append(args, "--start-at", past), &stdout, &stderr); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var r results.Run
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil || r.Contenders[0].Total.OK != 20 {
+		t.Errorf("stdout is not the result alone: %v", err)
+	}
+	if !strings.Contains(stderr.String(), "past: starting at once") || !strings.Contains(stderr.String(), "muxlab bench: latency") {
+		t.Errorf("stderr %q", stderr.String())
+	}
+	ahead := time.Now().Add(20 * time.Minute).UTC().Format(time.RFC3339)
+	stderr.Reset()
+	if code := run(context.Background(), append(args, "--start-at", ahead), &stdout, &stderr); code != exitUsage ||
+		!strings.Contains(stderr.String(), "more than --start-at-max 10m0s") {
+		t.Errorf("20 minutes ahead: exit %d, %q", code, stderr.String())
+	}
+	stderr.Reset()
+	if code := run(context.Background(), append(args, "--start-at", "tomorrow"), &stdout, &stderr); code != exitUsage ||
+		!strings.Contains(stderr.String(), "--start-at: \"tomorrow\" is not a time") {
+		t.Errorf("a bad time: exit %d, %q", code, stderr.String())
+	}
+	// A start a moment ahead is waited for.
+	soon := time.Now().Add(1500 * time.Millisecond).Truncate(time.Second).Add(time.Second)
+	start := time.Now()
+	if code := run(context.Background(), append(args, "-q", "--start-at", soon.UTC().Format(time.RFC3339)), &stdout, &stderr); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if time.Now().Before(soon) {
+		t.Errorf("the run, started at %v, ended before its --start-at %v", start, soon)
 	}
 }

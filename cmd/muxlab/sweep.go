@@ -100,8 +100,10 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		plans, xs = append(plans, p), append(xs, x)
 	}
-	if err := results.CheckDir(f.out); err != nil {
-		return usagef("--out: %v", err)
+	if f.out != "-" {
+		if err := results.CheckDir(f.out); err != nil {
+			return usagef("--out: %v", err)
+		}
 	}
 	f.warn(stderr)
 	sw := &results.Sweep{Parameter: param.name, Unit: param.unit}
