@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -41,6 +42,9 @@ type Options struct {
 	// Truth is where the server's own counts come from. Nil: GET /stats on
 	// the server, if it answers.
 	Truth GroundTruth
+	// NoTruth asks the server nothing: with several agents on one server,
+	// each one's reset of its counts would clobber the others'.
+	NoTruth bool
 	// Embedded says the server runs in this process: its CPU time is in
 	// every CPU figure.
 	Embedded bool
@@ -118,6 +122,9 @@ func (o *Options) normalize() ([]*contender, error) {
 	return cs, nil
 }
 
+// errNotAsked is the truth of a run told not to ask the server.
+var errNotAsked = errors.New("bench: the server's counts were not asked for")
+
 // Run runs the scenario against every contender, in turns within each
 // round, and returns the result. If ctx is cancelled (Ctrl-C) the result
 // holds what was measured until then and says it was interrupted; the error
@@ -134,6 +141,9 @@ func Run(ctx context.Context, opts Options) (*results.Run, error) {
 		}
 	}
 	truth, truthNote := opts.Truth, "in process"
+	if opts.NoTruth {
+		truth, truthNote = unavailableTruth{errNotAsked}, "not asked (several agents share the server: read its /stats once, after them all)"
+	}
 	if truth == nil {
 		var closeTruth func()
 		truth, truthNote, closeTruth = probeRemoteTruth(ctx, &opts, cs)

@@ -51,6 +51,7 @@ type benchFlags struct {
 	dialTimeout time.Duration
 	label       string
 	agent       string
+	noTruth     bool
 	startAt     string
 	startAtMax  time.Duration
 	cold        bool
@@ -105,6 +106,7 @@ func (f *benchFlags) define(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.dialTimeout, "dial-timeout", bench.DefaultDialTimeout, "time allowed to connect and handshake")
 	fs.StringVar(&f.label, "label", "", "a name for this run in reports, e.g. \"before the change\"")
 	fs.StringVar(&f.agent, "agent", "", "the load agent's name, for muxlab merge (each agent its own)")
+	fs.BoolVar(&f.noTruth, "no-server-counts", false, "ask the server for no counts: several agents share it (read its /stats after them all)")
 	fs.BoolVar(&f.cold, "cold", false, "page: every page on new connections, handshakes included")
 	f.net.define(fs)
 }
@@ -296,7 +298,7 @@ func (f *benchFlags) measure(ctx context.Context, p plan, bar *progressBar) (*re
 	}
 	opts := bench.Options{Scenario: p.sc, Contenders: f.contenders, Timeout: f.timeout, DialTimeout: f.dialTimeout, Version: version,
 		Link: ln, Profile: p.profile}
-	opts.TLS = f.tls
+	opts.TLS, opts.NoTruth = f.tls, f.noTruth
 	if f.embedded() {
 		stop, err := embed(&opts, f.maxStreams, ln)
 		if err != nil {

@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"muxlab/internal/muxtest"
+	"muxlab/mux"
 	"muxlab/results"
 )
 
@@ -108,5 +112,69 @@ func TestStartAtAndOutToStdout(t *testing.T) {
 	}
 	if time.Now().Before(soon) {
 		t.Errorf("the run, started at %v, ended before its --start-at %v", start, soon)
+	}
+}
+
+// Three agent processes against one mux server, started together: their
+// merged result adds up to the server's own count, three times six
+// HTTP/1.1 connections and three times one HTTP/2 connection, besides the
+// one connection each agent's round-trip probe opened per contender.
+func TestThreeAgents(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "muxlab")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	srv := muxtest.Start(t, mux.Options{H1Addr: "127.0.0.1:0", H2CAddr: "127.0.0.1:0"})
+	start := time.Now().Add(3 * time.Second).UTC().Format(time.RFC3339)
+	var files []string
+	var cmds []*exec.Cmd
+	dir := t.TempDir()
+	for i := range 3 {
+		f := filepath.Join(dir, fmt.Sprintf("agent-%d.json", i))
+		out, err := os.Create(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer out.Close()
+		cmd := exec.Command(bin, "bench", "-q", "--scenario", "page", "--objects", "30", "--pages", "2", "--rounds", "1",
+			"--warmup", "0", "--delay", "10ms", "--contenders", "h1,h2", "--h1-url", srv.URL(mux.ListenerH1), "--h2c-url", srv.URL(mux.ListenerH2C),
+			"--agent", fmt.Sprintf("agent-%d", i), "--no-server-counts", "--start-at", start, "--out", "-")
+		cmd.Stdout = out
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds, files = append(cmds, cmd), append(files, f)
+	}
+	for i, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("agent %d: %v: %s", i, err, cmd.Stderr.(*bytes.Buffer).String())
+		}
+	}
+	var runs []*results.Run
+	for _, f := range files {
+		r, err := results.Read(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs = append(runs, r)
+	}
+	m, err := results.Merge(runs, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := srv.Stats().Listeners
+	want := map[string]struct {
+		listener string
+		conns    int64
+	}{"h1": {mux.ListenerH1, 3 * 6}, "h2": {mux.ListenerH2C, 3 * 1}}
+	for _, c := range m.Contenders {
+		w := want[c.Name]
+		tot := c.Total
+		if tot.Client.Dials != w.conns || st[w.listener].ConnectionsAccepted != w.conns+3 || tot.OK != 3*2*30 || st[w.listener].Requests < tot.OK {
+			t.Errorf("%s: merged dials %d, ok %d; server %+v; want %d connections (+3 probes) and %d requests", c.Name, tot.Client.Dials, tot.OK,
+				st[w.listener], w.conns, 3*2*30)
+		}
 	}
 }
