@@ -24,6 +24,14 @@ func FileName(r *Run) string {
 	if r.Sweep != nil {
 		name += "-sweep-" + r.Sweep.Parameter
 	}
+	if r.Agent != "" { // agents that start together share a second, and maybe a directory
+		name += "-" + strings.Map(func(c rune) rune {
+			if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' {
+				return c
+			}
+			return '_'
+		}, r.Agent)
+	}
 	return r.Started.UTC().Format("20060102-150405") + "-" + name + ".json"
 }
 
