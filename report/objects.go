@@ -68,3 +68,43 @@ func writePageObjects(w io.Writer, r *results.Run) {
 	}
 	tw.Flush()
 }
+
+// agentRows are a merged run's agents, each contender's figures on each.
+func agentRows(r *results.Run) (head []string, rows [][]string) {
+	if len(r.Agents) == 0 {
+		return nil, nil
+	}
+	head = []string{"agent"}
+	for _, c := range r.Contenders {
+		head = append(head, c.Name+" ok / sent, p99 ms, server conns")
+	}
+	for _, a := range r.Agents {
+		row := []string{a.Name}
+		for _, c := range r.Contenders {
+			cell := "-"
+			for _, t := range a.Contenders {
+				if t.Name == c.Name {
+					cell = fmt.Sprintf("%d / %d, %.2f, %d", t.OK, t.Sent, t.LatencyP99, t.ServerConns)
+				}
+			}
+			row = append(row, cell)
+		}
+		rows = append(rows, row)
+	}
+	return head, rows
+}
+
+// writeAgents prints agentRows under the table.
+func writeAgents(w io.Writer, r *results.Run) {
+	head, rows := agentRows(r)
+	if rows == nil {
+		return
+	}
+	fmt.Fprintf(w, "\nthe agents' own figures (the table above merges them):\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	row(tw, head...)
+	for _, r := range rows {
+		row(tw, r...)
+	}
+	tw.Flush()
+}

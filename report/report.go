@@ -66,6 +66,9 @@ type reportRun struct {
 	// ObjHead and ObjRows are a recorded page's objects by origin.
 	ObjHead []string
 	ObjRows [][]string
+	// AgentHead and AgentRows are a merged run's agents.
+	AgentHead []string
+	AgentRows [][]string
 }
 
 type reportChart struct {
@@ -198,6 +201,7 @@ func buildRun(id string, s Source) reportRun {
 			r.Machine.OS, r.Machine.Arch, r.Machine.CPUs),
 		Verdict: strings.Split(r.Verdict, "\n"), Interrupted: r.Interrupted, Head: grid.head, Rows: grid.rows, Notes: notes(r)}
 	rr.ObjHead, rr.ObjRows = pageObjects(r)
+	rr.AgentHead, rr.AgentRows = agentRows(r)
 	if rows := linkByTurn(r); rows != nil {
 		rr.LinkHead = []string{"the link by turn"}
 		for _, c := range r.Contenders {

@@ -44,6 +44,7 @@ func WriteTable(w io.Writer, r *results.Run) error {
 	if err := writeLinkByTurn(w, r); err != nil {
 		return err
 	}
+	writeAgents(w, r)
 	for _, n := range notes(r) {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}

@@ -71,3 +71,27 @@ func TestPageObjectsByOrigin(t *testing.T) {
 		t.Error("the report shows no objects by origin")
 	}
 }
+
+// A merged run shows each agent's own figures beside the merge.
+func TestMergedRunShowsAgents(t *testing.T) {
+	a, b := resultstest.Sample(), resultstest.Sample()
+	a.Agent, b.Agent = "agent-0", "agent-1"
+	m, err := results.Merge([]*results.Run{a, b}, []string{"a.json", "b.json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := report.WriteTable(&buf, m); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(buf.Bytes(), []byte("the agents' own figures")) || !bytes.Contains(buf.Bytes(), []byte("agent-1")) {
+		t.Errorf("table:\n%s", buf.String())
+	}
+	buf.Reset()
+	if err := report.WriteReport(&buf, []report.Source{{Name: "m.json", Run: m}}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(buf.Bytes(), []byte(`class="summary agents"`)) {
+		t.Error("the report shows no agents")
+	}
+}
