@@ -4,7 +4,7 @@ BIN      := bin/muxlab
 FUZZTIME ?= 10s
 TESTFUZZTIME ?= 3s
 
-.PHONY: build run serve deps test bench fuzz lint clean report
+.PHONY: build run serve deps test bench fuzz lint clean report peers
 
 build:
 	$(GO) build -o $(BIN) ./cmd/muxlab
@@ -22,7 +22,7 @@ serve: build
 # them are skipped (and fail when CI is set).
 deps:
 	@missing=""; \
-	for p in /usr/bin/chromium:chromium /usr/bin/h2load:nghttp2-client /usr/sbin/haproxy:haproxy; do \
+	for p in /usr/bin/chromium:chromium /usr/bin/h2load:nghttp2-client /usr/sbin/haproxy:haproxy /usr/bin/wrk:wrk; do \
 	  [ -x "$${p%%:*}" ] || missing="$$missing $${p#*:}"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -46,6 +46,11 @@ test: deps
 # page and throughput runs reporting p50-ms, p99-ms, conns and req/s.
 bench:
 	$(GO) test -p 1 -run '^$$' -bench . -benchmem ./...
+
+# The load generators' CPU per request side by side: wrk, h2load, hey and
+# muxlab against one mux server, server and generator pinned to a core each.
+peers: deps
+	bash scripts/peers.sh
 
 # Each native fuzz target for FUZZTIME.
 fuzz:
