@@ -65,17 +65,7 @@ func (p *perOrigin) Stats() roundtrip.Stats {
 	var st roundtrip.Stats
 	for _, host := range p.order {
 		o := p.clients[host].Stats()
-		st.Dials += o.Dials
-		st.Reconnects += o.Reconnects
-		st.Retries += o.Retries
-		st.Requests += o.Requests
-		st.Failed += o.Failed
-		st.ConnsOpen += o.ConnsOpen
-		st.ConnsPeak += o.ConnsPeak
-		st.InFlightPeak = max(st.InFlightPeak, o.InFlightPeak)
-		st.WaitingPeak = max(st.WaitingPeak, o.WaitingPeak)
-		st.PeakStreams = max(st.PeakStreams, o.PeakStreams)
-		st.MaxConcurrentStreams = max(st.MaxConcurrentStreams, o.MaxConcurrentStreams)
+		addStats(&st, o, true) // the origins' clients run at once
 		for _, pc := range o.PerConn {
 			pc.Conn += p.index[host] * OriginConn
 			st.PerConn = append(st.PerConn, pc)

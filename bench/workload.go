@@ -131,18 +131,32 @@ func (s *session) renew() error {
 func (s *session) stats() roundtrip.Stats {
 	st := s.client.Stats()
 	for _, o := range s.spent {
-		st.Dials += o.Dials
-		st.Reconnects += o.Reconnects
-		st.Retries += o.Retries
-		st.Requests += o.Requests
-		st.Failed += o.Failed
-		st.ConnsPeak = max(st.ConnsPeak, o.ConnsPeak)
-		st.InFlightPeak = max(st.InFlightPeak, o.InFlightPeak)
-		st.WaitingPeak = max(st.WaitingPeak, o.WaitingPeak)
-		st.PeakStreams = max(st.PeakStreams, o.PeakStreams)
+		addStats(&st, o, false)
 		st.PerConn = append(st.PerConn, o.PerConn...)
 	}
 	return st
+}
+
+// addStats adds a client's counts o to st: counts summed, peaks the
+// largest; open and peak connections summed when the clients ran at once
+// (together), the largest when they ran one after another. The caller
+// appends PerConn.
+func addStats(st *roundtrip.Stats, o roundtrip.Stats, together bool) {
+	st.Dials += o.Dials
+	st.Reconnects += o.Reconnects
+	st.Retries += o.Retries
+	st.Requests += o.Requests
+	st.Failed += o.Failed
+	if together {
+		st.ConnsOpen += o.ConnsOpen
+		st.ConnsPeak += o.ConnsPeak
+	} else {
+		st.ConnsPeak = max(st.ConnsPeak, o.ConnsPeak)
+	}
+	st.InFlightPeak = max(st.InFlightPeak, o.InFlightPeak)
+	st.WaitingPeak = max(st.WaitingPeak, o.WaitingPeak)
+	st.PeakStreams = max(st.PeakStreams, o.PeakStreams)
+	st.MaxConcurrentStreams = max(st.MaxConcurrentStreams, o.MaxConcurrentStreams)
 }
 
 // errNoClient fails the requests of a session whose client could not be
