@@ -299,20 +299,16 @@ func measured(sc *results.Scenario) int {
 // do sends the request to target tg on behalf of a workload that asked for
 // it at asked (its intended start in an open loop, its page's start), reads
 // the whole response and describes what became of it in o.
-func (s *session) do(tg int, asked time.Time, o *outcome, info *roundtrip.Info) {
+func (s *session) do(b *bound, tg int, asked time.Time, o *outcome, info *roundtrip.Info) {
 	*info = roundtrip.Info{}
-	req := s.reqs[tg]
-	if s.timeout > 0 {
-		ctx, cancel := context.WithTimeout(s.ctx, s.timeout)
-		defer cancel()
-		req = req.WithContext(ctx)
-	}
+	req := b.start(tg)
 	resp, err := s.client.Do(req, info)
 	if err == nil {
 		o.status = resp.StatusCode
 		_, err = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}
+	b.end()
 	end := info.End
 	if end.IsZero() {
 		end = time.Now()
@@ -338,13 +334,15 @@ func (s *session) closedLoop(recs []*recorder, total int64) {
 		wg.Go(func() {
 			var o outcome
 			var info roundtrip.Info
+			b := s.bound()
+			defer b.close()
 			for !s.stop.Load() {
 				i := next.Add(1) - 1
 				if total > 0 && i >= total {
 					return
 				}
 				o = outcome{}
-				s.do(pick(s.sc, i), time.Now(), &o, &info)
+				s.do(b, pick(s.sc, i), time.Now(), &o, &info)
 				o.lag = -1 // a closed loop has no harness queue
 				rec.record(&o)
 			}
@@ -384,6 +382,8 @@ func (s *session) openLoop(recs []*recorder, total int64) schedule {
 			var info roundtrip.Info
 			timer := time.NewTimer(time.Hour)
 			defer timer.Stop()
+			b := s.bound()
+			defer b.close()
 			for {
 				i := next.Add(1) - 1
 				if end >= 0 && i >= end {
@@ -402,7 +402,7 @@ func (s *session) openLoop(recs []*recorder, total int64) schedule {
 					return
 				}
 				o = outcome{}
-				s.do(pick(s.sc, i), at, &o, &info)
+				s.do(b, pick(s.sc, i), at, &o, &info)
 				rec.record(&o)
 				lastIdx[w], lastStart[w] = i, info.Start
 			}
@@ -443,6 +443,11 @@ func (s *session) pageLoop(recs []*recorder, total int, page *results.Histogram,
 	ends := make([]time.Time, n)
 	infos := make([]roundtrip.Info, n)
 	outs := make([]outcome, n)
+	bounds := make([]*bound, n)
+	for obj := range n {
+		bounds[obj] = s.bound()
+		defer bounds[obj].close()
+	}
 	for p := 0; (total == 0 || p < total) && !s.stop.Load(); p++ {
 		if s.sc.Cold && s.fresh != nil {
 			if err := s.renew(); err != nil {
@@ -458,7 +463,7 @@ func (s *session) pageLoop(recs []*recorder, total int, page *results.Histogram,
 			wg.Go(func() {
 				<-begin
 				outs[obj] = outcome{}
-				s.do(obj, start, &outs[obj], &infos[obj])
+				s.do(bounds[obj], obj, start, &outs[obj], &infos[obj])
 				ends[obj] = start.Add(outs[obj].latency)
 				recs[obj].record(&outs[obj])
 			})

@@ -21,20 +21,16 @@ var aLongTimeAgo = time.Unix(1, 0)
 // connection for the caller to read.
 func (c *conn) roundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	if err := ctx.Err(); err != nil {
+	c.watch(ctx)
+	if err := context.Cause(ctx); err != nil {
 		return nil, err
 	}
-	if dl, ok := ctx.Deadline(); ok {
+	dl, _ := ctx.Deadline()
+	if !dl.Equal(c.deadline) { // setting an unchanged deadline still costs a timer update
 		c.nc.SetDeadline(dl)
-	} else {
-		c.nc.SetDeadline(time.Time{})
+		c.deadline = dl
 	}
-	if ctx.Done() != nil {
-		// Unblock reads and writes when the caller gives up. The watch ends
-		// when the body is done (see body.finish).
-		c.stop = context.AfterFunc(ctx, func() { c.nc.SetDeadline(aLongTimeAgo) })
-	}
-	if err := req.Write(c.bw); err != nil {
+	if err := writeRequest(c.bw, req); err != nil {
 		return nil, c.ctxErr(ctx, fmt.Errorf("writing request: %w", err))
 	}
 	if err := c.bw.Flush(); err != nil {
@@ -55,6 +51,37 @@ func (c *conn) roundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
+// watch makes the end of ctx unblock the connection's reads and writes while
+// the request is on it.
+//
+// Registering a watch on a context for each request (context.AfterFunc)
+// costs an allocation and a map insertion in the context; a load generator
+// sends request after request on the same context, so the watch stays on
+// the connection's last context, and only a request on another one moves
+// it. The watch acts only while a request of its context is on the
+// connection (busy), so a context that ends after its requests does not
+// break the connection for the next one.
+func (c *conn) watch(ctx context.Context) {
+	c.mu.Lock()
+	c.busy = ctx // before the watch starts: a context already done must find it busy
+	c.mu.Unlock()
+	if ctx.Done() == nil || c.watched == ctx {
+		return
+	}
+	if c.stop != nil {
+		c.stop()
+	}
+	c.watched = ctx
+	c.stop = context.AfterFunc(ctx, func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.busy == ctx {
+			c.broken = true
+			c.nc.SetDeadline(aLongTimeAgo)
+		}
+	})
+}
+
 // ctxErr prefers the context's error when the context ended, because then the
 // I/O error is only its consequence.
 func (c *conn) ctxErr(ctx context.Context, err error) error {
@@ -69,15 +96,21 @@ func (c *conn) ctxErr(ctx context.Context, err error) error {
 	return err
 }
 
-// endWatch stops watching the request's context and reports whether the
-// connection is still usable (the context did not break it).
+// endWatch ends the request's hold on the connection and reports whether the
+// connection is still usable (its context's end did not break it).
 func (c *conn) endWatch() bool {
-	if c.stop == nil {
-		return true
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.busy = nil
+	return !c.broken
+}
+
+// unwatch stops the watch, when the connection closes.
+func (c *conn) unwatch() {
+	if c.stop != nil {
+		c.stop()
+		c.stop = nil
 	}
-	stopped := c.stop()
-	c.stop = nil
-	return stopped
 }
 
 // body hands the connection back when the response body is done.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -106,8 +107,20 @@ type conn struct {
 	br  *bufio.Reader
 	bw  *bufio.Writer
 	rec *roundtrip.ConnRecord
-	// stop ends the watch on the current request's context; nil when none.
-	stop func() bool
+	// deadline is the one last set on nc; watched is the context the watch
+	// is on, and stop ends that watch (nil: none). Only the request that
+	// holds the connection touches them.
+	deadline time.Time
+	watched  context.Context
+	stop     func() bool
+
+	mu sync.Mutex // mu guards the following, shared with the watch
+	// busy is the context of the request on the connection; nil between
+	// requests.
+	busy context.Context
+	// broken says the watch cut the connection's I/O short: the
+	// connection cannot carry another request.
+	broken bool
 }
 
 // New validates opts and returns a pool. It dials nothing until the first
@@ -255,7 +268,7 @@ func (p *Pool) connect(ctx context.Context, s *slot) (*conn, error) {
 	defer cancel()
 	nc, err := p.opts.Dial(dctx, "tcp", p.opts.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("h1pool: dial %s: %w", p.opts.Addr, err)
+		return nil, fmt.Errorf("h1pool: dial %s: %w", p.opts.Addr, roundtrip.CauseOf(ctx, err))
 	}
 	p.dials.Add(1)
 	if s.dialed {
@@ -286,6 +299,7 @@ func (p *Pool) closeConn(s *slot) {
 	if s.c == nil {
 		return
 	}
+	s.c.unwatch()
 	s.c.nc.Close()
 	s.c.rec.Close()
 	s.c = nil

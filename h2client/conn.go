@@ -70,7 +70,7 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 		if noApplicationProtocol(err) { // a TLS server that offers no h2
 			return nil, fmt.Errorf("h2client: dial %s: it does not offer h2 through ALPN: is it an HTTP/1.1-only TLS listener? (%w: %w)", addr, ErrHandshake, err)
 		}
-		return nil, fmt.Errorf("h2client: dial %s: %w", addr, err)
+		return nil, fmt.Errorf("h2client: dial %s: %w", addr, roundtrip.CauseOf(ctx, err))
 	}
 	c.dials.Add(1)
 	var pc *prefaceConn

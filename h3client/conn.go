@@ -118,5 +118,5 @@ func handshakeError(addr string, ctx context.Context, err error) error {
 		return fmt.Errorf("%w: QUIC handshake with %s over UDP: no answer within the dial timeout: is anything serving HTTP/3 on that UDP port? (%w)",
 			ErrHandshake, addr, err)
 	}
-	return fmt.Errorf("%w: QUIC handshake with %s over UDP: %w", ErrHandshake, addr, err)
+	return fmt.Errorf("%w: QUIC handshake with %s over UDP: %w", ErrHandshake, addr, roundtrip.CauseOf(ctx, err))
 }

@@ -7,7 +7,12 @@
 // library and holds no behaviour beyond small accessors.
 package roundtrip
 
-import "time"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
 
 // DefaultDialTimeout bounds one dial and handshake when a client's options
 // leave it zero. It is the one default of the clients and the harness.
@@ -96,4 +101,16 @@ type ConnCount struct {
 	Conn     uint64 `json:"conn"`
 	Requests int64  `json:"requests"`
 	Open     bool   `json:"open"`
+}
+
+// CauseOf returns the cause of ctx's end, with err beside it, when ctx has
+// ended, and err otherwise. A dial or a read cut short by a context reports
+// only that it was cancelled ("operation was canceled"), whatever the
+// context's cause (a request timeout, the end of a run): the cause is what
+// the caller needs to tell them apart.
+func CauseOf(ctx context.Context, err error) error {
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(err, cause) {
+		return fmt.Errorf("%w (%v)", cause, err)
+	}
+	return err
 }

@@ -68,6 +68,7 @@ type benchFlags struct {
 	harPage     *pageset.Page  // read from --har, its 2xx entries
 	harLeftOut  int            // --har's entries of other statuses
 	flagSet     *pflag.FlagSet // the flags as parsed, for what was given
+	cpuProfile  string
 }
 
 func (f *benchFlags) define(fs *pflag.FlagSet) {
@@ -107,6 +108,7 @@ func (f *benchFlags) define(fs *pflag.FlagSet) {
 	fs.StringVar(&f.label, "label", "", "a name for this run in reports, e.g. \"before the change\"")
 	fs.StringVar(&f.agent, "agent", "", "the load agent's name, for muxlab merge (each agent its own)")
 	fs.BoolVar(&f.noTruth, "no-server-counts", false, "ask the server for no counts: several agents share it (read its /stats after them all)")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof reads it)")
 	fs.BoolVar(&f.cold, "cold", false, "page: every page on new connections, handshakes included")
 	f.net.define(fs)
 }
@@ -372,7 +374,14 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if !f.quiet && isTerminal(stderr) {
 		bar = &progressBar{w: stderr}
 	}
+	stopProfile, err := startCPUProfile(f.cpuProfile)
+	if err != nil {
+		return err
+	}
 	run, err := f.measure(ctx, p, bar)
+	if perr := stopProfile(); perr != nil {
+		fmt.Fprintf(stderr, "muxlab: %v\n", perr)
+	}
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return fmt.Errorf("%w before anything was measured; no result written", errInterrupted)
