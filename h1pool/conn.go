@@ -37,7 +37,7 @@ func (c *conn) roundTrip(req *http.Request) (*http.Response, error) {
 		return nil, c.ctxErr(ctx, fmt.Errorf("writing request: %w", err))
 	}
 	for {
-		resp, err := http.ReadResponse(c.br, req)
+		resp, err := readResponse(c.br, req)
 		if err != nil {
 			return nil, c.ctxErr(ctx, fmt.Errorf("reading response: %w", err))
 		}

@@ -87,7 +87,7 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 		pc = &prefaceConn{Conn: nc}
 		nc = pc
 	}
-	cc, err := c.t.NewClientConn(nc)
+	cc, err := c.t.NewClientConn(newBatchConn(nc))
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("h2client: start HTTP/2 with %s: %w", addr, err)
