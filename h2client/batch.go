@@ -6,8 +6,8 @@ import (
 	"sync"
 )
 
-// maxBatch is how many written bytes a batchConn holds before a Write waits
-// for them to go out: the backpressure a connection's socket would give.
+// maxBatch is how many written bytes a batchConn gathers, beside the batch
+// going out, before a Write waits: the backpressure a socket would give.
 const maxBatch = 256 << 10
 
 // batchConn sends what x/net writes in batches: one system call for the

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/httptrace"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -74,7 +73,6 @@ func (o *Options) normalize() error {
 // connection for them. It is safe for concurrent use.
 type Client struct {
 	opts Options
-	t    *http2.Transport
 
 	// dialing is a one-token lock around (re)connecting that a waiter can
 	// abandon when its context ends.
@@ -105,16 +103,7 @@ func New(opts Options) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{
-		opts: opts,
-		t: &http2.Transport{
-			AllowHTTP: true,
-			// Wait for a stream slot inside one connection instead of
-			// reporting it unusable when the server's limit is reached.
-			StrictMaxConcurrentStreams: true,
-			// Send what h1pool sends: no Accept-Encoding: gzip.
-			DisableCompression: true,
-			MaxReadFrameSize:   opts.MaxReadFrameSize,
-		},
+		opts:    opts,
 		dialing: make(chan struct{}, 1),
 		done:    make(chan struct{}),
 	}
@@ -140,9 +129,8 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 // counts it. Only a request that was never written to a connection is moved
 // to the next one.
 func (c *Client) Do(req *http.Request, info *roundtrip.Info) (*http.Response, error) {
-	// Per request: the body wrapper (which also holds the Info when the
-	// caller passes none, and the trace), the trace's hook, its context and
-	// the request's shallow copy that carries it.
+	// Per request: the body wrapper, which also holds the Info when the
+	// caller passes none.
 	b := &body{c: c, info: info}
 	if info == nil {
 		info = &b.own
@@ -159,10 +147,12 @@ func (c *Client) Do(req *http.Request, info *roundtrip.Info) (*http.Response, er
 	raise(&c.peak, cn.inFlight.Add(1))
 	info.Conn = cn.rec.ID
 	info.Reused = cn.rec.Request()
-	b.trace.WroteHeaders = b.wroteHeaders
-	slot := time.Now()
-	resp, err := cn.cc.RoundTrip(req.WithContext(httptrace.WithClientTrace(ctx, &b.trace)))
-	info.Acquired = b.sentAt(slot)
+	var sent time.Time
+	resp, err := cn.cc.roundTrip(req, &sent)
+	info.Acquired = sent
+	if sent.IsZero() {
+		info.Acquired = time.Now()
+	}
 	if err != nil {
 		c.failed.Add(1)
 		info.End = time.Now()

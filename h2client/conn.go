@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptrace"
 	"reflect"
 	"slices"
 	"sync"
@@ -24,7 +23,7 @@ import (
 // conn is one HTTP/2 connection and its stream slots.
 type conn struct {
 	c   *Client
-	cc  *http2.ClientConn
+	cc  *wire
 	rec *roundtrip.ConnRecord
 	// slots holds a token per stream in flight; its capacity is the
 	// server's MAX_CONCURRENT_STREAMS (at most MaxStreamSlots).
@@ -87,7 +86,7 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 		pc = &prefaceConn{Conn: nc}
 		nc = pc
 	}
-	cc, err := c.t.NewClientConn(newBatchConn(nc))
+	cc, err := newWire(nc, c.opts.MaxReadFrameSize)
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("h2client: start HTTP/2 with %s: %w", addr, err)
@@ -170,30 +169,15 @@ func noApplicationProtocol(err error) bool {
 	return v.Kind() == reflect.Uint8 && v.Uint() == 120
 }
 
-// body frees the request's stream slot when the response body is done, and
-// holds the request's trace.
+// body frees the request's stream slot when the response body is done.
 type body struct {
-	rc    io.ReadCloser // the body as read from the connection
-	resp  *http.Response
-	c     *Client
-	cn    *conn
-	info  *roundtrip.Info
-	own   roundtrip.Info // info's storage when the caller gave none
-	trace httptrace.ClientTrace
-	// wrote is when the HEADERS were written, as nanoseconds since
-	// info.Start plus one; zero until then. x/net's writer goroutine sets it.
-	wrote atomic.Int64
-	done  atomic.Bool
-}
-
-func (b *body) wroteHeaders() { b.wrote.Store(int64(time.Since(b.info.Start)) + 1) }
-
-// sentAt returns when the HEADERS were written, or slot if they never were.
-func (b *body) sentAt(slot time.Time) time.Time {
-	if ns := b.wrote.Load(); ns > 0 {
-		return b.info.Start.Add(time.Duration(ns - 1))
-	}
-	return slot
+	rc   io.ReadCloser // the body as read from the connection
+	resp *http.Response
+	c    *Client
+	cn   *conn
+	info *roundtrip.Info
+	own  roundtrip.Info // info's storage when the caller gave none
+	done atomic.Bool
 }
 
 func (b *body) Read(p []byte) (int, error) {

@@ -21,6 +21,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 )
@@ -60,7 +61,18 @@ var commands = []command{
 	{"serve", "run the demo server: HTTP/1.1, h2c (and TLS, HTTP/3) listeners with ground-truth /stats", runServe},
 }
 
+// gcPercent is the GOGC muxlab runs with unless GOGC is set. A load
+// generator's live heap is a few MiB and it allocates for every request, so
+// at Go's default of 100 it collected every few thousand requests, each
+// time scanning the stack of every worker: about 7% of its CPU per request
+// (make peers; see PERFORMANCE.md). Four times the live heap is still a
+// few tens of MiB.
+const gcPercent = 400
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
