@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"errors"
-	"io"
 	"math"
 	"net/http"
 	"sync"
@@ -299,13 +298,13 @@ func measured(sc *results.Scenario) int {
 // do sends the request to target tg on behalf of a workload that asked for
 // it at asked (its intended start in an open loop, its page's start), reads
 // the whole response and describes what became of it in o.
-func (s *session) do(b *bound, tg int, asked time.Time, o *outcome, info *roundtrip.Info) {
+func (s *session) do(b *worker, tg int, asked time.Time, o *outcome, info *roundtrip.Info) {
 	*info = roundtrip.Info{}
 	req := b.start(tg)
 	resp, err := s.client.Do(req, info)
 	if err == nil {
 		o.status = resp.StatusCode
-		_, err = io.Copy(io.Discard, resp.Body)
+		err = b.drain(resp.Body)
 		resp.Body.Close()
 	}
 	b.end()
@@ -334,7 +333,7 @@ func (s *session) closedLoop(recs []*recorder, total int64) {
 		wg.Go(func() {
 			var o outcome
 			var info roundtrip.Info
-			b := s.bound()
+			b := s.newWorker()
 			defer b.close()
 			for !s.stop.Load() {
 				i := next.Add(1) - 1
@@ -382,7 +381,7 @@ func (s *session) openLoop(recs []*recorder, total int64) schedule {
 			var info roundtrip.Info
 			timer := time.NewTimer(time.Hour)
 			defer timer.Stop()
-			b := s.bound()
+			b := s.newWorker()
 			defer b.close()
 			for {
 				i := next.Add(1) - 1
@@ -443,10 +442,10 @@ func (s *session) pageLoop(recs []*recorder, total int, page *results.Histogram,
 	ends := make([]time.Time, n)
 	infos := make([]roundtrip.Info, n)
 	outs := make([]outcome, n)
-	bounds := make([]*bound, n)
+	objWorkers := make([]*worker, n)
 	for obj := range n {
-		bounds[obj] = s.bound()
-		defer bounds[obj].close()
+		objWorkers[obj] = s.newWorker()
+		defer objWorkers[obj].close()
 	}
 	for p := 0; (total == 0 || p < total) && !s.stop.Load(); p++ {
 		if s.sc.Cold && s.fresh != nil {
@@ -463,7 +462,7 @@ func (s *session) pageLoop(recs []*recorder, total int, page *results.Histogram,
 			wg.Go(func() {
 				<-begin
 				outs[obj] = outcome{}
-				s.do(bounds[obj], obj, start, &outs[obj], &infos[obj])
+				s.do(objWorkers[obj], obj, start, &outs[obj], &infos[obj])
 				ends[obj] = start.Add(outs[obj].latency)
 				recs[obj].record(&outs[obj])
 			})

@@ -19,7 +19,7 @@ var aLongTimeAgo = time.Unix(1, 0)
 
 // roundTrip writes req and reads the response head. The body is left on the
 // connection for the caller to read.
-func (c *conn) roundTrip(req *http.Request) (*http.Response, error) {
+func (c *conn) roundTrip(req *http.Request, fb *fixedBody) (*http.Response, error) {
 	ctx := req.Context()
 	c.watch(ctx)
 	if err := context.Cause(ctx); err != nil {
@@ -37,7 +37,7 @@ func (c *conn) roundTrip(req *http.Request) (*http.Response, error) {
 		return nil, c.ctxErr(ctx, fmt.Errorf("writing request: %w", err))
 	}
 	for {
-		resp, err := readResponse(c.br, req)
+		resp, err := readResponse(c.br, req, fb)
 		if err != nil {
 			return nil, c.ctxErr(ctx, fmt.Errorf("reading response: %w", err))
 		}
@@ -122,6 +122,9 @@ type body struct {
 	info *roundtrip.Info
 	own  roundtrip.Info // info's storage when the caller gave none
 	done atomic.Bool
+	// fixed is the storage of rc when the response was read by the plain
+	// path: a body of a declared length.
+	fixed fixedBody
 }
 
 func (b *body) Read(buf []byte) (int, error) {

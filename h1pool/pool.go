@@ -183,7 +183,7 @@ func (p *Pool) Do(req *http.Request, info *roundtrip.Info) (*http.Response, erro
 		}
 		info.Conn = c.rec.ID
 		info.Reused = c.rec.Request()
-		resp, err := c.roundTrip(req)
+		resp, err := c.roundTrip(req, &b.fixed)
 		if err == nil {
 			b.rc, b.resp, b.s = resp.Body, resp, s
 			resp.Body = b

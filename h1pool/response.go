@@ -21,7 +21,10 @@ import (
 // string; any other goes to http.ReadResponse, which still finds every byte
 // in br. TestReadResponseMatchesNetHTTP and FuzzReadResponse hold the two to
 // the same result.
-func readResponse(br *bufio.Reader, req *http.Request) (*http.Response, error) {
+//
+// fb, if not nil, is where a plain response's body reader goes (it saves an
+// allocation per request).
+func readResponse(br *bufio.Reader, req *http.Request, fb *fixedBody) (*http.Response, error) {
 	if _, err := br.Peek(1); err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF // what http.ReadResponse says of a connection closed before the status line
@@ -31,7 +34,14 @@ func readResponse(br *bufio.Reader, req *http.Request) (*http.Response, error) {
 	buf, _ := br.Peek(br.Buffered())
 	if resp, n := plainResponse(buf, req); resp != nil {
 		br.Discard(n)
-		resp.Body = newFixedBody(br, resp.ContentLength)
+		resp.Body = http.NoBody
+		if resp.ContentLength > 0 {
+			if fb == nil {
+				fb = new(fixedBody)
+			}
+			fb.br, fb.left = br, resp.ContentLength
+			resp.Body = fb
+		}
 		return resp, nil
 	}
 	return http.ReadResponse(br, req)
@@ -65,9 +75,14 @@ func plainResponse(buf []byte, req *http.Request) (*http.Response, int) {
 	}
 	lines := strings.Count(rest, "\r\n")
 	h := make(http.Header, lines)
-	// One array for every field's values: a field seen once (nearly all)
-	// takes a one-value slice of it; append gives a repeated one its own.
-	vals := make([]string, lines)
+	// One allocation for the response and the values of its fields: a
+	// field seen once (nearly all) takes a one-value slice of vals; append
+	// gives a repeated one its own.
+	pa := new(plainAlloc)
+	vals := pa.vals[:]
+	if lines > len(vals) {
+		vals = make([]string, lines)
+	}
 	length := int64(-1)
 	for rest != "" {
 		line, rest, _ = cut(rest)
@@ -99,8 +114,15 @@ func plainResponse(buf []byte, req *http.Request) (*http.Response, int) {
 	if length < 0 {
 		return nil, 0
 	}
-	return &http.Response{Status: status, StatusCode: code, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: h, ContentLength: length, Request: req}, end + 4
+	pa.resp = http.Response{Status: status, StatusCode: code, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: h, ContentLength: length, Request: req}
+	return &pa.resp, end + 4
+}
+
+// plainAlloc is a plain response and room for the values of its fields.
+type plainAlloc struct {
+	resp http.Response
+	vals [8]string
 }
 
 // cut splits s at its first CRLF.
@@ -194,13 +216,6 @@ type fixedBody struct {
 	br     *bufio.Reader
 	left   int64
 	closed bool
-}
-
-func newFixedBody(br *bufio.Reader, n int64) io.ReadCloser {
-	if n == 0 {
-		return http.NoBody
-	}
-	return &fixedBody{br: br, left: n}
 }
 
 func (b *fixedBody) Read(p []byte) (int, error) {

@@ -15,7 +15,7 @@ import (
 // the bytes left after it.
 func compareRead(t testing.TB, raw string) (plainPath bool) {
 	req, _ := http.NewRequest(http.MethodGet, "http://h/", nil)
-	got, gotErr := readResponse(bufio.NewReaderSize(strings.NewReader(raw), 4096), req)
+	got, gotErr := readResponse(bufio.NewReaderSize(strings.NewReader(raw), 4096), req, nil)
 	brWant := bufio.NewReaderSize(strings.NewReader(raw), 4096)
 	want, wantErr := http.ReadResponse(brWant, req)
 	if (gotErr == nil) != (wantErr == nil) {

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 )
@@ -11,23 +12,28 @@ import (
 // Options.Timeout; it is a context.DeadlineExceeded, counted as a timeout.
 var errTimeout = fmt.Errorf("bench: no response within the request timeout: %w", context.DeadlineExceeded)
 
-// bound bounds each request of one worker by the session's timeout. A
-// context and a timer made for every request cost more CPU than the rest of
-// the harness's work on a request (pprof: 8% of the h1 contender's time), so a
-// worker keeps one cancellable context, with the session's requests made on
-// it, and one timer that cancels it when a request outlives the timeout;
-// only then is a new context made, for the requests after that one.
-type bound struct {
+// worker is what one worker of a session keeps across its requests: what
+// bounds each request by the session's timeout, and a buffer to read bodies
+// into.
+//
+// A context and a timer made for every request cost more CPU than the rest
+// of the harness's work on a request (pprof: 8% of the h1 contender's
+// time), so a worker keeps one cancellable context, with the session's
+// requests made on it, and one timer that cancels it when a request
+// outlives the timeout; only then is a new context made, for the requests
+// after that one.
+type worker struct {
 	s      *session
 	ctx    context.Context // nil: no timeout, the session's requests as they are
 	cancel context.CancelCauseFunc
 	timer  *time.Timer
 	reqs   []*http.Request // the session's requests, on ctx
+	buf    []byte          // the worker's buffer for reading bodies
 }
 
-// bound returns a worker's bound; the caller closes it when done.
-func (s *session) bound() *bound {
-	b := &bound{s: s, reqs: s.reqs}
+// newWorker returns a worker's state; the caller closes it when done.
+func (s *session) newWorker() *worker {
+	b := &worker{s: s, reqs: s.reqs}
 	if s.timeout > 0 {
 		b.renew()
 	}
@@ -36,7 +42,7 @@ func (s *session) bound() *bound {
 
 // renew makes a new context, with the requests on it, and a timer stopped
 // until the next request.
-func (b *bound) renew() {
+func (b *worker) renew() {
 	ctx, cancel := context.WithCancelCause(b.s.ctx)
 	b.ctx, b.cancel = ctx, cancel
 	b.timer = time.AfterFunc(time.Hour, func() { cancel(errTimeout) })
@@ -48,7 +54,7 @@ func (b *bound) renew() {
 }
 
 // start returns target tg's request, with the timeout running.
-func (b *bound) start(tg int) *http.Request {
+func (b *worker) start(tg int) *http.Request {
 	if b.ctx != nil {
 		b.timer.Reset(b.s.timeout)
 	}
@@ -57,15 +63,32 @@ func (b *bound) start(tg int) *http.Request {
 
 // end stops the timeout. If it fired, the context is (or is about to be)
 // cancelled, and the next request gets a new one.
-func (b *bound) end() {
+func (b *worker) end() {
 	if b.ctx != nil && !b.timer.Stop() {
 		b.cancel(errTimeout)
 		b.renew()
 	}
 }
 
+// drain reads body to its end into the worker's own buffer (io.Copy to
+// io.Discard takes one from a shared pool for every body).
+func (b *worker) drain(body io.Reader) error {
+	if b.buf == nil {
+		b.buf = make([]byte, 16<<10)
+	}
+	for {
+		_, err := body.Read(b.buf)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
 // close releases the context.
-func (b *bound) close() {
+func (b *worker) close() {
 	if b.ctx != nil {
 		b.timer.Stop()
 		b.cancel(context.Canceled)
