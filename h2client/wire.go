@@ -60,6 +60,12 @@ type wire struct {
 	wmu  sync.Mutex
 	henc *hpack.Encoder
 	hbuf bytes.Buffer
+	// fields and keys are the request being encoded; cacheFields,
+	// cacheBlock the last all-indexed block (valid while cached).
+	fields, cacheFields []hpack.HeaderField
+	keys                []string
+	cacheBlock          []byte
+	cached              bool
 
 	mu sync.Mutex // mu guards the following
 	// cond is broadcast when a send window grows or a stream ends, for
@@ -313,6 +319,7 @@ func (w *wire) onSettings(f *http2.SettingsFrame) error {
 	return w.write(func() error {
 		if tableSize >= 0 {
 			w.henc.SetMaxDynamicTableSizeLimit(uint32(tableSize))
+			w.cached = false // the next block starts with a table size update
 		}
 		return w.fr.WriteSettingsAck()
 	})

@@ -346,3 +346,40 @@ func TestBadRequestsSendNothing(t *testing.T) {
 		t.Errorf("the server got %d requests, want only the good one", n)
 	}
 }
+
+// TestHeaderBlocksReused: requests that repeat, interleaved with ones that
+// change the hpack table (a new value each time), all reach the server
+// with their own fields: a reused block is only ever one that changes
+// nothing.
+func TestHeaderBlocksReused(t *testing.T) {
+	t.Parallel()
+	got := make(chan string, 1)
+	addr := h2cServer(t, &http2.Server{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.URL.Path + " " + r.Header.Get("X-A") + " " + r.Header.Get("X-N")
+	}))
+	c := newTestClient(t, addr)
+	for i := range 61 { // the last one repeats the first
+		r, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/same", nil)
+		r.Header.Set("X-A", "a")
+		want := "/same a "
+		switch i % 3 {
+		case 1:
+			r.URL.Path = "/other"
+			want = "/other a "
+		case 2:
+			r.Header.Set("X-N", strconv.Itoa(i))
+			want += strconv.Itoa(i)
+		}
+		resp, err := c.Do(r, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if g := <-got; g != want {
+			t.Fatalf("request %d: the server saw %q, want %q", i, g, want)
+		}
+	}
+	if w := c.cur.Load().cc; !w.cached {
+		t.Error("no block was kept for reuse")
+	}
+}
