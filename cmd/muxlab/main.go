@@ -65,7 +65,7 @@ var commands = []command{
 // generator's live heap is a few MiB and it allocates for every request, so
 // at Go's default of 100 it collected every few thousand requests, each
 // time scanning the stack of every worker: about 7% of its CPU per request
-// (make peers; see PERFORMANCE.md). Four times the live heap is still a
+// (make peers; see docs/PERFORMANCE.md). Four times the live heap is still a
 // few tens of MiB.
 const gcPercent = 400
 
