@@ -2,13 +2,25 @@
 // on exactly one connection, waiting for a free stream slot rather than
 // opening a second connection.
 //
-// It is one side of muxlab's comparison. The HTTP/2 protocol is
-// golang.org/x/net/http2's: a ClientConn made with Transport.NewClientConn on
-// a connection the client dials itself (h2c with prior knowledge by default;
-// an Options.Dial that returns a *tls.Conn gives HTTP/2 over TLS with ALPN
-// h2). Before the first request is sent, the client waits for the server's
+// It is one side of muxlab's comparison, and a load generator, so it speaks
+// HTTP/2 at the frame level on golang.org/x/net/http2's Framer and hpack, on a
+// connection it dials itself (h2c with prior knowledge by default; an
+// Options.Dial that returns a *tls.Conn gives HTTP/2 over TLS with ALPN h2).
+// x/net's ClientConn spent twice h2load's CPU per request (a goroutine and a
+// write system call per request); this client has one reader goroutine per
+// connection and none per request, sends the frames of every request that
+// wrote while the last batch went out in one write, and keeps what x/net
+// keeps: both flow-control windows (4 MiB per stream, 1 GiB for the
+// connection), the server's stream limit, GOAWAY, RST_STREAM, PING,
+// SETTINGS, CONTINUATION, informational responses and trailers. It sends
+// the request x/net's Transport sends (TestSameHeadersAsXNet), with no
+// Accept-Encoding, as h1pool sends none. See docs/PERFORMANCE.md.
+//
+// Before the first request is sent, the client waits for the server's
 // SETTINGS, so that its MAX_CONCURRENT_STREAMS is known and never exceeded;
-// requests beyond it wait, first come first served, for a stream slot.
+// requests beyond it wait, first come first served, for a stream slot, and
+// a stream counts against the limit until its request body is sent, even
+// after its response ended (as in x/net).
 //
 // When the server sends GOAWAY or the connection breaks, the next request
 // dials again, counted in Stats.Reconnects. Requests in flight on a broken
@@ -17,27 +29,27 @@
 // request quickly with an error that says so.
 //
 // Do fills a roundtrip.Info for each request: how long it waited for a stream
-// slot (and, for the first, for the connection), which connection carried it,
-// and when its body ended. A Client is also an http.RoundTripper.
+// slot (and, for the first, for the connection) until its HEADERS were
+// written, which connection carried it, and when its body ended. A Client is
+// also an http.RoundTripper.
 //
 // # Cost
 //
-// BenchmarkGet (a GET of /hello from an in-process mux server on loopback, 2
-// cores, Go 1.26, go test -bench Get -benchmem; absolute times vary with
-// the machine's load, the comparison within one run does not):
+// BenchmarkClients (100 requests in flight to x/net's server in process,
+// whose CPU is in every figure; 2 cores, Go 1.26):
+//
+//	client                     cpu-µs/op   allocs/op
+//	x/net ClientConn           72.0, 77.7  54
+//	ClientConn over batchConn  72.7, 81.1  54
+//	h2client                   53.9, 63.8  43
+//
+// BenchmarkGet (a GET of /hello from an in-process mux server, ns/op of wall
+// time; absolute times vary with the machine's load, the comparison within
+// one run does not):
 //
 //	client      in flight   ns/op     B/op   allocs/op
-//	h2client    1           143,000   7,826  77
-//	ClientConn  1           143,300   7,171  74
-//	h2client    100          71,000   8,259  76
-//	ClientConn  100          73,500   7,581  73
-//
-// Against a bare x/net ClientConn on one connection the client's time is
-// within the run-to-run noise. It adds three allocations, about 650 bytes,
-// per request: the body wrapper that frees the stream slot at EOF and stamps
-// Info.End, and the httptrace hook, context and request copy that stamp
-// Info.Acquired when the HEADERS are written (x/net may hold a request for a
-// moment after the client's own slot is free, and that time is wait, not
-// service). Recycling the wrapper would let a caller's second Close reach
-// another request's body, so the allocation stays.
+//	h2client    1           110,000   5,600  60
+//	ClientConn  1           145,000   7,170  74
+//	h2client    100          57,000   6,000  60
+//	ClientConn  100          55,000   7,630  73
 package h2client

@@ -179,6 +179,9 @@ func (w *wire) open(s *stream, host string, endStream bool, sent *time.Time) err
 	}
 	s.id = w.nextID
 	w.nextID += 2
+	if w.nextID >= 1<<31-1 {
+		w.spent.Store(true)
+	}
 	s.sendWindow = w.sendInitial
 	s.sentEnd, s.writing = endStream, !endStream
 	w.streams[s.id] = s

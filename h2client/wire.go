@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
@@ -48,8 +50,12 @@ type wire struct {
 	nc     net.Conn
 	bw     *batchConn
 	fr     *http2.Framer
-	scheme string // "https" over TLS, "http" for h2c
+	br     *bufio.Reader // what fr reads from
+	scheme string        // "https" over TLS, "http" for h2c
 	done   chan struct{}
+	// spent is set once the connection can take no new stream: it ended,
+	// the server sent GOAWAY, or the stream ids ran out.
+	spent  atomic.Bool
 	lower  map[string]string // header name to its lower case; under wmu
 	canon  map[string]string // received field name to canonical; read loop only
 	status map[int]string    // status code to Status; read loop only
@@ -99,8 +105,10 @@ func newWire(nc net.Conn, maxRead uint32) (*wire, error) {
 	}
 	w.cond.L = &w.mu
 	w.henc = hpack.NewEncoder(&w.hbuf)
-	w.fr = http2.NewFramer(w.bw, bufio.NewReaderSize(nc, 16<<10))
+	w.br = bufio.NewReaderSize(nc, 16<<10)
+	w.fr = http2.NewFramer(w.bw, w.br)
 	w.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	w.fr.SetReuseFrames() // nothing keeps a frame past its handling
 	w.fr.MaxHeaderListSize = maxHeaderList
 	settings := []http2.Setting{{ID: http2.SettingEnablePush, Val: 0}, {ID: http2.SettingInitialWindowSize, Val: streamWindow},
 		{ID: http2.SettingMaxHeaderListSize, Val: maxHeaderList}}
@@ -140,9 +148,7 @@ func (w *wire) State() wireState {
 
 // CanTakeNewRequest reports whether a new stream may be opened.
 func (w *wire) CanTakeNewRequest() bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return !w.closed && w.goAway == nil && w.nextID < 1<<31-1
+	return !w.spent.Load()
 }
 
 // Close closes the connection at once; streams in flight fail.
@@ -159,6 +165,7 @@ func (w *wire) fail(err error) {
 		return
 	}
 	w.closed, w.err = true, err
+	w.spent.Store(true)
 	streams := w.streams
 	w.streams = map[uint32]*stream{}
 	for _, wt := range w.waiters {
@@ -226,6 +233,12 @@ func (w *wire) write(f func() error) error {
 func (w *wire) readLoop() {
 	defer close(w.done)
 	for {
+		if w.br.Buffered() == 0 {
+			// Let the requests this read woke run (and send their next
+			// requests) before reading again: the answers that arrive
+			// meanwhile come in one read instead of one each.
+			runtime.Gosched()
+		}
 		f, err := w.fr.ReadFrame()
 		if err != nil {
 			var se http2.StreamError
@@ -329,6 +342,7 @@ func (w *wire) onGoAway(f *http2.GoAwayFrame) {
 	ge := &http2.GoAwayError{LastStreamID: f.LastStreamID, ErrCode: f.ErrCode, DebugData: string(f.DebugData())}
 	w.mu.Lock()
 	w.goAway = ge
+	w.spent.Store(true)
 	var refused []*stream
 	for id, s := range w.streams {
 		if id > f.LastStreamID { // never processed
