@@ -73,16 +73,13 @@ func plainResponse(buf []byte, req *http.Request) (*http.Response, int) {
 		(len(status) > 3 && status[3] != ' ') || !valueBytes(status) {
 		return nil, 0
 	}
-	lines := strings.Count(rest, "\r\n")
-	h := make(http.Header, lines)
+	h := make(http.Header, len(plainAlloc{}.vals)) // a map this small is one allocation
 	// One allocation for the response and the values of its fields: a
 	// field seen once (nearly all) takes a one-value slice of vals; append
-	// gives a repeated one its own.
+	// gives a repeated one its own, and more fields than vals has room for
+	// get a slice of their own.
 	pa := new(plainAlloc)
 	vals := pa.vals[:]
-	if lines > len(vals) {
-		vals = make([]string, lines)
-	}
 	length := int64(-1)
 	for rest != "" {
 		line, rest, _ = cut(rest)
@@ -106,9 +103,11 @@ func plainResponse(buf []byte, req *http.Request) (*http.Response, int) {
 		}
 		if vs, seen := h[key]; seen {
 			h[key] = append(vs, value)
-		} else {
+		} else if len(vals) > 0 {
 			vals[0] = value
 			h[key], vals = vals[:1:1], vals[1:]
+		} else {
+			h[key] = []string{value}
 		}
 	}
 	if length < 0 {
@@ -127,22 +126,13 @@ type plainAlloc struct {
 
 // cut splits s at its first CRLF.
 func cut(s string) (line, rest string, ok bool) {
-	for i := 0; i+1 < len(s); i++ {
-		if s[i] == '\r' && s[i+1] == '\n' {
-			return s[:i], s[i+2:], true
-		}
+	if i := strings.Index(s, "\r\n"); i >= 0 {
+		return s[:i], s[i+2:], true
 	}
 	return s, "", false
 }
 
-func indexColon(s string) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == ':' {
-			return i
-		}
-	}
-	return -1
-}
+func indexColon(s string) int { return strings.IndexByte(s, ':') }
 
 // trim drops the blanks net/textproto drops around a value.
 func trim(s string) string {

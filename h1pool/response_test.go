@@ -63,6 +63,7 @@ func TestReadResponseMatchesNetHTTP(t *testing.T) {
 		{"empty body", "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", true},
 		{"blanks around a value", "HTTP/1.1 200 OK\r\nX-A: \t v \t\r\nContent-Length: 1\r\n\r\nx", true},
 		{"repeated field", "HTTP/1.1 200 OK\r\nX-A: 1\r\nX-A: 2\r\nContent-Length: 1\r\n\r\nx", true},
+		{"many fields", "HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\nF: 6\r\nG: 7\r\nH: 8\r\nI: 9\r\nA: 10\r\nContent-Length: 1\r\n\r\nx", true},
 		{"leading zeros", "HTTP/1.1 200 OK\r\nContent-Length: 007\r\n\r\n1234567", true},
 		{"short body", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", true},
 		{"odd status", "HTTP/1.1 999 Whatever\r\nContent-Length: 1\r\n\r\nx", true},
