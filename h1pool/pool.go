@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"muxlab/internal/rawconn"
 	"muxlab/roundtrip"
 )
 
@@ -276,6 +277,7 @@ func (p *Pool) connect(ctx context.Context, s *slot) (*conn, error) {
 	}
 	s.dialed = true
 	p.open.Inc()
+	nc = rawconn.Wrap(nc) // see package rawconn: a fifth of the CPU per request
 	s.c = &conn{
 		nc:  nc,
 		br:  bufio.NewReaderSize(nc, p.opts.ReadBufferSize),

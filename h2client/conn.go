@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/net/http2"
 
+	"muxlab/internal/rawconn"
 	"muxlab/roundtrip"
 )
 
@@ -83,7 +84,7 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 			return nil, fmt.Errorf("%w: %s negotiated %q through ALPN, not h2: is it an HTTP/1.1-only TLS listener?", ErrHandshake, addr, p)
 		}
 	} else {
-		pc = &prefaceConn{Conn: nc}
+		pc = &prefaceConn{Conn: rawconn.Wrap(nc)} // see package rawconn
 		nc = pc
 	}
 	cc, err := newWire(nc, c.opts.MaxReadFrameSize)
