@@ -22,7 +22,7 @@ serve: build
 # them are skipped (and fail when CI is set).
 deps:
 	@missing=""; \
-	for p in /usr/bin/chromium:chromium /usr/bin/h2load:nghttp2-client /usr/sbin/haproxy:haproxy /usr/bin/wrk:wrk; do \
+	for p in /usr/bin/chromium:chromium /usr/bin/h2load:nghttp2-client /usr/sbin/haproxy:haproxy /usr/bin/wrk:wrk /usr/bin/time:time /usr/bin/python3:python3; do \
 	  [ -x "$${p%%:*}" ] || missing="$$missing $${p#*:}"; \
 	done; \
 	if [ -n "$$missing" ]; then \

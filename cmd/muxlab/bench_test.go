@@ -416,3 +416,24 @@ func TestBenchURLList(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchCPUProfile: --cpuprofile writes a profile; a path
+// that cannot be written exits 2 naming the flag, before anything runs.
+func TestBenchCPUProfile(t *testing.T) {
+	prof := filepath.Join(t.TempDir(), "cpu.prof")
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"bench", "-q", "--scenario", "throughput", "-n", "300", "--rounds", "1",
+		"--contenders", "h1", "--out", t.TempDir(), "--cpuprofile", prof}, &stdout, &stderr)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	b, err := os.ReadFile(prof)
+	if err != nil || len(b) < 100 || b[0] != 0x1f || b[1] != 0x8b { // pprof's format is gzipped protobuf
+		t.Errorf("profile: %d bytes, %v; want a gzipped pprof profile", len(b), err)
+	}
+	stderr.Reset()
+	code = run(context.Background(), []string{"bench", "--cpuprofile", filepath.Join(t.TempDir(), "no", "such", "dir", "x")}, &stdout, &stderr)
+	if code != exitUsage || !strings.Contains(stderr.String(), "--cpuprofile") {
+		t.Errorf("exit %d, %q; want 2 naming --cpuprofile", code, stderr.String())
+	}
+}
