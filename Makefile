@@ -17,9 +17,9 @@ run: build
 serve: build
 	./$(BIN) serve
 
-# Debian's chromium (the browser tests), nghttp2-client (h2load) and haproxy
-# (the peer tests). As root they are installed; otherwise the tests that need
-# them are skipped (and fail when CI is set).
+# Debian's chromium (the browser tests), nghttp2-client (h2load), haproxy, and wrk,
+# time and python3 (the peer tests, make peers). As root they are installed;
+# otherwise the tests that need them are skipped (and fail when CI is set).
 deps:
 	@missing=""; \
 	for p in /usr/bin/chromium:chromium /usr/bin/h2load:nghttp2-client /usr/sbin/haproxy:haproxy /usr/bin/wrk:wrk /usr/bin/time:time /usr/bin/python3:python3; do \

@@ -55,7 +55,7 @@ func h1Doer(b *testing.B, name, addr, url string) (func() error, func()) {
 	switch name {
 	case "h1pool", "transport":
 		var rt http.RoundTripper
-		closeFn := func() {}
+		var closeFn func()
 		if name == "h1pool" {
 			p, err := h1pool.New(h1pool.Options{Addr: addr})
 			if err != nil {

@@ -15,7 +15,8 @@
 // directly into what http.ReadResponse returns; every other request and
 // response goes through net/http's own Request.Write and ReadResponse.
 // Table tests and fuzz targets hold the direct paths to net/http's. See
-// docs/PERFORMANCE.md.
+// docs/PERFORMANCE.md. On Linux its TCP connections are read and written
+// with raw system calls (internal/rawconn).
 //
 // Do fills a roundtrip.Info for each request: how long it waited for a
 // connection (dialing included), which connection carried it, and when its
@@ -32,9 +33,9 @@
 // server whose CPU is small and the same for each; 2 cores, Go 1.26):
 //
 //	client                      cpu-µs/op   allocs/op
-//	h1pool                      32.4, 33.0  7
-//	fasthttp HostClient (6)     35.5, 36.1  4
-//	net/http Transport (6)      50.5, 52.1  37
+//	h1pool                      27.0, 29.4  7
+//	fasthttp HostClient (6)     36.9, 38.1  4
+//	net/http Transport (6)      41.7, 47.3  37
 //
 // BenchmarkGet (a GET of /hello from an in-process mux server, ns/op of wall
 // time; absolute times vary with the machine's load, the comparison within

@@ -13,7 +13,7 @@ import (
 
 // BenchmarkClients weighs the ways issue 15 considered for the h2
 // contender's HTTP/2 path, by CPU per request with 100 streams in flight
-// on one connection to x/net's server (in process, the same for each):
+// on one connection to net/http's server (in process, the same for each):
 // x/net's ClientConn as it is, the same over batchConn (its HEADERS sent in
 // batches), and h2client's frame-level client (wire).
 //
@@ -75,27 +75,18 @@ func h2RoundTripper(b *testing.B, name, addr string) (http.RoundTripper, func())
 	return cc, func() { cc.Close() }
 }
 
-// h2cBenchServer serves a tiny answer over h2c with x/net's server.
+// h2cBenchServer serves a tiny answer over h2c with net/http's server.
 func h2cBenchServer(b *testing.B) string {
+	srv := &http.Server{Protocols: new(http.Protocols), Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "hello, world\n")
+	}), HTTP2: &http.HTTP2Config{MaxConcurrentStreams: 250}}
+	srv.Protocols.SetUnencryptedHTTP2(true)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { ln.Close() })
-	srv := &http2.Server{MaxConcurrentStreams: 250}
-	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello, world\n") })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				srv.ServeConn(c, &http2.ServeConnOpts{Handler: handler})
-			}()
-		}
-	}()
+	go srv.Serve(ln)
+	b.Cleanup(func() { srv.Close() })
 	return ln.Addr().String()
 }
 

@@ -14,7 +14,9 @@
 // connection), the server's stream limit, GOAWAY, RST_STREAM, PING,
 // SETTINGS, CONTINUATION, informational responses and trailers. It sends
 // the request x/net's Transport sends (TestSameHeadersAsXNet), with no
-// Accept-Encoding, as h1pool sends none. See docs/PERFORMANCE.md.
+// Accept-Encoding, as h1pool sends none. On Linux an h2c connection is read
+// and written with raw system calls (internal/rawconn). See
+// docs/PERFORMANCE.md.
 //
 // Before the first request is sent, the client waits for the server's
 // SETTINGS, so that its MAX_CONCURRENT_STREAMS is known and never exceeded;
@@ -35,13 +37,13 @@
 //
 // # Cost
 //
-// BenchmarkClients (100 requests in flight to x/net's server in process,
+// BenchmarkClients (100 requests in flight to net/http's server in process,
 // whose CPU is in every figure; 2 cores, Go 1.26):
 //
 //	client                     cpu-µs/op   allocs/op
-//	x/net ClientConn           72.0, 77.7  54
-//	ClientConn over batchConn  72.7, 81.1  54
-//	h2client                   53.9, 63.8  43
+//	x/net ClientConn           80.0, 86.3  53
+//	ClientConn over batchConn  59.7, 79.9  53
+//	h2client                   58.8, 60.2  41
 //
 // BenchmarkGet (a GET of /hello from an in-process mux server, ns/op of wall
 // time; absolute times vary with the machine's load, the comparison within

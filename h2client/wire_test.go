@@ -18,38 +18,20 @@ import (
 	"golang.org/x/net/http2"
 )
 
-// h2cServer serves handler over h2c with x/net's server on a loopback
-// port, and returns its address.
-func h2cServer(t *testing.T, srv *http2.Server, handler http.Handler) string {
+// h2cServer serves handler over h2c with prior knowledge from net/http's
+// server on a loopback port, and returns its address. (x/net's own server
+// would share its pools of channels with the tests that run it inside a
+// synctest bubble, which the runtime refuses.)
+func h2cServer(t *testing.T, handler http.Handler) string {
 	t.Helper()
+	srv := &http.Server{Handler: handler, Protocols: new(http.Protocols)}
+	srv.Protocols.SetUnencryptedHTTP2(true)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Go(func() { srv.ServeConn(c, &http2.ServeConnOpts{Handler: handler}) })
-		}
-	})
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
 	return ln.Addr().String()
 }
 
@@ -69,7 +51,7 @@ func newTestClient(t *testing.T, addr string) *Client {
 func TestLargeBodiesBothWays(t *testing.T) {
 	t.Parallel()
 	const size = 9 << 20 // beyond the stream window (4 MiB) and the server's defaults
-	addr := h2cServer(t, &http2.Server{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	addr := h2cServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := sha256.New()
 		n, err := io.Copy(h, r.Body)
 		if err != nil {
@@ -111,7 +93,7 @@ func payload(n int) []byte {
 // response; trailers arrive in resp.Trailer once the body is read.
 func TestTrailersAndInformational(t *testing.T) {
 	t.Parallel()
-	addr := h2cServer(t, &http2.Server{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	addr := h2cServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Link", "</a.css>; rel=preload")
 		w.WriteHeader(http.StatusEarlyHints)
 		w.Header().Set("Trailer", "X-Checksum")
@@ -148,7 +130,7 @@ func TestTrailersAndInformational(t *testing.T) {
 func TestResetsAndCancels(t *testing.T) {
 	t.Parallel()
 	release := make(chan struct{})
-	addr := h2cServer(t, &http2.Server{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	addr := h2cServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/reset":
 			panic(http.ErrAbortHandler) // x/net resets the stream
@@ -228,7 +210,7 @@ func TestSameHeadersAsXNet(t *testing.T) {
 		Body              string
 	}
 	got := make(chan seen, 1)
-	addr := h2cServer(t, &http2.Server{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	addr := h2cServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		got <- seen{r.Method, r.Host, r.RequestURI, r.Header.Clone(), r.ContentLength, string(b)}
 	}))
@@ -315,7 +297,7 @@ func TestBadRequestsSendNothing(t *testing.T) {
 	t.Parallel()
 	var n int
 	var mu sync.Mutex
-	addr := h2cServer(t, &http2.Server{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	addr := h2cServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		n++
 		mu.Unlock()
@@ -354,7 +336,7 @@ func TestBadRequestsSendNothing(t *testing.T) {
 func TestHeaderBlocksReused(t *testing.T) {
 	t.Parallel()
 	got := make(chan string, 1)
-	addr := h2cServer(t, &http2.Server{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	addr := h2cServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got <- r.URL.Path + " " + r.Header.Get("X-A") + " " + r.Header.Get("X-N")
 	}))
 	c := newTestClient(t, addr)
