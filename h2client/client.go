@@ -140,6 +140,9 @@ func (c *Client) Do(req *http.Request, info *roundtrip.Info) (*http.Response, er
 	ctx := req.Context()
 	cn, err := c.acquire(ctx)
 	if err != nil {
+		if req.Body != nil { // a RoundTripper closes the body, whatever happens
+			req.Body.Close()
+		}
 		return nil, err
 	}
 	c.inFlight.Inc()

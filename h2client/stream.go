@@ -37,45 +37,48 @@ type stream struct {
 	err     error // why the stream ended early; nil if it did not
 	// readable gets a token when there is news for whoever waits on the
 	// stream (waiting): the response head, body bytes, its end.
-	readable chan struct{}
-	waiting  bool
+	readable   chan struct{}
+	waiting    bool
+	closedBody bool // the caller closed the response body
 
 	// Room for the response, its field values and a small body, so that
 	// a small response costs no allocation of its own.
-	respMem    http.Response
-	valMem     [6]string
-	bufMem     [64]byte
-	closedBody bool
+	respMem http.Response
+	valMem  [6]string
+	bufMem  [64]byte
 }
 
 // roundTrip sends req as a new stream and waits for the response head. sent
 // is set to when the HEADERS were written.
 func (w *wire) roundTrip(req *http.Request, sent *time.Time) (*http.Response, error) {
 	ctx := req.Context()
-	if req.URL == nil {
-		return nil, errors.New("h2client: request has no URL")
-	}
-	if req.Method == http.MethodConnect {
-		return nil, errors.New("h2client: CONNECT is not supported")
-	}
-	host, err := checkRequest(req)
-	if err != nil {
-		return nil, err
-	}
-	if err := w.reserve(ctx); err != nil {
-		return nil, err
-	}
 	body := req.Body
 	if body == http.NoBody {
 		body = nil
 	}
-	s := &stream{w: w, ctx: ctx, req: req, readable: make(chan struct{}, 1),
-		recv: inflow{avail: streamWindow}}
-	if err := w.open(s, host, body == nil, sent); err != nil {
-		if body != nil {
+	fail := func(err error) (*http.Response, error) {
+		if body != nil { // a RoundTripper closes the body, whatever happens
 			body.Close()
 		}
 		return nil, err
+	}
+	if req.URL == nil {
+		return fail(errors.New("h2client: request has no URL"))
+	}
+	if req.Method == http.MethodConnect {
+		return fail(errors.New("h2client: CONNECT is not supported"))
+	}
+	host, err := checkRequest(req)
+	if err != nil {
+		return fail(err)
+	}
+	if err := w.reserve(ctx); err != nil {
+		return fail(err)
+	}
+	s := &stream{w: w, ctx: ctx, req: req, readable: make(chan struct{}, 1),
+		recv: inflow{avail: streamWindow}}
+	if err := w.open(s, host, body == nil, sent); err != nil {
+		return fail(err)
 	}
 	if body != nil {
 		go s.sendBody(body)

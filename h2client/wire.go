@@ -52,7 +52,6 @@ type wire struct {
 	fr     *http2.Framer
 	br     *bufio.Reader // what fr reads from
 	scheme string        // "https" over TLS, "http" for h2c
-	done   chan struct{}
 	// spent is set once the connection can take no new stream: it ended,
 	// the server sent GOAWAY, or the stream ids ran out.
 	spent  atomic.Bool
@@ -96,7 +95,7 @@ type wire struct {
 // connection window, and the reader. maxRead is the largest frame the client
 // accepts (0: 16 KiB).
 func newWire(nc net.Conn, maxRead uint32) (*wire, error) {
-	w := &wire{nc: nc, bw: newBatchConn(nc), scheme: "http", done: make(chan struct{}), lower: map[string]string{},
+	w := &wire{nc: nc, bw: newBatchConn(nc), scheme: "http", lower: map[string]string{},
 		canon: map[string]string{}, status: map[int]string{},
 		streams: map[uint32]*stream{}, nextID: 1, maxStreams: 1000, sendInitial: 65535, maxFrame: 16 << 10,
 		sendWindow: 65535, recv: inflow{avail: connWindow}, pings: map[[8]byte]chan struct{}{}}
@@ -231,7 +230,6 @@ func (w *wire) write(f func() error) error {
 
 // readLoop reads and handles every frame until the connection ends.
 func (w *wire) readLoop() {
-	defer close(w.done)
 	for {
 		if w.br.Buffered() == 0 {
 			// Let the requests this read woke run (and send their next
