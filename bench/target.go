@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+
+	"muxlab/internal/rawconn"
 )
 
 // DialFunc opens a connection, as net.Dialer.DialContext does.
@@ -71,8 +73,8 @@ func (t Target) tlsDial(proto string) DialFunc {
 		if err != nil {
 			return nil, err
 		}
-		tc := tls.Client(c, conf)
-		if proto == "http/1.1" { // h1pool reads the first byte: finish the handshake now, within the dial's time
+		tc := tls.Client(rawconn.Wrap(c), conf) // TLS over raw system calls, as the cleartext clients read and write (package rawconn)
+		if proto == "http/1.1" {                // h1pool reads the first byte: finish the handshake now, within the dial's time
 			if err := tc.HandshakeContext(ctx); err != nil {
 				c.Close()
 				return nil, fmt.Errorf("TLS handshake with %s: %w", addr, err)
