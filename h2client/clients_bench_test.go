@@ -19,7 +19,7 @@ import (
 //
 //	go test -run '^$' -bench Clients -benchtime 50000x ./h2client
 func BenchmarkClients(b *testing.B) {
-	addr := h2cBenchServer(b)
+	addr := h2cServer(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello, world\n") }))
 	url := "http://" + addr + "/hello"
 	for _, name := range []string{"clientconn", "clientconn+batch", "h2client"} {
 		b.Run("client="+name, func(b *testing.B) {
@@ -73,21 +73,6 @@ func h2RoundTripper(b *testing.B, name, addr string) (http.RoundTripper, func())
 		b.Fatal(err)
 	}
 	return cc, func() { cc.Close() }
-}
-
-// h2cBenchServer serves a tiny answer over h2c with net/http's server.
-func h2cBenchServer(b *testing.B) string {
-	srv := &http.Server{Protocols: new(http.Protocols), Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "hello, world\n")
-	}), HTTP2: &http.HTTP2Config{MaxConcurrentStreams: 250}}
-	srv.Protocols.SetUnencryptedHTTP2(true)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	go srv.Serve(ln)
-	b.Cleanup(func() { srv.Close() })
-	return ln.Addr().String()
 }
 
 func cpuTime() time.Duration {

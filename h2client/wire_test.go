@@ -22,9 +22,9 @@ import (
 // server on a loopback port, and returns its address. (x/net's own server
 // would share its pools of channels with the tests that run it inside a
 // synctest bubble, which the runtime refuses.)
-func h2cServer(t *testing.T, handler http.Handler) string {
+func h2cServer(t testing.TB, handler http.Handler) string {
 	t.Helper()
-	srv := &http.Server{Handler: handler, Protocols: new(http.Protocols)}
+	srv := &http.Server{Handler: handler, Protocols: new(http.Protocols), HTTP2: &http.HTTP2Config{MaxConcurrentStreams: 250}}
 	srv.Protocols.SetUnencryptedHTTP2(true)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
