@@ -14,6 +14,7 @@ import (
 
 	"muxlab/h1pool"
 	"muxlab/h2client"
+	"muxlab/roundtrip"
 	"muxlab/results"
 )
 
@@ -183,6 +184,8 @@ func errorKind(err error) string {
 	var ge http2.GoAwayError
 	var op *net.OpError
 	switch {
+	case errors.Is(err, roundtrip.ErrResponseTooLarge):
+		return "response too large"
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
 		return "timeout"
 	case errors.Is(err, context.Canceled):

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"sync/atomic"
@@ -31,24 +32,66 @@ func (c *conn) roundTrip(req *http.Request, fb *fixedBody) (*http.Response, erro
 		c.deadline = dl
 	}
 	if err := writeRequest(c.bw, req); err != nil {
-		return nil, c.ctxErr(ctx, fmt.Errorf("writing request: %w", err))
+		return nil, ctxErr(ctx, fmt.Errorf("writing request: %w", err))
 	}
 	if err := c.bw.Flush(); err != nil {
-		return nil, c.ctxErr(ctx, fmt.Errorf("writing request: %w", err))
+		return nil, ctxErr(ctx, fmt.Errorf("writing request: %w", err))
 	}
-	for {
+	for n1xx := 0; ; n1xx++ {
+		c.limitHead()
 		resp, err := readResponse(c.br, req, fb)
+		c.limit.left = noLimit
+		if errors.Is(err, errHeadLimit) {
+			return nil, fmt.Errorf("response head larger than %d bytes: %w", c.maxHead, roundtrip.ErrResponseTooLarge)
+		}
 		if err != nil {
-			return nil, c.ctxErr(ctx, fmt.Errorf("reading response: %w", err))
+			return nil, ctxErr(ctx, fmt.Errorf("reading response: %w", err))
 		}
 		switch {
 		case resp.StatusCode == http.StatusSwitchingProtocols:
 			return nil, errors.New("the server switched protocols, which h1pool does not support")
 		case resp.StatusCode >= 100 && resp.StatusCode < 200:
+			if n1xx == Max1xxResponses {
+				return nil, fmt.Errorf("more than %d informational responses", Max1xxResponses)
+			}
 			continue // an informational answer (100 Continue, 103 Early Hints): the real one follows
 		}
 		return resp, nil
 	}
+}
+
+// noLimit is a limitReader's budget outside a response head.
+const noLimit = math.MaxInt64
+
+// errHeadLimit is what a limitReader returns once its budget is spent.
+var errHeadLimit = errors.New("h1pool: response head limit reached")
+
+// limitReader is a connection's reader, which stops at a budget while a
+// response head is read: the head's parsers (the plain path and net/http's)
+// read until they find its end, so a server that never ends it would
+// otherwise make them hold everything it sends.
+type limitReader struct {
+	r    io.Reader
+	left int64 // bytes that may still be read; only the request on the connection touches it
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		return 0, errHeadLimit
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
+}
+
+// limitHead gives the next head its budget: the bound, plus what the
+// connection's buffer may read ahead of the head's end, less what is
+// already buffered (which counts against it).
+func (c *conn) limitHead() {
+	c.limit.left = c.maxHead + c.bufBytes - int64(c.br.Buffered())
 }
 
 // watch makes the end of ctx unblock the connection's reads and writes while
@@ -84,7 +127,7 @@ func (c *conn) watch(ctx context.Context) {
 
 // ctxErr prefers the context's error when the context ended, because then the
 // I/O error is only its consequence.
-func (c *conn) ctxErr(ctx context.Context, err error) error {
+func ctxErr(ctx context.Context, err error) error {
 	if cerr := context.Cause(ctx); cerr != nil {
 		return cerr
 	}
@@ -135,9 +178,7 @@ func (b *body) Read(buf []byte) (int, error) {
 		if b.finish(false) { // a Read after the error must not count it again
 			b.p.failed.Add(1)
 		}
-		if cerr := context.Cause(b.resp.Request.Context()); cerr != nil {
-			err = cerr
-		}
+		err = ctxErr(b.resp.Request.Context(), err)
 	}
 	return n, err
 }

@@ -42,7 +42,19 @@ type Options struct {
 	// ReadBufferSize and WriteBufferSize size each connection's buffers, in
 	// bytes (4 KiB each).
 	ReadBufferSize, WriteBufferSize int
+	// MaxResponseHeaderBytes bounds each response head, status line and
+	// fields, in bytes (roundtrip.DefaultMaxResponseHeaderBytes, 1 MiB). A
+	// head beyond it fails its request with roundtrip.ErrResponseTooLarge
+	// and closes its connection. Each informational (1xx) head has the
+	// bound of its own, and at most Max1xxResponses of them precede an
+	// answer.
+	MaxResponseHeaderBytes int64
 }
+
+// Max1xxResponses is how many informational answers (100 Continue, 103
+// Early Hints) may precede a final one, as in net/http; more fail the
+// request.
+const Max1xxResponses = 5
 
 func (o *Options) normalize() error {
 	if o.Addr == "" {
@@ -62,6 +74,12 @@ func (o *Options) normalize() error {
 	}
 	if o.Dial == nil {
 		o.Dial = (&net.Dialer{}).DialContext
+	}
+	if o.MaxResponseHeaderBytes == 0 {
+		o.MaxResponseHeaderBytes = roundtrip.DefaultMaxResponseHeaderBytes
+	}
+	if o.MaxResponseHeaderBytes < 0 {
+		return fmt.Errorf("h1pool: negative MaxResponseHeaderBytes %d", o.MaxResponseHeaderBytes)
 	}
 	o.ReadBufferSize = max(o.ReadBufferSize, 4096)
 	o.WriteBufferSize = max(o.WriteBufferSize, 4096)
@@ -108,6 +126,11 @@ type conn struct {
 	br  *bufio.Reader
 	bw  *bufio.Writer
 	rec *roundtrip.ConnRecord
+	// limit is what br reads from: the connection, with a budget while a
+	// head is read. maxHead is Options.MaxResponseHeaderBytes, bufBytes the
+	// size of br's buffer.
+	limit             limitReader
+	maxHead, bufBytes int64
 	// deadline is the one last set on nc; watched is the context the watch
 	// is on, and stop ends that watch (nil: none). Only the request that
 	// holds the connection touches them.
@@ -278,13 +301,17 @@ func (p *Pool) connect(ctx context.Context, s *slot) (*conn, error) {
 	s.dialed = true
 	p.open.Inc()
 	nc = rawconn.Wrap(nc) // see package rawconn: a fifth of the CPU per request
-	s.c = &conn{
-		nc:  nc,
-		br:  bufio.NewReaderSize(nc, p.opts.ReadBufferSize),
-		bw:  bufio.NewWriterSize(nc, p.opts.WriteBufferSize),
-		rec: p.log.Add(p.nextID.Add(1)),
+	c := &conn{
+		nc:       nc,
+		bw:       bufio.NewWriterSize(nc, p.opts.WriteBufferSize),
+		rec:      p.log.Add(p.nextID.Add(1)),
+		maxHead:  p.opts.MaxResponseHeaderBytes,
+		limit:    limitReader{r: nc, left: noLimit},
+		bufBytes: int64(p.opts.ReadBufferSize),
 	}
-	return s.c, nil
+	c.br = bufio.NewReaderSize(&c.limit, p.opts.ReadBufferSize)
+	s.c = c
+	return c, nil
 }
 
 // finish ends a request that held slot s: the connection stays in the slot

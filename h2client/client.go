@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"sync"
@@ -49,6 +50,14 @@ type Options struct {
 	// MaxReadFrameSize is the largest frame the client accepts, in bytes
 	// (x/net's default, 16 KiB is what servers send; zero keeps it).
 	MaxReadFrameSize uint32
+	// MaxResponseHeaderBytes bounds a response's header list, in bytes as
+	// SETTINGS_MAX_HEADER_LIST_SIZE counts them (each field's name and
+	// value plus 32), and is advertised in the client's SETTINGS
+	// (roundtrip.DefaultMaxResponseHeaderBytes, 1 MiB; at most 4 GiB - 1).
+	// A block beyond it fails its request with roundtrip.ErrResponseTooLarge
+	// and resets the stream; one that goes on in CONTINUATION frames past it
+	// ends the connection too, as x/net's Framer does.
+	MaxResponseHeaderBytes int64
 }
 
 func (o *Options) normalize() error {
@@ -63,6 +72,12 @@ func (o *Options) normalize() error {
 	}
 	if o.Dial == nil {
 		o.Dial = (&net.Dialer{}).DialContext
+	}
+	if o.MaxResponseHeaderBytes == 0 {
+		o.MaxResponseHeaderBytes = roundtrip.DefaultMaxResponseHeaderBytes
+	}
+	if o.MaxResponseHeaderBytes < 0 || o.MaxResponseHeaderBytes > math.MaxUint32 {
+		return fmt.Errorf("h2client: MaxResponseHeaderBytes %d out of range 1 to %d", o.MaxResponseHeaderBytes, uint32(math.MaxUint32))
 	}
 	return nil
 }

@@ -87,7 +87,7 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 		pc = &prefaceConn{Conn: rawconn.Wrap(nc)} // see package rawconn
 		nc = pc
 	}
-	cc, err := newWire(nc, c.opts.MaxReadFrameSize)
+	cc, err := newWire(nc, c.opts.MaxReadFrameSize, uint32(c.opts.MaxResponseHeaderBytes))
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("h2client: start HTTP/2 with %s: %w", addr, err)

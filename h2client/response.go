@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/net/http2"
+
+	"muxlab/roundtrip"
 )
 
 // onHeaders handles a response head (or an informational one) or trailers.
@@ -17,6 +19,10 @@ func (w *wire) onHeaders(f *http2.MetaHeadersFrame) error {
 	w.mu.Unlock()
 	if s == nil {
 		return nil // a stream we reset or forgot: the block was decoded, which is all it needs
+	}
+	if f.Truncated {
+		w.reset(s.id, http2.ErrCodeCancel, w.tooLarge(s.id))
+		return nil
 	}
 	if s.resp != nil { // only the reader goroutine sets resp
 		if !f.StreamEnded() {
@@ -168,4 +174,20 @@ func (w *wire) onData(f *http2.DataFrame) error {
 		return w.write(func() error { return w.fr.WriteWindowUpdate(0, uint32(inc)) })
 	}
 	return nil
+}
+
+// tooLarge is the error of stream id, whose header block went past the
+// client's bound.
+func (w *wire) tooLarge(id uint32) error {
+	return fmt.Errorf("h2client: the header block of stream %d is larger than %d bytes: %w", id, w.maxHeader, roundtrip.ErrResponseTooLarge)
+}
+
+// endStream ends stream id, if it is open, with err.
+func (w *wire) endStream(id uint32, err error) {
+	w.mu.Lock()
+	s := w.streams[id]
+	w.mu.Unlock()
+	if s != nil {
+		s.end(err)
+	}
 }

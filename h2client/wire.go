@@ -23,9 +23,6 @@ import (
 const (
 	streamWindow = 4 << 20
 	connWindow   = 1 << 30
-	// maxHeaderList bounds a response's header block, in bytes (x/net's
-	// default).
-	maxHeaderList = 10 << 20
 	// defaultUserAgent is what x/net sends when a request sets none.
 	defaultUserAgent = "Go-http-client/2.0"
 )
@@ -52,6 +49,8 @@ type wire struct {
 	fr     *http2.Framer
 	br     *bufio.Reader // what fr reads from
 	scheme string        // "https" over TLS, "http" for h2c
+	// maxHeader is the bound on a response's header list, as advertised.
+	maxHeader uint32
 	// spent is set once the connection can take no new stream: it ended,
 	// the server sent GOAWAY, or the stream ids ran out.
 	spent  atomic.Bool
@@ -93,8 +92,9 @@ type wire struct {
 
 // newWire starts HTTP/2 on nc: the preface, the client's SETTINGS and
 // connection window, and the reader. maxRead is the largest frame the client
-// accepts (0: 16 KiB).
-func newWire(nc net.Conn, maxRead uint32) (*wire, error) {
+// accepts (0: 16 KiB); maxHeader bounds a response's header list, in
+// SETTINGS_MAX_HEADER_LIST_SIZE's measure, advertised and enforced.
+func newWire(nc net.Conn, maxRead, maxHeader uint32) (*wire, error) {
 	w := &wire{nc: nc, bw: newBatchConn(nc), scheme: "http", lower: map[string]string{},
 		canon: map[string]string{}, status: map[int]string{},
 		streams: map[uint32]*stream{}, nextID: 1, maxStreams: 1000, sendInitial: 65535, maxFrame: 16 << 10,
@@ -108,9 +108,10 @@ func newWire(nc net.Conn, maxRead uint32) (*wire, error) {
 	w.fr = http2.NewFramer(w.bw, w.br)
 	w.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	w.fr.SetReuseFrames() // nothing keeps a frame past its handling
-	w.fr.MaxHeaderListSize = maxHeaderList
+	w.fr.MaxHeaderListSize = maxHeader
+	w.maxHeader = maxHeader
 	settings := []http2.Setting{{ID: http2.SettingEnablePush, Val: 0}, {ID: http2.SettingInitialWindowSize, Val: streamWindow},
-		{ID: http2.SettingMaxHeaderListSize, Val: maxHeaderList}}
+		{ID: http2.SettingMaxHeaderListSize, Val: maxHeader}}
 	if maxRead != 0 {
 		maxRead = min(max(maxRead, 16<<10), 1<<24-1)
 		w.fr.SetMaxReadFrameSize(maxRead)
@@ -238,6 +239,13 @@ func (w *wire) readLoop() {
 			runtime.Gosched()
 		}
 		f, err := w.fr.ReadFrame()
+		if mh, ok := f.(*http2.MetaHeadersFrame); ok && err != nil && mh.Truncated {
+			// A header block that went on past the bound (CONTINUATION
+			// after CONTINUATION): x/net stops reading it and ends the
+			// connection, for the decoder's state is lost. The stream
+			// that asked for it fails as too large; the others as lost.
+			w.endStream(mh.StreamID, w.tooLarge(mh.StreamID))
+		}
 		if err != nil {
 			var se http2.StreamError
 			if errors.As(err, &se) { // a malformed header block: that stream only
@@ -305,6 +313,11 @@ func (w *wire) onSettings(f *http2.SettingsFrame) error {
 	tableSize := int64(-1)
 	w.mu.Lock()
 	err := f.ForeachSetting(func(s http2.Setting) error {
+		if err := s.Valid(); err != nil {
+			// A window past 2^31-1, a frame size out of range: a
+			// connection error (RFC 9113, 6.5.2), never a value used.
+			return fmt.Errorf("h2client: the server sent %v: %w", s, err)
+		}
 		switch s.ID {
 		case http2.SettingMaxConcurrentStreams:
 			w.maxStreams = s.Val

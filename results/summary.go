@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 )
@@ -347,4 +348,34 @@ func FormatCount(n float64) string {
 		b.WriteRune(c)
 	}
 	return b.String()
+}
+
+// Unanswered lists the contenders that sent requests and had none answered
+// (every one failed), each with its failures by kind, most frequent first:
+// their figures say nothing about the protocol, and a run that has them did
+// not do what it was asked.
+func (r *Run) Unanswered() []string {
+	var out []string
+	for i := range r.Contenders {
+		c := &r.Contenders[i]
+		t := &c.Total
+		if t.OK > 0 || t.Failed == 0 {
+			continue
+		}
+		kinds := make([]string, 0, len(t.Errors))
+		for k := range t.Errors {
+			kinds = append(kinds, k)
+		}
+		sort.Slice(kinds, func(a, b int) bool {
+			if t.Errors[kinds[a]] != t.Errors[kinds[b]] {
+				return t.Errors[kinds[a]] > t.Errors[kinds[b]]
+			}
+			return kinds[a] < kinds[b]
+		})
+		for j, k := range kinds {
+			kinds[j] = fmt.Sprintf("%s: %d", k, t.Errors[k])
+		}
+		out = append(out, fmt.Sprintf("%s (%d failed; %s)", c.Name, t.Failed, strings.Join(kinds, ", ")))
+	}
+	return out
 }

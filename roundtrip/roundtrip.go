@@ -18,6 +18,20 @@ import (
 // leave it zero. It is the one default of the clients and the harness.
 const DefaultDialTimeout = 5 * time.Second
 
+// DefaultMaxResponseHeaderBytes bounds one response head when a client's
+// options leave its bound zero: the HTTP/1.1 status line and fields, HTTP/2's
+// header list (as SETTINGS_MAX_HEADER_LIST_SIZE counts it), or HTTP/3's field
+// section. 1 MiB is four times Chromium's own bound (256 KiB) and far above
+// any real site's, and small enough that a server which never ends its
+// header block costs a run a few megabytes per connection, not gigabytes.
+const DefaultMaxResponseHeaderBytes int64 = 1 << 20
+
+// ErrResponseTooLarge is wrapped by the error of a request whose response
+// head went past its client's bound. The request fails alone; the connection
+// that carried it is closed (HTTP/1.1, where the rest of the head is still on
+// it) or the stream reset (HTTP/2, HTTP/3).
+var ErrResponseTooLarge = errors.New("response too large")
+
 // Info is what one request reports about how it was carried. A client fills
 // it in; the caller owns it and must keep it until the response body is
 // closed, because End is stamped then.

@@ -395,6 +395,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if run.Interrupted {
 		return errInterrupted
 	}
+	if bad := run.Unanswered(); len(bad) > 0 {
+		return fmt.Errorf("no request was answered for %s: the result holds what failed", strings.Join(bad, "; "))
+	}
 	return nil
 }
 
