@@ -14,8 +14,8 @@ import (
 
 	"muxlab/h1pool"
 	"muxlab/h2client"
-	"muxlab/roundtrip"
 	"muxlab/results"
+	"muxlab/roundtrip"
 )
 
 // outcome is what became of one request.

@@ -87,12 +87,18 @@ func (w *wire) onHeaders(f *http2.MetaHeadersFrame) error {
 			}
 		}
 	}
-	if f.StreamEnded() {
+	bodyLeft := int64(-1)
+	if resp.ContentLength > 0 && s.req.Method != http.MethodHead && code != http.StatusNoContent && code != http.StatusNotModified {
+		bodyLeft = resp.ContentLength
+	}
+	if f.StreamEnded() && bodyLeft < 0 {
 		resp.Body = http.NoBody
 	}
 	w.mu.Lock()
 	s.resp = resp
+	s.bodyLeft = bodyLeft
 	if f.StreamEnded() {
+		w.endBodyLocked(s)
 		w.endStreamLocked(s)
 	}
 	s.signalLocked()
@@ -124,6 +130,16 @@ func (w *wire) endStreamLocked(s *stream) {
 	}
 }
 
+// endBodyLocked checks, at the server's END_STREAM, that the body was as
+// long as declared: a shorter one ends the body with a stream error after
+// the bytes that came.
+func (w *wire) endBodyLocked(s *stream) {
+	if s.bodyLeft > 0 && s.err == nil {
+		s.err = http2.StreamError{StreamID: s.id, Code: http2.ErrCodeProtocol,
+			Cause: fmt.Errorf("h2client: the server ended the body %d bytes short of its Content-Length of %d", s.bodyLeft, s.resp.ContentLength)}
+	}
+}
+
 // onData queues a DATA frame's bytes for the stream's reader.
 func (w *wire) onData(f *http2.DataFrame) error {
 	n := int32(f.Length) // padding counts against the windows too
@@ -146,7 +162,14 @@ func (w *wire) onData(f *http2.DataFrame) error {
 	case !s.recv.take(n):
 		inc = w.recv.give(n)
 		bad = errors.New("h2client: the server overflowed a stream's flow-control window")
+	case s.bodyLeft >= 0 && int64(len(f.Data())) > s.bodyLeft:
+		inc = w.recv.give(n)
+		bad = http2.StreamError{StreamID: s.id, Code: http2.ErrCodeProtocol,
+			Cause: fmt.Errorf("h2client: the server sent more body than its Content-Length of %d", s.resp.ContentLength)}
 	default:
+		if s.bodyLeft >= 0 {
+			s.bodyLeft -= int64(len(f.Data()))
+		}
 		if data := f.Data(); len(data) > 0 {
 			if s.buf == nil && len(data) <= len(s.bufMem) {
 				s.buf = s.bufMem[:0]
@@ -158,6 +181,7 @@ func (w *wire) onData(f *http2.DataFrame) error {
 			s.recv.give(pad) // the stream's is given back with its data
 		}
 		if f.StreamEnded() {
+			w.endBodyLocked(s)
 			w.endStreamLocked(s)
 		}
 		s.signalLocked()
@@ -165,7 +189,8 @@ func (w *wire) onData(f *http2.DataFrame) error {
 	w.mu.Unlock()
 	if bad != nil {
 		code := http2.ErrCodeProtocol
-		if s.resp != nil {
+		var se http2.StreamError
+		if s.resp != nil && !errors.As(bad, &se) {
 			code = http2.ErrCodeFlowControl
 		}
 		w.reset(s.id, code, bad)

@@ -35,6 +35,10 @@ type stream struct {
 	writing bool
 	sentEnd bool  // our END_STREAM went out
 	err     error // why the stream ended early; nil if it did not
+	// bodyLeft is how many bytes of the declared Content-Length are still
+	// to come; -1 when none was declared. A body longer or shorter than
+	// declared is malformed (RFC 9113, 8.1.1).
+	bodyLeft int64
 	// readable gets a token when there is news for whoever waits on the
 	// stream (waiting): the response head, body bytes, its end.
 	readable   chan struct{}
@@ -362,7 +366,7 @@ func (s *stream) Read(p []byte) (int, error) {
 			})
 		}
 		return n, nil
-	case !s.recvEnd:
+	case !s.recvEnd || s.err != nil: // an error after the end: a body shorter than declared
 		err := s.err
 		w.mu.Unlock()
 		return 0, err
