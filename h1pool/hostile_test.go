@@ -20,7 +20,7 @@ const heapBound = 200 << 20
 
 func hostileH1(t *testing.T) *hostile.H1 {
 	t.Helper()
-	s, err := hostile.StartH1()
+	s, err := hostile.StartH1("")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ const heapBound = 200 << 20
 
 func hostileH2(t *testing.T) *hostile.H2 {
 	t.Helper()
-	s, err := hostile.StartH2()
+	s, err := hostile.StartH2("")
 	if err != nil {
 		t.Fatal(err)
 	}

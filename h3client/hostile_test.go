@@ -25,7 +25,7 @@ func hostileH3(t *testing.T) (*hostile.H3, *tls.Config) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := hostile.StartH3(cert)
+	s, err := hostile.StartH3(cert, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ func (s *Server) AddExternal(name, addr string, tls bool, stop func(ctx context.
 			return nil, fmt.Errorf("mux: a listener named %q is already served", name)
 		}
 	}
-	e := &External{s: s, ls: &listenerStats{name: name, addr: addr, tls: tls}, stop: stop}
+	e := &External{s: s, ls: &listenerStats{name: name, addr: addr, tls: tls, hs: new(handshakeCounters)}, stop: stop}
 	s.mu.Lock()
 	s.externals = append(s.externals, e)
 	s.mu.Unlock()
@@ -67,3 +67,46 @@ func (e *External) Opened(ctx context.Context, key any, remote string) context.C
 
 // Closed closes the record of the connection known by key.
 func (e *External) Closed(key any) { e.s.tr.closeConn(key) }
+
+// Handshake starts a handshake, counting it as an attempt of its own if it
+// carried a valid token (a validated address, which Attempt did not see),
+// and reports whether it may go on: at most max handshakes are in progress
+// at once (max <= 0: no bound); one beyond is counted refused. A handshake
+// that goes on must end with HandshakeDone.
+func (e *External) Handshake(validated bool, max int64) bool {
+	hs := e.ls.hs
+	if validated {
+		hs.attempts.Add(1)
+		hs.validated.Add(1)
+	}
+	if n := hs.inProgress.Add(1); max > 0 && n > max {
+		hs.inProgress.Add(-1)
+		hs.refused.Add(1)
+		return false
+	}
+	return true
+}
+
+// HandshakeDone counts a handshake let through by Handshake as finished,
+// completed or failed.
+func (e *External) HandshakeDone(completed bool) {
+	hs := e.ls.hs
+	hs.inProgress.Add(-1)
+	if completed {
+		hs.completed.Add(1)
+	} else {
+		hs.failed.Add(1)
+	}
+}
+
+// Attempt counts an Initial from an address not yet validated, answered
+// with a Retry if retry is set.
+func (e *External) Attempt(retry bool) {
+	e.ls.hs.attempts.Add(1)
+	if retry {
+		e.ls.hs.retries.Add(1)
+	}
+}
+
+// HandshakesInProgress is how many handshakes are in progress now.
+func (e *External) HandshakesInProgress() int64 { return e.ls.hs.inProgress.Load() }

@@ -38,6 +38,34 @@ type ListenerStats struct {
 	InFlight            int64            `json:"in_flight"`
 	PeakInFlightPerConn int64            `json:"peak_in_flight_per_conn"`
 	Protos              map[string]int64 `json:"protos"`
+	// Handshakes, for a listener that reports them (HTTP/3's), tells
+	// connection attempts from connections: only a completed handshake is
+	// counted in ConnectionsAccepted.
+	Handshakes *HandshakeStats `json:"handshakes,omitempty"`
+}
+
+// HandshakeStats counts a QUIC listener's connection attempts and what
+// became of them.
+type HandshakeStats struct {
+	// Attempts counts Initials that would start a connection (a client
+	// that sends its first flight in two Initials counts twice): those
+	// sent a Retry (RetriesSent) are among them and come back, if the
+	// client is real, as a validated attempt.
+	Attempts int64 `json:"attempts"`
+	// RetriesSent counts attempts answered with a Retry (address
+	// validation) because too many handshakes were in progress.
+	RetriesSent int64 `json:"retries_sent"`
+	// Validated counts attempts that came back with a valid Retry token.
+	Validated int64 `json:"validated"`
+	// Refused counts attempts refused because MaxHandshakes were in
+	// progress.
+	Refused int64 `json:"refused"`
+	// Completed and Failed count handshakes that finished, either way
+	// (failed: timed out, or the client gave up).
+	Completed int64 `json:"completed"`
+	Failed    int64 `json:"failed"`
+	// InProgress counts handshakes started and not yet finished, now.
+	InProgress int64 `json:"in_progress"`
 }
 
 // ConnStats describes one connection: TCP, or QUIC on the h3 listener.
@@ -93,6 +121,14 @@ type listenerStats struct {
 	inFlight atomic.Int64
 	peak     atomic.Int64
 	protos   [len(protoNames)]atomic.Int64
+	// hs counts handshakes, for a listener that reports them; nil
+	// otherwise.
+	hs *handshakeCounters
+}
+
+// handshakeCounters are HandshakeStats' live counts.
+type handshakeCounters struct {
+	attempts, retries, validated, refused, completed, failed, inProgress atomic.Int64
 }
 
 // connRecord is one connection's counters.
@@ -214,6 +250,11 @@ func (ls *listenerStats) snapshot() ListenerStats {
 		PeakInFlightPerConn: ls.peak.Load(),
 		Protos:              make(map[string]int64),
 	}
+	if hs := ls.hs; hs != nil {
+		s.Handshakes = &HandshakeStats{Attempts: hs.attempts.Load(), RetriesSent: hs.retries.Load(),
+			Validated: hs.validated.Load(), Refused: hs.refused.Load(), Completed: hs.completed.Load(),
+			Failed: hs.failed.Load(), InProgress: hs.inProgress.Load()}
+	}
 	for i := range ls.protos {
 		if n := ls.protos[i].Load(); n > 0 {
 			s.Protos[protoNames[i]] = n
@@ -260,6 +301,11 @@ func (t *tracker) reset(listeners []*listenerStats) {
 		ls.peak.Store(0)
 		for i := range ls.protos {
 			ls.protos[i].Store(0)
+		}
+		if hs := ls.hs; hs != nil { // in_progress is a gauge: it stays
+			for _, c := range []*atomic.Int64{&hs.attempts, &hs.retries, &hs.validated, &hs.refused, &hs.completed, &hs.failed} {
+				c.Store(0)
+			}
 		}
 	}
 	for _, rec := range t.open {

@@ -69,9 +69,20 @@ var commands = []command{
 // few tens of MiB.
 const gcPercent = 400
 
+// memoryLimit is the soft memory limit muxlab runs with unless GOMEMLIMIT
+// is set. A run's heap is a few tens of MiB (the default job peaks near
+// 60 MB of RSS); but a peer can make a client hold up to its bound on a
+// response head per connection (hey's, net/http's 10 MiB, cannot be set),
+// and gcPercent would let four times that pile up as garbage. Near the
+// limit the collector runs sooner; nothing fails.
+const memoryLimit = 128 << 20
+
 func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)

@@ -7,23 +7,39 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"golang.org/x/net/http2"
 )
 
-// H1 is a hostile HTTP/1.1 server on a loopback port.
+// bufConn is a connection whose first bytes were peeked into r.
+type bufConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *bufConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// H1 is a hostile HTTP/1.1 server on a loopback port. A connection that
+// opens with HTTP/2's preface is served as H2 serves it (h2c with prior
+// knowledge), so that one URL serves both, as muxlab's --url expects of an
+// http:// server.
 type H1 struct {
 	ln    net.Listener
+	every string
 	wg    sync.WaitGroup
 	mu    sync.Mutex // mu guards conns
 	conns map[net.Conn]struct{}
 }
 
-// StartH1 serves on 127.0.0.1 at a port the kernel picks.
-func StartH1() (*H1, error) {
+// StartH1 serves on 127.0.0.1 at a port the kernel picks. every, if not
+// empty, is the path whose misbehaviour answers every request but /hello:
+// a server that never ends any header block, say.
+func StartH1(every string) (*H1, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	s := &H1{ln: ln, conns: map[net.Conn]struct{}{}}
+	s := &H1{ln: ln, every: every, conns: map[net.Conn]struct{}{}}
 	s.wg.Add(1)
 	go s.accept()
 	return s, nil
@@ -60,7 +76,12 @@ func (s *H1) accept() {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			serveH1(c)
+			br := bufio.NewReader(c)
+			if p, _ := br.Peek(len(http2.ClientPreface)); string(p) == http2.ClientPreface {
+				serveH2(&bufConn{Conn: c, r: br}, s.every)
+			} else {
+				serveH1(c, br, s.every)
+			}
 			s.mu.Lock()
 			delete(s.conns, c)
 			s.mu.Unlock()
@@ -71,16 +92,15 @@ func (s *H1) accept() {
 
 // serveH1 answers the requests of one connection until it misbehaves in a
 // way that ends it, or the client leaves.
-func serveH1(c net.Conn) {
+func serveH1(c net.Conn, br *bufio.Reader, every string) {
 	c.SetDeadline(time.Now().Add(Lifetime))
-	br := bufio.NewReader(c)
 	bw := bufio.NewWriter(c)
 	for {
 		req, err := http.ReadRequest(br)
 		if err != nil {
 			return
 		}
-		keep := answerH1(bw, req.URL.Path)
+		keep := answerH1(bw, route(req.URL.Path, every))
 		if bw.Flush() != nil || !keep {
 			return
 		}

@@ -20,18 +20,20 @@ import (
 // nothing else.
 type H2 struct {
 	ln    net.Listener
+	every string
 	wg    sync.WaitGroup
 	mu    sync.Mutex // mu guards conns
 	conns map[net.Conn]struct{}
 }
 
-// StartH2 serves on 127.0.0.1 at a port the kernel picks.
-func StartH2() (*H2, error) {
+// StartH2 serves on 127.0.0.1 at a port the kernel picks; every is as for
+// StartH1.
+func StartH2(every string) (*H2, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	s := &H2{ln: ln, conns: map[net.Conn]struct{}{}}
+	s := &H2{ln: ln, every: every, conns: map[net.Conn]struct{}{}}
 	s.wg.Add(1)
 	go s.accept()
 	return s, nil
@@ -68,9 +70,7 @@ func (s *H2) accept() {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			sc := &h2conn{nc: c, sendConn: 65535, initial: 65535, windows: map[uint32]int64{}}
-			sc.cond.L = &sc.mu
-			sc.serve()
+			serveH2(c, s.every)
 			s.mu.Lock()
 			delete(s.conns, c)
 			s.mu.Unlock()
@@ -78,10 +78,18 @@ func (s *H2) accept() {
 	}
 }
 
+// serveH2 serves one HTTP/2 connection until it ends.
+func serveH2(c net.Conn, every string) {
+	sc := &h2conn{nc: c, every: every, sendConn: 65535, initial: 65535, windows: map[uint32]int64{}}
+	sc.cond.L = &sc.mu
+	sc.serve()
+}
+
 // h2conn is one connection of the hostile HTTP/2 server.
 type h2conn struct {
-	nc net.Conn
-	fr *http2.Framer
+	nc    net.Conn
+	every string
+	fr    *http2.Framer
 
 	wmu  sync.Mutex // wmu guards writing frames and henc
 	henc *hpack.Encoder
@@ -169,6 +177,7 @@ func (sc *h2conn) serve() {
 			if i := bytes.IndexByte([]byte(path), '?'); i >= 0 {
 				path = path[:i]
 			}
+			path = route(path, sc.every)
 			sc.answers.Add(1)
 			go func() {
 				defer sc.answers.Done()

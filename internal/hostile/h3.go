@@ -17,18 +17,20 @@ import (
 // writes, so a head beyond a client's bound is one huge field rather than
 // an endless block, and a kept length is quic-go's to enforce.
 type H3 struct {
-	pc  net.PacketConn
-	srv *http3.Server
-	cs  chan struct{}
+	every string
+	pc    net.PacketConn
+	srv   *http3.Server
+	cs    chan struct{}
 }
 
-// StartH3 serves with cert on 127.0.0.1 at a port the kernel picks.
-func StartH3(cert *tls.Certificate) (*H3, error) {
+// StartH3 serves with cert on 127.0.0.1 at a port the kernel picks; every
+// is as for StartH1.
+func StartH3(cert *tls.Certificate, every string) (*H3, error) {
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	s := &H3{pc: pc, cs: make(chan struct{})}
+	s := &H3{pc: pc, every: every, cs: make(chan struct{})}
 	s.srv = &http3.Server{
 		Handler:   http.HandlerFunc(s.serve),
 		TLSConfig: http3.ConfigureTLSConfig(&tls.Config{Certificates: []tls.Certificate{*cert}}),
@@ -60,7 +62,7 @@ func (s *H3) Close() error {
 func (s *H3) serve(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), Lifetime)
 	defer cancel()
-	switch r.URL.Path {
+	switch route(r.URL.Path, s.every) {
 	case PathEndlessHead, PathLongLine:
 		// A field section of 4 MiB: beyond any client's default bound.
 		w.Header().Set("X-Flood", strings.Repeat("a", 4<<20))

@@ -93,3 +93,12 @@ func PeakHeap(f func()) uint64 {
 	<-stopped
 	return max(peak, read())
 }
+
+// route is the path whose misbehaviour answers a request for path: every,
+// when set, for all but the probe's /hello.
+func route(path, every string) string {
+	if every != "" && path != "/hello" {
+		return every
+	}
+	return path
+}

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -31,6 +32,13 @@ const (
 	// DefaultHandshakeTimeout bounds a QUIC handshake, as ReadHeaderTimeout
 	// bounds a TCP client that sends nothing.
 	DefaultHandshakeTimeout = 10 * time.Second
+	// DefaultRetryAbove is how many handshakes may be in progress before
+	// new attempts must validate their address with a Retry (one more
+	// round trip, and no state kept until the client comes back).
+	DefaultRetryAbove = 64
+	// DefaultMaxHandshakes is how many handshakes may be in progress at
+	// once; attempts beyond are refused (CONNECTION_REFUSED).
+	DefaultMaxHandshakes = 1024
 )
 
 // Options configures a Listener. Zero fields take the defaults in
@@ -51,12 +59,21 @@ type Options struct {
 	// HandshakeTimeout bounds the QUIC handshake (DefaultHandshakeTimeout,
 	// 10s); the server's IdleTimeout closes idle connections.
 	HandshakeTimeout time.Duration
+	// RetryAbove is how many handshakes may be in progress before new
+	// attempts are sent a Retry to validate their address (RFC 9000,
+	// 8.1.2): a flood of Initials from addresses that never answer then
+	// costs the server a stateless packet each (DefaultRetryAbove, 64;
+	// negative: every attempt is sent a Retry).
+	RetryAbove int64
+	// MaxHandshakes caps the handshakes in progress at once; attempts
+	// beyond it are refused and counted (DefaultMaxHandshakes, 1024).
+	MaxHandshakes int64
 }
 
 // Listener is a running HTTP/3 listener.
 type Listener struct {
 	ext  *mux.External
-	ln   *quic.EarlyListener
+	ln   *quic.Listener
 	tr   *quic.Transport
 	pc   net.PacketConn
 	srv  *http3.Server
@@ -79,6 +96,15 @@ func Listen(s *mux.Server, o Options) (*Listener, error) {
 	}
 	if o.HandshakeTimeout == 0 {
 		o.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if o.RetryAbove == 0 {
+		o.RetryAbove = DefaultRetryAbove
+	}
+	if o.MaxHandshakes == 0 {
+		o.MaxHandshakes = DefaultMaxHandshakes
+	}
+	if o.MaxHandshakes < 1 {
+		return nil, fmt.Errorf("h3: MaxHandshakes %d is out of range; allowed 1 or more", o.MaxHandshakes)
 	}
 	cert := o.Certificate
 	if cert == nil {
@@ -105,14 +131,24 @@ func Listen(s *mux.Server, o Options) (*Listener, error) {
 		MaxIdleTimeout:        so.IdleTimeout,
 		Allow0RTT:             false,
 	}
-	tr := &quic.Transport{Conn: pc}
-	ln, err := tr.ListenEarly(tlsConf, qconf)
+	l := &Listener{pc: pc, addr: pc.LocalAddr().String(), done: make(chan struct{})}
+	var err error
+	l.ext, err = s.AddExternal(mux.ListenerH3, l.addr, true, l.stop)
 	if err != nil {
-		tr.Close()
+		pc.Close()
+		return nil, err
+	}
+	l.tr = &quic.Transport{Conn: pc, VerifySourceAddress: l.verify(o.RetryAbove), ConnContext: l.gate(o.MaxHandshakes)}
+	// Not ListenEarly: an early listener hands over a connection before its
+	// handshake completes, so a flood of Initials would be served and
+	// counted as connections. Without 0-RTT the first request cannot come
+	// before the handshake's end anyway.
+	l.ln, err = l.tr.Listen(tlsConf, qconf)
+	if err != nil {
+		l.tr.Close()
 		pc.Close()
 		return nil, &mux.ListenError{Listener: mux.ListenerH3, Addr: o.Addr, Err: err}
 	}
-	l := &Listener{ln: ln, tr: tr, pc: pc, addr: pc.LocalAddr().String(), done: make(chan struct{})}
 	l.srv = &http3.Server{
 		Handler:        s.Handler(),
 		MaxHeaderBytes: so.MaxHeaderBytes,
@@ -120,12 +156,6 @@ func Listen(s *mux.Server, o Options) (*Listener, error) {
 		ConnContext: func(ctx context.Context, c *quic.Conn) context.Context {
 			return l.ext.Opened(ctx, c, c.RemoteAddr().String())
 		},
-	}
-	l.ext, err = s.AddExternal(mux.ListenerH3, l.addr, true, l.stop)
-	if err != nil {
-		tr.Close()
-		pc.Close()
-		return nil, err
 	}
 	return l, nil
 }
@@ -144,6 +174,9 @@ func (l *Listener) Start() {
 			c, err := l.ln.Accept(context.Background())
 			if err != nil {
 				return
+			}
+			if hs, ok := c.Context().Value(handshakeKey{}).(*handshake); ok {
+				hs.finish(l.ext, true)
 			}
 			l.wg.Go(func() {
 				defer l.ext.Closed(c)
@@ -171,6 +204,10 @@ func (l *Listener) Close() error {
 func (l *Listener) stop(ctx context.Context) error {
 	var err error
 	l.once.Do(func() {
+		if l.ln == nil { // Listen failed: only the registration is left
+			close(l.done)
+			return
+		}
 		err = l.srv.Shutdown(ctx)
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			err = l.srv.Close()
@@ -186,3 +223,44 @@ func (l *Listener) stop(ctx context.Context) error {
 	}
 	return err
 }
+
+// handshakeKey keys a connection attempt's *handshake in its context.
+type handshakeKey struct{}
+
+// handshake is one connection attempt let through the gate, finished once:
+// by the accept loop when it completes, or when its context ends first.
+type handshake struct{ done atomic.Bool }
+
+func (h *handshake) finish(e *mux.External, completed bool) {
+	if h.done.CompareAndSwap(false, true) {
+		e.HandshakeDone(completed)
+	}
+}
+
+// verify asks for a Retry (address validation) when more than above
+// handshakes are in progress (above < 0: always).
+func (l *Listener) verify(above int64) func(net.Addr) bool {
+	return func(net.Addr) bool {
+		retry := above < 0 || l.ext.HandshakesInProgress() >= above
+		l.ext.Attempt(retry)
+		return retry
+	}
+}
+
+// gate counts every connection attempt and refuses one beyond max
+// handshakes in progress.
+func (l *Listener) gate(max int64) func(context.Context, *quic.ClientInfo) (context.Context, error) {
+	return func(ctx context.Context, ci *quic.ClientInfo) (context.Context, error) {
+		if !l.ext.Handshake(ci.AddrVerified, max) {
+			return nil, errTooManyHandshakes
+		}
+		hs := new(handshake)
+		// The context ends when the handshake fails or the connection
+		// closes; by then a completed handshake was counted.
+		context.AfterFunc(ctx, func() { hs.finish(l.ext, false) })
+		return context.WithValue(ctx, handshakeKey{}, hs), nil
+	}
+}
+
+// errTooManyHandshakes refuses an attempt beyond MaxHandshakes.
+var errTooManyHandshakes = errors.New("h3: too many handshakes in progress")
