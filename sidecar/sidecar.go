@@ -40,6 +40,23 @@ const (
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultIdleTimeout       = 2 * time.Minute
 	DefaultTimeout           = 5 * time.Minute
+	// DefaultBodyIdleTimeout bounds each wait for the next bytes of an app's
+	// request body, and is the grace before DefaultMinBodyRate applies.
+	DefaultBodyIdleTimeout = 10 * time.Second
+	// DefaultMinBodyRate is the slowest an app's request body may arrive
+	// once its grace is over, in bytes a second: a slow upload holds an
+	// upstream stream, which every other app shares.
+	DefaultMinBodyRate = 1024
+	// DefaultMaxStreams is how many requests the sidecar carries upstream
+	// at once (the mux server's stream limit).
+	DefaultMaxStreams = 250
+	// DefaultMaxUploadStreams is how many of them may be requests whose
+	// bodies are still arriving from their apps, so that slow uploads
+	// cannot take every stream.
+	DefaultMaxUploadStreams = 64
+	// DefaultQueueTimeout bounds a request's wait for a stream of the
+	// sidecar's; past it the app gets 503.
+	DefaultQueueTimeout = 2 * time.Second
 	// Via is the pseudonym the sidecar adds to Via.
 	Via = "muxlab-sidecar"
 	// StatsPath answers the sidecar's own counts.
@@ -61,6 +78,21 @@ type Options struct {
 	// (10s); IdleTimeout closes an idle app connection (2m); Timeout bounds
 	// a whole request upstream (5m).
 	ReadHeaderTimeout, IdleTimeout, Timeout time.Duration
+	// BodyIdleTimeout bounds each wait for the next bytes of a request body
+	// (DefaultBodyIdleTimeout, 10s), and MinBodyRate, in bytes a second, is
+	// the slowest a body may arrive on average once BodyIdleTimeout has
+	// passed since it started (DefaultMinBodyRate, 1 KiB/s; negative: no
+	// minimum). A body that breaks either is answered 408 and counted.
+	BodyIdleTimeout time.Duration
+	MinBodyRate     int64
+	// MaxStreams is how many requests the sidecar carries upstream at once
+	// (DefaultMaxStreams, 250), and MaxUploadStreams how many of them may
+	// be requests whose bodies are still arriving (DefaultMaxUploadStreams,
+	// 64). Each HTTP/1.1 app connection holds at most one. A request that
+	// gets no place within QueueTimeout (DefaultQueueTimeout, 2s) is
+	// answered 503 and counted.
+	MaxStreams, MaxUploadStreams int
+	QueueTimeout                 time.Duration
 }
 
 func (o *Options) normalize() (*url.URL, error) {
@@ -75,8 +107,17 @@ func (o *Options) normalize() (*url.URL, error) {
 	o.ReadHeaderTimeout = orDefault(o.ReadHeaderTimeout, DefaultReadHeaderTimeout)
 	o.IdleTimeout = orDefault(o.IdleTimeout, DefaultIdleTimeout)
 	o.Timeout = orDefault(o.Timeout, DefaultTimeout)
-	if o.MaxBodyBytes < 0 || o.ReadHeaderTimeout < 0 || o.IdleTimeout < 0 || o.Timeout < 0 {
+	o.BodyIdleTimeout = orDefault(o.BodyIdleTimeout, DefaultBodyIdleTimeout)
+	o.MinBodyRate = orDefault(o.MinBodyRate, DefaultMinBodyRate)
+	o.MaxStreams = orDefault(o.MaxStreams, DefaultMaxStreams)
+	o.MaxUploadStreams = orDefault(o.MaxUploadStreams, min(DefaultMaxUploadStreams, o.MaxStreams))
+	o.QueueTimeout = orDefault(o.QueueTimeout, DefaultQueueTimeout)
+	if o.MaxBodyBytes < 0 || o.ReadHeaderTimeout < 0 || o.IdleTimeout < 0 || o.Timeout < 0 ||
+		o.BodyIdleTimeout < 0 || o.QueueTimeout < 0 {
 		return nil, errors.New("sidecar: negative bound in Options")
+	}
+	if o.MaxStreams < 1 || o.MaxUploadStreams < 1 || o.MaxUploadStreams > o.MaxStreams {
+		return nil, fmt.Errorf("sidecar: MaxStreams %d and MaxUploadStreams %d: want 1 <= MaxUploadStreams <= MaxStreams", o.MaxStreams, o.MaxUploadStreams)
 	}
 	return u, nil
 }
@@ -102,6 +143,14 @@ type Sidecar struct {
 	bad       atomic.Int64 // 502: upstream failed
 	tooLarge  atomic.Int64 // 413
 	cancelled atomic.Int64 // the app went away
+	badReq    atomic.Int64 // 400: a malformed request or body
+	slowBody  atomic.Int64 // 408: a body too slow
+	busy      atomic.Int64 // 503: no stream in time
+	refused   atomic.Int64 // 405, 501: a method it does not proxy
+
+	// streams and uploads are the places upstream: a token for each
+	// request carried, and one more for each whose body is still arriving.
+	streams, uploads chan struct{}
 
 	mu    sync.Mutex // guards added
 	added *hdrhistogram.Histogram
@@ -113,7 +162,8 @@ func New(opts Options) (*Sidecar, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Sidecar{opts: opts, base: base, added: hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3)}
+	s := &Sidecar{opts: opts, base: base, added: hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3),
+		streams: make(chan struct{}, opts.MaxStreams), uploads: make(chan struct{}, opts.MaxUploadStreams)}
 	s.srv = &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: opts.ReadHeaderTimeout,
@@ -182,6 +232,12 @@ func (s *Sidecar) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
 	s.inFlight.Inc()
 	defer s.inFlight.Dec()
+	if code, msg := refuseMethod(r.Method); code != 0 {
+		s.refused.Add(1)
+		w.Header().Set("Allow", allowed)
+		http.Error(w, msg, code)
+		return
+	}
 	if r.ContentLength > s.opts.MaxBodyBytes {
 		s.tooLarge.Add(1)
 		http.Error(w, fmt.Sprintf("sidecar: request body of %d bytes is larger than the bound of %d", r.ContentLength, s.opts.MaxBodyBytes), http.StatusRequestEntityTooLarge)
@@ -189,14 +245,28 @@ func (s *Sidecar) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.Timeout)
 	defer cancel()
+	var body *appBody
+	release, err := s.admit(ctx, r.ContentLength != 0)
+	if err != nil {
+		if r.Context().Err() != nil {
+			s.cancelled.Add(1)
+			return
+		}
+		s.busy.Add(1)
+		http.Error(w, "sidecar: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	defer release.all()
 	u := *s.base
 	u.Path, u.RawPath, u.RawQuery = r.URL.Path, r.URL.RawPath, r.URL.RawQuery
-	var body io.Reader = http.NoBody
+	var in io.Reader = http.NoBody
 	if r.ContentLength != 0 {
-		body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+		body = s.newAppBody(w, r, release)
+		in = body
 	}
-	out, err := http.NewRequestWithContext(ctx, r.Method, u.String(), body)
+	out, err := http.NewRequestWithContext(ctx, r.Method, u.String(), in)
 	if err != nil {
+		s.badReq.Add(1)
 		http.Error(w, "sidecar: "+err.Error(), http.StatusBadRequest)
 		return
 	}
@@ -207,17 +277,7 @@ func (s *Sidecar) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var info roundtrip.Info
 	resp, err := s.opts.Upstream.Do(out, &info)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		switch {
-		case errors.As(err, &mbe):
-			s.tooLarge.Add(1)
-			http.Error(w, fmt.Sprintf("sidecar: request body larger than the bound of %d bytes", s.opts.MaxBodyBytes), http.StatusRequestEntityTooLarge)
-		case r.Context().Err() != nil:
-			s.cancelled.Add(1) // the app went away: nobody to answer
-		default:
-			s.bad.Add(1)
-			http.Error(w, "sidecar: upstream failed: "+oneLine(err), http.StatusBadGateway)
-		}
+		s.fail(w, r, body, err)
 		return
 	}
 	defer resp.Body.Close()
@@ -232,6 +292,30 @@ func (s *Sidecar) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.cancelled.Add(1)
 	}
 	s.record(start, &info)
+}
+
+// fail answers a request whose upstream round trip failed, by whose fault:
+// the app's body (too large, too slow, malformed), the app gone, or the
+// upstream.
+func (s *Sidecar) fail(w http.ResponseWriter, r *http.Request, body *appBody, err error) {
+	var mbe *http.MaxBytesError
+	appErr := body.failure()
+	switch {
+	case errors.As(appErr, &mbe), errors.As(err, &mbe):
+		s.tooLarge.Add(1)
+		http.Error(w, fmt.Sprintf("sidecar: request body larger than the bound of %d bytes", s.opts.MaxBodyBytes), http.StatusRequestEntityTooLarge)
+	case errors.Is(appErr, errSlowBody):
+		s.slowBody.Add(1)
+		http.Error(w, "sidecar: "+oneLine(appErr), http.StatusRequestTimeout)
+	case r.Context().Err() != nil:
+		s.cancelled.Add(1) // the app went away: nobody to answer
+	case appErr != nil:
+		s.badReq.Add(1)
+		http.Error(w, "sidecar: malformed request body: "+oneLine(appErr), http.StatusBadRequest)
+	default:
+		s.bad.Add(1)
+		http.Error(w, "sidecar: upstream failed: "+oneLine(err), http.StatusBadGateway)
+	}
 }
 
 // bufPool holds the copy buffers, so that a request allocates none.

@@ -22,6 +22,14 @@ type Stats struct {
 	BadGateway int64 `json:"bad_gateway"`
 	TooLarge   int64 `json:"too_large"`
 	Cancelled  int64 `json:"cancelled"`
+	// BadRequest counts requests answered 400 for the app's fault (a
+	// malformed body); SlowBody those answered 408 because their body came
+	// too slowly; Unavailable those answered 503 because no stream came
+	// free in time; MethodRefused those answered 405 (CONNECT, TRACE).
+	BadRequest    int64 `json:"bad_request"`
+	SlowBody      int64 `json:"slow_body"`
+	Unavailable   int64 `json:"unavailable"`
+	MethodRefused int64 `json:"method_refused"`
 	// InFlightPeak is the most app requests in flight at once.
 	InFlightPeak int64 `json:"in_flight_peak"`
 	// Upstream is the upstream client's own count: its dials (one, unless
@@ -39,6 +47,7 @@ func (s *Sidecar) Stats() Stats {
 	st := Stats{
 		ConnectionsIn: s.acceptedN.Load(),
 		Requests:      s.requests.Load(), BadGateway: s.bad.Load(), TooLarge: s.tooLarge.Load(), Cancelled: s.cancelled.Load(),
+		BadRequest: s.badReq.Load(), SlowBody: s.slowBody.Load(), Unavailable: s.busy.Load(), MethodRefused: s.refused.Load(),
 		Upstream: s.opts.Upstream.Stats(),
 	}
 	st.ConnectionsInOpen, st.ConnectionsInPeak = s.connsIn.Load()
