@@ -3,6 +3,7 @@ package pageset
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -68,118 +69,227 @@ func (e *EntryError) Error() string {
 	return fmt.Sprintf("pageset: entry %d: %s: %s", e.Index, e.Field, e.Reason)
 }
 
-// harFile is the part of the HAR 1.2 format a replay needs.
-type harFile struct {
-	Log *struct {
-		Entries []struct {
-			Request *struct {
-				Method string `json:"method"`
-				URL    string `json:"url"`
-			} `json:"request"`
-			Response *struct {
-				Status  int `json:"status"`
-				Headers []struct {
-					Name  string `json:"name"`
-					Value string `json:"value"`
-				} `json:"headers"`
-				Content struct {
-					Size     int64  `json:"size"`
-					Text     string `json:"text"`
-					Encoding string `json:"encoding"`
-				} `json:"content"`
-			} `json:"response"`
-			Timings struct {
-				Wait float64 `json:"wait"`
-			} `json:"timings"`
-		} `json:"entries"`
-	} `json:"log"`
+// harEntry is the part of a HAR 1.2 entry a replay needs.
+type harEntry struct {
+	Request *struct {
+		Method string `json:"method"`
+		URL    string `json:"url"`
+	} `json:"request"`
+	Response *struct {
+		Status  int `json:"status"`
+		Headers []struct {
+			Name  string `json:"name"`
+			Value string `json:"value"`
+		} `json:"headers"`
+		Content struct {
+			Size     int64  `json:"size"`
+			Text     string `json:"text"`
+			Encoding string `json:"encoding"`
+		} `json:"content"`
+	} `json:"response"`
+	Timings struct {
+		Wait float64 `json:"wait"`
+	} `json:"timings"`
 }
 
 // keptHeaders are the response headers a replay gives back.
 var keptHeaders = map[string]bool{"content-type": true, "cache-control": true, "vary": true, "etag": true, "last-modified": true}
 
+// errTooBig is what the HAR's reader says past MaxHARBytes.
+var errTooBig = fmt.Errorf("pageset: the HAR is larger than %d MiB", MaxHARBytes>>20)
+
+// boundedReader reads at most n bytes and then fails with errTooBig.
+type boundedReader struct {
+	r io.Reader
+	n int64
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	if b.n <= 0 {
+		return 0, errTooBig
+	}
+	if int64(len(p)) > b.n {
+		p = p[:b.n]
+	}
+	n, err := b.r.Read(p)
+	b.n -= int64(n)
+	return n, err
+}
+
 // ParseHAR reads a HAR (DevTools' "Save all as HAR"), refusing one beyond
 // the bounds or with an entry that cannot be replayed, naming the entry and
-// the field.
+// the field. It reads the file as a stream, an entry at a time: one beyond
+// MaxEntries is refused when it is reached, with what came before it and
+// nothing after it held.
 func ParseHAR(r io.Reader) (*Page, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxHARBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("pageset: reading the HAR: %w", err)
-	}
-	if len(data) > MaxHARBytes {
-		return nil, fmt.Errorf("pageset: the HAR is larger than %d MiB", MaxHARBytes>>20)
-	}
-	var f harFile
-	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, fmt.Errorf("pageset: not a HAR: %w", err)
-	}
-	if f.Log == nil {
-		return nil, fmt.Errorf("pageset: not a HAR: no \"log\"")
-	}
-	if n := len(f.Log.Entries); n == 0 || n > MaxEntries {
-		return nil, fmt.Errorf("pageset: the HAR has %d entries; allowed 1 to %d", n, MaxEntries)
-	}
+	dec := json.NewDecoder(&boundedReader{r: r, n: MaxHARBytes})
 	p := &Page{}
 	var total int64
-	for i, e := range f.Log.Entries {
-		fail := func(field, format string, args ...any) error {
-			return &EntryError{i, field, fmt.Sprintf(format, args...)}
+	sawLog := false
+	err := object(dec, func(key string) error {
+		if key != "log" {
+			return skip(dec)
 		}
-		if e.Request == nil {
-			return nil, fail("request", "missing")
-		}
-		if e.Response == nil {
-			return nil, fail("response", "missing")
-		}
-		u, err := url.Parse(e.Request.URL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
-			return nil, fail("request.url", "%q is not an http or https URL", e.Request.URL)
-		}
-		u.Fragment, u.User = "", nil
-		if u.Port() == "" {
-			u.Host = joinPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
-		}
-		method := strings.ToUpper(e.Request.Method)
-		if method != "GET" && method != "HEAD" {
-			return nil, fail("request.method", "%q: a replay sends GET and HEAD only (no recorded request bodies)", e.Request.Method)
-		}
-		st := e.Response.Status
-		if st < 100 || st > 599 {
-			return nil, fail("response.status", "%d is not an HTTP status", st)
-		}
-		ent := Entry{Method: method, URL: u, Status: st, Header: map[string]string{}}
-		for _, h := range e.Response.Headers {
-			if keptHeaders[strings.ToLower(h.Name)] {
-				ent.Header[http.CanonicalHeaderKey(h.Name)] = h.Value
+		sawLog = true
+		return object(dec, func(key string) error {
+			if key != "entries" {
+				return skip(dec)
 			}
-		}
-		c := e.Response.Content
-		switch {
-		case c.Text != "" && c.Encoding == "base64":
-			if ent.Body, err = base64.StdEncoding.DecodeString(c.Text); err != nil {
-				return nil, fail("response.content.text", "not base64: %v", err)
+			if err := delim(dec, '['); err != nil {
+				return err
 			}
-		case c.Text != "" && c.Encoding == "":
-			ent.Body = []byte(c.Text)
-		case c.Text != "":
-			return nil, fail("response.content.encoding", "%q: only base64 or none", c.Encoding)
-		}
-		ent.Size = c.Size
-		if ent.Body != nil {
-			ent.Size = int64(len(ent.Body))
-		}
-		if ent.Size < 0 {
-			ent.Size = 0 // -1: not known
-		}
-		if total += ent.Size; total > MaxTotalBytes {
-			return nil, fail("response.content.size", "the responses add up to more than %d MiB", MaxTotalBytes>>20)
-		}
-		if w := e.Timings.Wait; w > 0 {
-			ent.Wait = min(time.Duration(w*float64(time.Millisecond)), MaxEntryWait)
-		}
-		p.Entries = append(p.Entries, ent)
+			for i := 0; dec.More(); i++ {
+				if i == MaxEntries {
+					return fmt.Errorf("pageset: the HAR has more than %d entries", MaxEntries)
+				}
+				var e harEntry
+				if err := dec.Decode(&e); err != nil {
+					return err
+				}
+				ent, err := checkEntry(i, &e)
+				if err != nil {
+					return err
+				}
+				if total += ent.Size; total > MaxTotalBytes {
+					return &EntryError{i, "response.content.size", fmt.Sprintf("the responses add up to more than %d MiB", MaxTotalBytes>>20)}
+				}
+				p.Entries = append(p.Entries, ent)
+			}
+			return delim(dec, ']')
+		})
+	})
+	var ee *EntryError
+	switch {
+	case errors.Is(err, errTooBig):
+		return nil, errTooBig
+	case errors.As(err, &ee):
+		return nil, err
+	case err != nil && strings.HasPrefix(err.Error(), "pageset: "):
+		return nil, err
+	case err != nil:
+		return nil, fmt.Errorf("pageset: not a HAR: %w", err)
+	case !sawLog:
+		return nil, fmt.Errorf("pageset: not a HAR: no \"log\"")
+	case len(p.Entries) == 0:
+		return nil, fmt.Errorf("pageset: the HAR has 0 entries; allowed 1 to %d", MaxEntries)
 	}
 	return p, nil
+}
+
+// object reads a JSON object, calling field for each key with the decoder
+// at its value, which field must read.
+func object(dec *json.Decoder, field func(key string) error) error {
+	if err := delim(dec, '{'); err != nil {
+		return err
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key, _ := t.(string)
+		if err := field(key); err != nil {
+			return err
+		}
+	}
+	return delim(dec, '}')
+}
+
+// delim reads the delimiter want.
+func delim(dec *json.Decoder, want json.Delim) error {
+	t, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if d, ok := t.(json.Delim); !ok || d != want {
+		return fmt.Errorf("found %v where %q was expected", t, want)
+	}
+	return nil
+}
+
+// skip reads one value token by token, holding none of it.
+func skip(dec *json.Decoder) error {
+	depth := 0
+	for {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch t {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+		if depth == 0 {
+			return nil
+		}
+	}
+}
+
+// checkEntry checks entry i and makes it an Entry.
+func checkEntry(i int, e *harEntry) (Entry, error) {
+	fail := func(field, format string, args ...any) error {
+		return &EntryError{i, field, fmt.Sprintf(format, args...)}
+	}
+	if e.Request == nil {
+		return Entry{}, fail("request", "missing")
+	}
+	if e.Response == nil {
+		return Entry{}, fail("response", "missing")
+	}
+	u, err := url.Parse(e.Request.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+		return Entry{}, fail("request.url", "%q is not an http or https URL", e.Request.URL)
+	}
+	u.Fragment, u.User = "", nil
+	if u.Port() == "" {
+		u.Host = joinPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
+	}
+	method := strings.ToUpper(e.Request.Method)
+	if method != "GET" && method != "HEAD" {
+		return Entry{}, fail("request.method", "%q: a replay sends GET and HEAD only (no recorded request bodies)", e.Request.Method)
+	}
+	st := e.Response.Status
+	if st < 100 || st > 599 {
+		return Entry{}, fail("response.status", "%d is not an HTTP status", st)
+	}
+	ent := Entry{Method: method, URL: u, Status: st, Header: map[string]string{}}
+	for _, h := range e.Response.Headers {
+		if keptHeaders[strings.ToLower(h.Name)] {
+			ent.Header[http.CanonicalHeaderKey(h.Name)] = h.Value
+		}
+	}
+	c := e.Response.Content
+	switch {
+	case c.Text != "" && c.Encoding == "base64":
+		if ent.Body, err = base64.StdEncoding.DecodeString(c.Text); err != nil {
+			return Entry{}, fail("response.content.text", "not base64: %v", err)
+		}
+	case c.Text != "" && c.Encoding == "":
+		ent.Body = []byte(c.Text)
+	case c.Text != "":
+		return Entry{}, fail("response.content.encoding", "%q: only base64 or none", c.Encoding)
+	}
+	ent.Size = max(c.Size, 0) // -1: not known
+	if ent.Body != nil {
+		ent.Size = int64(len(ent.Body))
+	}
+	ent.Wait = waitOf(e.Timings.Wait)
+	return ent, nil
+}
+
+// waitOf is a recorded wait in milliseconds as a Duration, capped at
+// MaxEntryWait: compared before it is converted, for a float beyond
+// int64's range converts to anything at all.
+func waitOf(ms float64) time.Duration {
+	switch {
+	case !(ms > 0): // 0, negative (-1: not known), NaN
+		return 0
+	case ms >= float64(MaxEntryWait/time.Millisecond):
+		return MaxEntryWait
+	}
+	return time.Duration(ms * float64(time.Millisecond))
 }
 
 func joinPort(host, port string) string {

@@ -138,3 +138,67 @@ func TestReplayer(t *testing.T) {
 		t.Errorf("ambiguous path from an unknown host: %d %q", code, body)
 	}
 }
+
+// TestParseHARWaitCap: every recorded wait is capped at MaxEntryWait, the
+// largest floats included (1e308 ms once converted to no wait at all).
+func TestParseHARWaitCap(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		wait float64
+		want time.Duration
+	}{{12.5, 12500 * time.Microsecond}, {-1, 0}, {30_001, MaxEntryWait}, {1e18, MaxEntryWait}, {1e308, MaxEntryWait}} {
+		p, err := ParseHAR(strings.NewReader(har(entry("https://a/x", 200, 1, "", "", tc.wait))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.Entries[0].Wait; got != tc.want {
+			t.Errorf("wait %g ms: %v; want %v", tc.wait, got, tc.want)
+		}
+	}
+}
+
+// manyEntries is a HAR of n entries made as it is read.
+type manyEntries struct {
+	n, made int
+	buf     []byte
+	read    int64
+}
+
+func (m *manyEntries) Read(p []byte) (int, error) {
+	for len(m.buf) < len(p) && m.made <= m.n {
+		switch {
+		case m.made == 0:
+			m.buf = append(m.buf, `{"log": {"pages": [{"id": "p"}], "entries": [`...)
+		case m.made == m.n:
+			m.buf = append(m.buf, `]}}`...)
+		default:
+			if m.made > 1 {
+				m.buf = append(m.buf, ',')
+			}
+			m.buf = append(m.buf, entry("https://a/x", 200, 1, "", "", 1)...)
+		}
+		m.made++
+	}
+	if len(m.buf) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, m.buf)
+	m.buf = m.buf[n:]
+	m.read += int64(n)
+	return n, nil
+}
+
+// TestParseHAREntryBoundWhileReading: a HAR of a million entries is refused
+// at entry MaxEntries+1, having read no further than it.
+func TestParseHAREntryBoundWhileReading(t *testing.T) {
+	t.Parallel()
+	m := &manyEntries{n: 1_000_000}
+	_, err := ParseHAR(m)
+	if err == nil || !strings.Contains(err.Error(), "more than 10000 entries") {
+		t.Fatalf("got %v", err)
+	}
+	per := int64(len(entry("https://a/x", 200, 1, "", "", 1)))
+	if m.read > (MaxEntries+100)*per {
+		t.Errorf("read %d bytes, %d entries' worth, to refuse it", m.read, m.read/per)
+	}
+}
