@@ -74,9 +74,12 @@ func (b *Browser) read(name string) (*results.Run, int, error) {
 		return nil, http.StatusNotFound, fmt.Errorf("run: %s: no such result", name)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, 256<<20))
+	data, err := io.ReadAll(io.LimitReader(f, results.MaxFileBytes+1))
 	if err != nil {
 		return nil, http.StatusInternalServerError, fmt.Errorf("run: %s: %w", name, err)
+	}
+	if len(data) > results.MaxFileBytes {
+		return nil, http.StatusUnprocessableEntity, fmt.Errorf("run: %s: larger than %d MiB: not a muxlab result", name, results.MaxFileBytes>>20)
 	}
 	run, err := results.Decode(data)
 	if err != nil {

@@ -98,9 +98,17 @@ func WriteFileAtomic(path string, data []byte) (err error) {
 // or one of another schema version, is an error naming the file and what is
 // wrong with it.
 func Read(path string) (*Run, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("results: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("results: %w", err)
+	}
+	if len(data) > MaxFileBytes {
+		return nil, fmt.Errorf("results: %s: larger than %d MiB: not a muxlab result", path, MaxFileBytes>>20)
 	}
 	r, err := Decode(data)
 	if err != nil {
@@ -141,6 +149,9 @@ func Decode(data []byte) (*Run, error) {
 	var r Run
 	if err := json.Unmarshal(doc, &r); err != nil {
 		return nil, describeJSONError(data, err)
+	}
+	if err := r.Validate(); err != nil {
+		return nil, err
 	}
 	return &r, nil
 }

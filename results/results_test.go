@@ -1,6 +1,7 @@
 package results_test
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -189,4 +190,41 @@ func pageOf(d time.Duration) *results.Dist {
 	h := results.NewHistogram()
 	h.Record(d)
 	return h.Dist()
+}
+
+// TestReadRefusesBrokenCounts: a result whose counts break the invariants
+// is refused naming the file and the field; so is one beyond MaxFileBytes.
+func TestReadRefusesBrokenCounts(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name  string
+		edit  func(r *results.Run)
+		field string
+	}{
+		{"negative failed", func(r *results.Run) { r.Contenders[0].Total.Failed = -7 }, `contenders[0] "h1" total.failed: -7 is negative`},
+		{"sent not ok+failed", func(r *results.Run) { r.Contenders[1].Rounds[0].OK += 5 }, `contenders[1] "h2" rounds[0].sent: ok`},
+		{"scheduled not sent+unsent", func(r *results.Run) { r.Contenders[0].Total.Scheduled += 3 }, `contenders[0] "h1" total.scheduled`},
+		{"kinds not failed", func(r *results.Run) { r.Contenders[0].Total.Errors = map[string]int64{"timeout": 1} }, `total.errors: the kinds add up to 1`},
+		{"negative status", func(r *results.Run) { r.Contenders[0].Total.Statuses = map[string]int64{"200": -1} }, `total.statuses["200"]`},
+	} {
+		r := resultstest.Sample()
+		tc.edit(r)
+		r.Label = strings.ReplaceAll(tc.name, " ", "-")
+		path, err := results.Write(dir, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = results.Read(path)
+		var fe *results.FieldError
+		if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tc.field) || !errors.As(err, &fe) {
+			t.Errorf("%s: %v; want the file and %q", tc.name, err, tc.field)
+		}
+	}
+	big := filepath.Join(dir, "big.json")
+	f, _ := os.Create(big)
+	f.Truncate(results.MaxFileBytes + 1)
+	f.Close()
+	if _, err := results.Read(big); err == nil || !strings.Contains(err.Error(), "larger than 64 MiB") {
+		t.Errorf("a file beyond the bound: %v", err)
+	}
 }

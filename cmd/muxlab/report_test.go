@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -63,11 +64,12 @@ func TestReportBadFiles(t *testing.T) {
 		"truncated.json": string(data[:len(data)/3]),
 		"foreign.json":   `{"name": "something else"}`,
 		"version.json":   strings.Replace(string(data), fmt.Sprintf(`"schema_version": %d`, results.SchemaVersion), `"schema_version": 99`, 1),
+		"negative.json":  regexp.MustCompile(`"failed": \d+`).ReplaceAllString(string(data), `"failed": -7`),
 	}
 	want := map[string]string{
 		"empty.json": "the file is empty", "truncated.json": "truncated JSON",
 		"foreign.json": "not a muxlab result", "version.json": "schema_version 99 is not supported",
-		"missing.json": "no such file",
+		"missing.json": "no such file", "negative.json": "failed: -7 is negative",
 	}
 	for name, content := range bad {
 		os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644)
