@@ -16,6 +16,7 @@ import (
 
 	"muxlab/h2client"
 	"muxlab/internal/muxtest"
+	"muxlab/mux"
 	"muxlab/results"
 )
 
@@ -202,4 +203,12 @@ func TestSessionCloseStopsItsWatch(t *testing.T) {
 			t.Error("the closed session was stopped by the run's context or its duration")
 		}
 	})
+}
+
+// TestResetHeader: bench's copy of the header a reset must carry is the
+// server's.
+func TestResetHeader(t *testing.T) {
+	if headerReset != mux.HeaderReset {
+		t.Errorf("bench sends %q; the server wants %q", headerReset, mux.HeaderReset)
+	}
 }

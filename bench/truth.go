@@ -156,6 +156,9 @@ func (t *remoteTruth) Reset(ctx context.Context, listener string) error {
 	return err
 }
 
+// headerReset is mux.HeaderReset, which a reset must carry.
+const headerReset = "Muxlab-Reset"
+
 func (t *remoteTruth) Snapshot(ctx context.Context, listener string) (ServerSnapshot, error) {
 	a := t.via(listener)
 	body, err := t.call(ctx, a.client, http.MethodGet, a.base+"/stats")
@@ -176,6 +179,9 @@ func (t *remoteTruth) call(ctx context.Context, c Client, method, url string) ([
 	req, err := http.NewRequestWithContext(ctx, method, url, nil)
 	if err != nil {
 		return nil, err
+	}
+	if method == http.MethodPost {
+		req.Header.Set(headerReset, "yes")
 	}
 	resp, err := c.Do(req, nil)
 	if err != nil {

@@ -20,6 +20,12 @@ const (
 	HeaderProto = "Muxlab-Proto" // the protocol the server saw, e.g. "HTTP/2.0"
 	HeaderConn  = "Muxlab-Conn"  // the server's id of the connection, e.g. "7"
 	HeaderTile  = "Muxlab-Tile"  // n of /tile/{n}
+	// HeaderReset must be on a POST /stats/reset, with any value: a
+	// header of its own makes the request one that a web page cannot send
+	// to another origin without the server's leave (a CORS preflight,
+	// which the server never grants), so no page a user visits can zero
+	// the counts of a server on their machine.
+	HeaderReset = "Muxlab-Reset"
 )
 
 // Defaults of the endpoints' parameters.
@@ -74,6 +80,10 @@ func (s *Server) routes() http.Handler {
 	m.HandleFunc("GET /demo/result", s.serveDemoResult)
 	m.HandleFunc("GET /stats", s.serveStats)
 	m.HandleFunc("POST /stats/reset", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get(HeaderReset) == "" {
+			http.Error(w, "POST /stats/reset needs the header "+HeaderReset+" (any value), so that no web page can reset the counts: curl -X POST -H '"+HeaderReset+": yes' URL/stats/reset", http.StatusBadRequest)
+			return
+		}
 		s.ResetStats()
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "reset\n")
@@ -259,7 +269,7 @@ endpoints (GET unless said):
   /stream?chunks=10&interval=100ms&size=1KiB   chunks written and flushed one per interval
   POST /upload                                 answers the body's length and SHA-256
   /stats[?conns=1]                             ground truth: connections and requests
-  POST /stats/reset                            zero the counters
+  POST /stats/reset                            zero the counters (header Muxlab-Reset: yes)
   /demo?n=100&delay=200ms                      the browser demo (muxlab serve --demo)
 `)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -292,8 +292,18 @@ func TestStatsEndpointAndReset(t *testing.T) {
 			t.Errorf("/stats lacks key %s", key)
 		}
 	}
-	if r := do(t, h1, "POST", base+"/stats/reset", nil); r.status != 200 {
-		t.Fatalf("reset: %d", r.status)
+	if r := do(t, h1, "POST", base+"/stats/reset", nil); r.status != 400 || !strings.Contains(r.body, mux.HeaderReset) {
+		t.Fatalf("a reset without %s: %d %q; want 400 naming the header", mux.HeaderReset, r.status, r.body)
+	}
+	if h := s.Stats().Listeners[mux.ListenerH1]; h.Requests == 0 {
+		t.Fatal("a refused reset zeroed the counts")
+	}
+	req, _ := http.NewRequest("POST", base+"/stats/reset", nil)
+	req.Header.Set(mux.HeaderReset, "yes")
+	if resp, err := h1.RoundTrip(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("reset: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
 	}
 	h = s.Stats().Listeners[mux.ListenerH1]
 	if h.ConnectionsAccepted != 0 || h.Requests != 0 || h.ConnectionsOpen != 1 || h.PeakInFlightPerConn != 0 {
