@@ -28,6 +28,12 @@ func runSidecar(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	timeout := fs.Duration("timeout", sidecar.DefaultTimeout, "time allowed for a whole request upstream")
 	dialTimeout := fs.Duration("dial-timeout", 5*time.Second, "time allowed to connect to the upstream")
 	grace := fs.Duration("grace", 10*time.Second, "on SIGINT/SIGTERM, time allowed for requests in flight")
+	bodyIdle := fs.Duration("body-idle-timeout", sidecar.DefaultBodyIdleTimeout, "longest wait for the next bytes of an app's request body, and the grace before --min-body-rate applies (408 beyond)")
+	var minRate sizeValue = sidecar.DefaultMinBodyRate
+	fs.Var(&minRate, "min-body-rate", "slowest average rate of an app's request body, per second, after --body-idle-timeout (408 below; 0: no minimum)")
+	maxStreams := fs.Int("max-streams", sidecar.DefaultMaxStreams, "requests carried upstream at once")
+	maxUploads := fs.Int("max-upload-streams", sidecar.DefaultMaxUploadStreams, "of --max-streams, how many may be requests whose bodies are still arriving")
+	queueTimeout := fs.Duration("queue-timeout", sidecar.DefaultQueueTimeout, "longest wait for a place upstream (503 beyond)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -46,6 +52,11 @@ func runSidecar(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		checkRange("timeout", *timeout, time.Millisecond, 24*time.Hour),
 		checkRange("dial-timeout", *dialTimeout, time.Millisecond, time.Minute),
 		checkRange("grace", *grace, 0, time.Hour),
+		checkRange("body-idle-timeout", *bodyIdle, time.Millisecond, time.Hour),
+		checkRange("min-body-rate", int64(minRate), 0, 1<<30),
+		checkRange("max-streams", int64(*maxStreams), 1, 1<<16),
+		checkRange("max-upload-streams", int64(*maxUploads), 1, int64(*maxStreams)),
+		checkRange("queue-timeout", *queueTimeout, time.Millisecond, time.Hour),
 	); err != nil {
 		return err
 	}
@@ -69,7 +80,12 @@ func runSidecar(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return usageError{err}
 	}
-	s, err := sidecar.New(sidecar.Options{Upstream: up, Base: u.Scheme + "://" + u.Host, MaxBodyBytes: int64(maxBody), Timeout: *timeout})
+	rate := int64(minRate)
+	if rate == 0 {
+		rate = -1 // the option's "no minimum"
+	}
+	s, err := sidecar.New(sidecar.Options{Upstream: up, Base: u.Scheme + "://" + u.Host, MaxBodyBytes: int64(maxBody), Timeout: *timeout,
+		BodyIdleTimeout: *bodyIdle, MinBodyRate: rate, MaxStreams: *maxStreams, MaxUploadStreams: *maxUploads, QueueTimeout: *queueTimeout})
 	if err != nil {
 		return usageError{err}
 	}

@@ -89,6 +89,10 @@ func TestSidecarBadUsage(t *testing.T) {
 		{[]string{"sidecar", "--upstream", "http://127.0.0.1:1", "--h3"}, "--h3: HTTP/3 runs over TLS"},
 		{[]string{"sidecar", "--upstream", "http://127.0.0.1:1", "--listen", "nowhere"}, `--listen: "nowhere" is not an address`},
 		{[]string{"sidecar", "--upstream", "http://127.0.0.1:1", "--max-body", "2GiB"}, "--max-body"},
+		{[]string{"sidecar", "--upstream", "http://127.0.0.1:1", "--body-idle-timeout", "0s"}, "--body-idle-timeout: 0s is out of range"},
+		{[]string{"sidecar", "--upstream", "http://127.0.0.1:1", "--min-body-rate", "-1"}, "--min-body-rate"},
+		{[]string{"sidecar", "--upstream", "http://127.0.0.1:1", "--max-streams", "10", "--max-upload-streams", "11"}, "--max-upload-streams: 11 is out of range; allowed 1 to 10"},
+		{[]string{"sidecar", "--upstream", "http://127.0.0.1:1", "--queue-timeout", "2h"}, "--queue-timeout: 2h0m0s is out of range"},
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := run(context.Background(), tc.args, &stdout, &stderr); code != exitUsage || !strings.Contains(stderr.String(), tc.want) {
