@@ -54,10 +54,11 @@ func TestHostilePeersMidPage(t *testing.T) {
 	if n := r.Contender("h1").Total.Errors["response too large"]; n != 4 {
 		t.Errorf("h1: %d responses too large; want the 2 endless heads and 2 endless lines of 2 pages (%v)", n, r.Contender("h1").Total.Errors)
 	}
-	// HTTP/2 sends the page at once: the header block that never ends takes
-	// the connection down, and the streams beside it with it.
-	if h2 := r.Contender("h2").Total; h2.Errors["response too large"] == 0 || h2.Errors["connection closed"] == 0 {
-		t.Errorf("h2: failures %v; want responses too large, and the streams of their connection closed", h2.Errors)
+	// HTTP/2 sends the page at once: whichever of the endless head, the
+	// GOAWAY and the bad SETTINGS the server gets to first ends the
+	// connection, and the streams beside it fail with it.
+	if h2 := r.Contender("h2").Total; h2.Errors["connection closed"] == 0 {
+		t.Errorf("h2: failures %v; want the streams of a connection that ended closed with it", h2.Errors)
 	}
 }
 

@@ -14,10 +14,13 @@ import (
 
 	"golang.org/x/net/http2"
 
+	"muxlab/h1pool"
 	"muxlab/h2client"
+	"muxlab/h3client"
 	"muxlab/internal/muxtest"
 	"muxlab/mux"
 	"muxlab/results"
+	"muxlab/roundtrip"
 )
 
 // TestHeyOutputUnreadable: requests whose hey lines cannot be read are
@@ -169,10 +172,16 @@ func TestErrorKindByType(t *testing.T) {
 		want string
 	}{
 		{fmt.Errorf("x: %w", context.DeadlineExceeded), "timeout"},
-		{fmt.Errorf("x: %w", http2.StreamError{StreamID: 1, Code: http2.ErrCodeRefusedStream}), "stream reset"},
-		{fmt.Errorf("x: %w", http2.GoAwayError{LastStreamID: 1}), "refused by GOAWAY"},
+		{fmt.Errorf("x: %w: %w", roundtrip.ErrStreamReset, http2.StreamError{StreamID: 1, Code: http2.ErrCodeRefusedStream}), "stream reset"},
+		{fmt.Errorf("x: %w", h2client.GoAwayError{LastStreamID: 1}), "refused by GOAWAY"},
 		{fmt.Errorf("x: %w", h2client.ErrConnLost), "connection closed"},
+		{fmt.Errorf("x: %w", h3client.ErrConnLost), "connection closed"},
 		{fmt.Errorf("x: %w", h2client.ErrHandshake), "handshake"},
+		{fmt.Errorf("x: %w", h3client.ErrHandshake), "handshake"},
+		{fmt.Errorf("x: %w", h1pool.ErrClosed), "client closed"},
+		{fmt.Errorf("x: %w", roundtrip.ErrResponseTooLarge), "response too large"},
+		// x/net's own types are no kind of muxlab's: the clients wrap them.
+		{http2.StreamError{StreamID: 1, Code: http2.ErrCodeRefusedStream}, "other"},
 		{&net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, "connection refused"},
 		{&net.OpError{Op: "dial", Err: errors.New("no route")}, "dial"},
 		// The text of a message says nothing.

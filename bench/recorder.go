@@ -10,10 +10,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/net/http2"
-
-	"muxlab/h1pool"
-	"muxlab/h2client"
 	"muxlab/results"
 	"muxlab/roundtrip"
 )
@@ -180,12 +176,12 @@ func (r *recorder) fill(rd *results.Round) {
 // errors can be counted by kind. The kind comes from the error's type or
 // identity, never from its text.
 func errorKind(err error) string {
-	var se http2.StreamError
-	var ge http2.GoAwayError
 	var op *net.OpError
 	switch {
 	case errors.Is(err, roundtrip.ErrResponseTooLarge):
 		return "response too large"
+	case errors.Is(err, roundtrip.ErrHandshake): // before timeout: one that timed out is a handshake that failed
+		return "handshake"
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
 		return "timeout"
 	case errors.Is(err, context.Canceled):
@@ -196,18 +192,16 @@ func errorKind(err error) string {
 		return "connection reset"
 	case errors.Is(err, syscall.EPIPE):
 		return "broken pipe"
-	case errors.Is(err, h1pool.ErrClosed), errors.Is(err, h2client.ErrClosed):
+	case errors.Is(err, roundtrip.ErrClosed):
 		return "client closed"
-	case errors.As(err, &ge):
+	case errors.Is(err, roundtrip.ErrGoAway):
 		return "refused by GOAWAY"
-	case errors.As(err, &se):
+	case errors.Is(err, roundtrip.ErrStreamReset):
 		return "stream reset"
-	case errors.Is(err, h2client.ErrHandshake):
-		return "handshake"
 	case errors.As(err, &op) && op.Op == "dial":
 		return "dial"
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed),
-		errors.Is(err, h2client.ErrConnLost):
+		errors.Is(err, roundtrip.ErrConnLost):
 		return "connection closed"
 	}
 	return "other"

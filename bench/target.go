@@ -8,6 +8,7 @@ import (
 	"net/url"
 
 	"muxlab/internal/rawconn"
+	"muxlab/roundtrip"
 )
 
 // DialFunc opens a connection, as net.Dialer.DialContext does.
@@ -77,7 +78,7 @@ func (t Target) tlsDial(proto string) DialFunc {
 		if proto == "http/1.1" {                // h1pool reads the first byte: finish the handshake now, within the dial's time
 			if err := tc.HandshakeContext(ctx); err != nil {
 				c.Close()
-				return nil, fmt.Errorf("TLS handshake with %s: %w", addr, err)
+				return nil, fmt.Errorf("TLS handshake with %s: %w: %w", addr, roundtrip.ErrHandshake, err)
 			}
 		}
 		return tc, nil

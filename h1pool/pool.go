@@ -24,7 +24,7 @@ const (
 )
 
 // ErrClosed is returned by a Pool used after Close.
-var ErrClosed = errors.New("h1pool: pool is closed")
+var ErrClosed = roundtrip.NewKind("h1pool: pool is closed", roundtrip.ErrClosed)
 
 // Options configures a Pool. Zero fields take the defaults in parentheses.
 type Options struct {

@@ -18,16 +18,35 @@ import (
 
 // ErrClosed is returned by a Client used after Close, and wrapped by the
 // error of a request in flight when it was closed.
-var ErrClosed = errors.New("h2client: client is closed")
+var ErrClosed = roundtrip.NewKind("h2client: client is closed", roundtrip.ErrClosed)
 
 // ErrConnLost is wrapped by the error of a request whose connection broke, or
 // was closed or told to go away by the server, while the request was on it.
-var ErrConnLost = errors.New("h2client: the connection ended under the request")
+var ErrConnLost = roundtrip.NewKind("h2client: the connection ended under the request", roundtrip.ErrConnLost)
 
 // ErrHandshake is wrapped by the error of a connection whose server did not
 // complete the HTTP/2 handshake (no preface and SETTINGS, or no h2 through
 // ALPN).
-var ErrHandshake = errors.New("h2client: HTTP/2 handshake failed")
+var ErrHandshake = roundtrip.NewKind("h2client: HTTP/2 handshake failed", roundtrip.ErrHandshake)
+
+// GoAwayError is the error of a request whose stream the server's GOAWAY
+// refused: the server never processed it, and the request may be sent
+// again. It is a roundtrip.ErrGoAway.
+type GoAwayError struct {
+	// LastStreamID is the last stream the server processed or may still.
+	LastStreamID uint32
+	// ErrCode is why the server went away (NO_ERROR: a graceful shutdown).
+	ErrCode http2.ErrCode
+	// DebugData is what the server said beside it.
+	DebugData string
+}
+
+func (e GoAwayError) Error() string {
+	return fmt.Sprintf("h2client: the server went away (%v, last stream %d, %q) before processing the stream", e.ErrCode, e.LastStreamID, e.DebugData)
+}
+
+// Unwrap makes a GoAwayError a roundtrip.ErrGoAway.
+func (e GoAwayError) Unwrap() error { return roundtrip.ErrGoAway }
 
 // MaxStreamSlots caps the stream slots the client keeps for one connection,
 // whatever MAX_CONCURRENT_STREAMS the server advertises (some advertise no
@@ -104,6 +123,7 @@ type Client struct {
 	reconnects atomic.Int64
 	requests   atomic.Int64
 	failed     atomic.Int64
+	retries    atomic.Int64 // requests sent again after a GOAWAY refused them
 	open       roundtrip.Gauge
 	inFlight   roundtrip.Gauge
 	waiting    roundtrip.Gauge
@@ -142,7 +162,9 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 //
 // A request that fails once sent is reported, never retried: the caller
 // counts it. Only a request that was never written to a connection is moved
-// to the next one.
+// to the next one, and one without a body that the server's GOAWAY refused
+// (the server says it never processed it, RFC 9113 6.8) is sent once more
+// on a new connection, as browsers do; Stats.Retries counts those.
 func (c *Client) Do(req *http.Request, info *roundtrip.Info) (*http.Response, error) {
 	// Per request: the body wrapper, which also holds the Info when the
 	// caller passes none.
@@ -153,48 +175,63 @@ func (c *Client) Do(req *http.Request, info *roundtrip.Info) (*http.Response, er
 	}
 	info.Start = time.Now()
 	ctx := req.Context()
-	cn, err := c.acquire(ctx)
-	if err != nil {
-		if req.Body != nil { // a RoundTripper closes the body, whatever happens
-			req.Body.Close()
+	for attempt := 0; ; attempt++ {
+		cn, err := c.acquire(ctx)
+		if err != nil {
+			if req.Body != nil { // a RoundTripper closes the body, whatever happens
+				req.Body.Close()
+			}
+			if attempt > 0 {
+				c.failed.Add(1)
+				info.End = time.Now()
+			}
+			return nil, err
 		}
-		return nil, err
+		c.inFlight.Inc()
+		if attempt == 0 {
+			c.requests.Add(1)
+		}
+		raise(&c.peak, cn.inFlight.Add(1))
+		info.Conn = cn.rec.ID
+		info.Reused = cn.rec.Request()
+		var sent time.Time
+		resp, err := cn.cc.roundTrip(req, &sent)
+		info.Acquired = sent
+		if sent.IsZero() {
+			info.Acquired = time.Now()
+		}
+		if err != nil {
+			err = c.roundTripError(ctx, cn, err)
+			c.release(cn)
+			if attempt == 0 && errors.Is(err, roundtrip.ErrGoAway) && (req.Body == nil || req.Body == http.NoBody) {
+				c.retries.Add(1)
+				continue
+			}
+			c.failed.Add(1)
+			info.End = time.Now()
+			return nil, fmt.Errorf("h2client: %s %s on connection %d: %w", req.Method, req.URL, cn.rec.ID, err)
+		}
+		b.rc, b.resp, b.cn = resp.Body, resp, cn
+		resp.Body = b
+		return resp, nil
 	}
-	c.inFlight.Inc()
-	c.requests.Add(1)
-	raise(&c.peak, cn.inFlight.Add(1))
-	info.Conn = cn.rec.ID
-	info.Reused = cn.rec.Request()
-	var sent time.Time
-	resp, err := cn.cc.roundTrip(req, &sent)
-	info.Acquired = sent
-	if sent.IsZero() {
-		info.Acquired = time.Now()
-	}
-	if err != nil {
-		c.failed.Add(1)
-		info.End = time.Now()
-		err = c.roundTripError(ctx, cn, err)
-		c.release(cn)
-		return nil, fmt.Errorf("h2client: %s %s on connection %d: %w", req.Method, req.URL, cn.rec.ID, err)
-	}
-	b.rc, b.resp, b.cn = resp.Body, resp, cn
-	resp.Body = b
-	return resp, nil
 }
 
-// roundTripError gives err, from x/net, a kind a caller can test with
-// errors.Is or errors.As: the context's cause when it ended; x/net's own
-// StreamError and GoAwayError as they are; ErrClosed when the client was
-// closed; ErrConnLost when the connection ended or was told to go away.
+// roundTripError gives err one of roundtrip's kinds, which a caller tests
+// with errors.Is: the context's cause when it ended; a GoAwayError (a
+// roundtrip.ErrGoAway) as it is; x/net's StreamError as a
+// roundtrip.ErrStreamReset (the StreamError still inside, for errors.As);
+// ErrClosed when the client was closed; ErrConnLost when the connection
+// ended or was told to go away.
 func (c *Client) roundTripError(ctx context.Context, cn *conn, err error) error {
 	var se http2.StreamError
-	var ge http2.GoAwayError
 	switch {
 	case context.Cause(ctx) != nil:
 		return context.Cause(ctx)
-	case errors.As(err, &se), errors.As(err, &ge):
+	case errors.Is(err, roundtrip.ErrGoAway), errors.Is(err, roundtrip.ErrStreamReset):
 		return err
+	case errors.As(err, &se):
+		return fmt.Errorf("%w: %w", roundtrip.ErrStreamReset, err)
 	case c.shut.Load():
 		return fmt.Errorf("%w: %w", ErrClosed, err)
 	}
@@ -319,6 +356,7 @@ func (c *Client) Stats() roundtrip.Stats {
 		Reconnects:  c.reconnects.Load(),
 		Requests:    c.requests.Load(),
 		Failed:      c.failed.Load(),
+		Retries:     c.retries.Load(),
 		PerConn:     c.log.Snapshot(),
 		PeakStreams: c.peak.Load(),
 	}

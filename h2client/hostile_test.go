@@ -118,3 +118,22 @@ func TestHostileStreams(t *testing.T) {
 		t.Errorf("stats %+v: want 8 requests, 5 failed, 3 dials (after GOAWAY and after bad SETTINGS)", st)
 	}
 }
+
+// TestGoAwayRefusedIsRetried: a request that the server's GOAWAY refused
+// unprocessed is sent once more on a new connection, counted in Retries;
+// refused again, it fails as refused by GOAWAY.
+func TestGoAwayRefusedIsRetried(t *testing.T) {
+	s := hostileH2(t)
+	c := newClient(t, h2client.Options{Addr: s.Addr()})
+	if err := fetch(t.Context(), c, s.URL()+hostile.PathOK); err != nil {
+		t.Fatal(err)
+	}
+	err := fetch(t.Context(), c, s.URL()+hostile.PathRefuse)
+	var ge h2client.GoAwayError
+	if !errors.Is(err, roundtrip.ErrGoAway) || !errors.As(err, &ge) {
+		t.Fatalf("got %v; want a GoAwayError", err)
+	}
+	if st := c.Stats(); st.Retries != 1 || st.Dials != 2 || st.Requests != 2 || st.Failed != 1 {
+		t.Errorf("stats %+v: want 2 requests, 1 retried on a second connection and failed", st)
+	}
+}

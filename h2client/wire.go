@@ -84,7 +84,7 @@ type wire struct {
 	maxFrame    uint32    // the server's SETTINGS_MAX_FRAME_SIZE
 	sendWindow  int32     // the connection's window for what we send
 	recv        inflow    // the connection's window for what we receive
-	goAway      *http2.GoAwayError
+	goAway      *GoAwayError
 	closed      bool
 	err         error // why the connection ended; nil while it is open
 	pings       map[[8]byte]chan struct{}
@@ -350,7 +350,7 @@ func (w *wire) onSettings(f *http2.SettingsFrame) error {
 }
 
 func (w *wire) onGoAway(f *http2.GoAwayFrame) {
-	ge := &http2.GoAwayError{LastStreamID: f.LastStreamID, ErrCode: f.ErrCode, DebugData: string(f.DebugData())}
+	ge := &GoAwayError{LastStreamID: f.LastStreamID, ErrCode: f.ErrCode, DebugData: string(f.DebugData())}
 	w.mu.Lock()
 	w.goAway = ge
 	w.spent.Store(true)

@@ -33,12 +33,12 @@ import (
 // Errors a caller can test with errors.Is.
 var (
 	// ErrClosed: the client was closed.
-	ErrClosed = errors.New("h3client: client closed")
+	ErrClosed = roundtrip.NewKind("h3client: client closed", roundtrip.ErrClosed)
 	// ErrConnLost: the QUIC connection ended while the request was on it.
-	ErrConnLost = errors.New("h3client: connection lost")
+	ErrConnLost = roundtrip.NewKind("h3client: connection lost", roundtrip.ErrConnLost)
 	// ErrHandshake: no QUIC connection could be made: nothing answered over
 	// UDP, or the TLS handshake failed.
-	ErrHandshake = errors.New("h3client: QUIC handshake failed")
+	ErrHandshake = roundtrip.NewKind("h3client: QUIC handshake failed", roundtrip.ErrHandshake)
 )
 
 // Options configures a Client. Zero fields take the defaults in parentheses.
@@ -162,8 +162,10 @@ func (c *Client) Do(req *http.Request, info *roundtrip.Info) (*http.Response, er
 	return resp, nil
 }
 
-// roundTripError gives err a kind a caller can test: the context's cause
-// when it ended, ErrClosed, ErrConnLost when the connection ended. A
+// roundTripError gives err one of roundtrip's kinds: the context's cause
+// when it ended, ErrClosed, roundtrip.ErrResponseTooLarge, ErrConnLost when
+// the connection ended, roundtrip.ErrStreamReset when the server reset the
+// stream (quic-go's StreamError still inside). A
 // connection-level error (the peer's CONNECTION_CLOSE, an idle timeout, a
 // transport error) can reach a stream before the connection's context is
 // done: it marks the connection lost at once, so that the next request
@@ -172,6 +174,7 @@ func (c *Client) roundTripError(ctx context.Context, cn *conn, err error) error 
 	var ae *quic.ApplicationError
 	var ie *quic.IdleTimeoutError
 	var te *quic.TransportError
+	var se *quic.StreamError
 	switch {
 	case context.Cause(ctx) != nil:
 		return context.Cause(ctx)
@@ -182,6 +185,8 @@ func (c *Client) roundTripError(ctx context.Context, cn *conn, err error) error 
 	case cn.qc.Context().Err() != nil, errors.As(err, &ae), errors.As(err, &ie), errors.As(err, &te):
 		cn.lost.Store(true)
 		return fmt.Errorf("%w: %w", ErrConnLost, err)
+	case errors.As(err, &se):
+		return fmt.Errorf("%w: %w", roundtrip.ErrStreamReset, err)
 	}
 	return err
 }

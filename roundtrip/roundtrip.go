@@ -26,6 +26,28 @@ const DefaultDialTimeout = 5 * time.Second
 // header block costs a run a few megabytes per connection, not gigabytes.
 const DefaultMaxResponseHeaderBytes int64 = 1 << 20
 
+// The kinds of failure every client shares. Each client's own errors wrap
+// them (h2client.ErrConnLost is a roundtrip.ErrConnLost), so that a caller
+// sorts any client's failures with errors.Is on these alone.
+var (
+	// ErrClosed: the client was closed before or while the request ran.
+	ErrClosed = errors.New("client closed")
+	// ErrConnLost: the connection the request was on broke, or was closed
+	// or told to go away by the server, while the request was on it.
+	ErrConnLost = errors.New("connection lost")
+	// ErrHandshake: no connection could be made: the server did not
+	// complete the protocol's handshake (TLS, ALPN, HTTP/2's SETTINGS,
+	// QUIC).
+	ErrHandshake = errors.New("handshake failed")
+	// ErrGoAway: the server's GOAWAY refused the request's stream before
+	// processing it.
+	ErrGoAway = errors.New("refused by GOAWAY")
+	// ErrStreamReset: the server reset the request's stream (HTTP/2's
+	// RST_STREAM, QUIC's RESET_STREAM), or the client reset it because the
+	// server broke the protocol on it.
+	ErrStreamReset = errors.New("stream reset")
+)
+
 // ErrResponseTooLarge is wrapped by the error of a request whose response
 // head went past its client's bound. The request fails alone; the connection
 // that carried it is closed (HTTP/1.1, where the rest of the head is still on
@@ -93,10 +115,11 @@ type Stats struct {
 	// that ended in an error (a broken connection, a cancelled context).
 	Requests int64 `json:"requests"`
 	Failed   int64 `json:"failed"`
-	// Retries counts requests sent a second time because the kept-alive
-	// HTTP/1.1 connection they were written to turned out to be closed by
-	// the server before it answered (only idempotent requests without a
-	// body; never HTTP/2, whose requests fail and are counted instead).
+	// Retries counts requests sent a second time because the server had
+	// not processed them: the kept-alive HTTP/1.1 connection they were
+	// written to turned out to be closed by the server before it answered
+	// (idempotent requests without a body), or the server's GOAWAY refused
+	// their HTTP/2 stream (requests without a body).
 	Retries int64 `json:"retries,omitempty"`
 	// PerConn lists the connections in dial order with their request counts
 	// (the most recent 1,000 connections).
@@ -128,3 +151,18 @@ func CauseOf(ctx context.Context, err error) error {
 	}
 	return err
 }
+
+// kindError is a client's own error value that is also one of the shared
+// kinds.
+type kindError struct {
+	msg  string
+	kind error
+}
+
+func (e *kindError) Error() string { return e.msg }
+func (e *kindError) Unwrap() error { return e.kind }
+
+// NewKind returns an error that says msg and is kind under errors.Is: a
+// client's own sentinel of a shared kind ("h2client: client is closed", an
+// ErrClosed).
+func NewKind(msg string, kind error) error { return &kindError{msg, kind} }

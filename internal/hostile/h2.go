@@ -100,7 +100,8 @@ type h2conn struct {
 	sendConn int64      // the connection's send window
 	initial  int64      // the client's SETTINGS_INITIAL_WINDOW_SIZE
 	windows  map[uint32]int64
-	goneAt   uint32 // the last stream processed after a GOAWAY; 0: none sent
+	gone     bool   // a GOAWAY was sent
+	goneAt   uint32 // the last stream it said was processed
 	closed   bool
 	answers  sync.WaitGroup
 }
@@ -165,7 +166,7 @@ func (sc *h2conn) serve() {
 			sc.mu.Unlock()
 		case *http2.MetaHeadersFrame:
 			sc.mu.Lock()
-			gone := sc.goneAt != 0 && f.StreamID > sc.goneAt
+			gone := sc.gone && f.StreamID > sc.goneAt
 			if !gone {
 				sc.windows[f.StreamID] = sc.initial
 			}
@@ -279,12 +280,21 @@ func (sc *h2conn) answer(id uint32, path string) bool {
 		return sc.head(id, false, 200, "content-length", "2") == nil && sc.data(id, []byte("ok, and eighteen more"), true)
 	case PathGoAway:
 		sc.mu.Lock()
-		sc.goneAt = id
+		sc.gone, sc.goneAt = true, id
 		sc.mu.Unlock()
 		if sc.head(id, false, 200, "content-length", "2") != nil || !sc.data(id, []byte("ok"), true) {
 			return false
 		}
 		return sc.write(func() error { return sc.fr.WriteGoAway(id, http2.ErrCodeNo, nil) }) == nil
+	case PathRefuse:
+		last := uint32(0)
+		if id > 2 {
+			last = id - 2
+		}
+		sc.mu.Lock()
+		sc.gone, sc.goneAt = true, last
+		sc.mu.Unlock()
+		return sc.write(func() error { return sc.fr.WriteGoAway(last, http2.ErrCodeNo, nil) }) == nil
 	case PathBadSettings:
 		sc.write(func() error {
 			return sc.fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1 << 31})

@@ -41,6 +41,10 @@ const (
 	// one processed (HTTP/2), or answers with "Connection: close" and closes
 	// (HTTP/1.1).
 	PathGoAway = "/goaway"
+	// PathRefuse sends GOAWAY naming the stream before this one as the
+	// last processed, and never answers: the request was refused unseen
+	// (HTTP/2 only).
+	PathRefuse = "/refuse"
 	// PathBadSettings sends SETTINGS with an initial window beyond 2^31-1,
 	// a connection error (HTTP/2 only; HTTP/1.1 answers garbage).
 	PathBadSettings = "/bad-settings"
