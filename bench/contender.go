@@ -51,6 +51,13 @@ type Contender struct {
 	OpenLoop bool
 	// Optional contenders run only when named (the sidecars).
 	Optional bool
+	// OneOrigin says it cannot keep connections per origin (hey: one
+	// transport for every URL), which a recorded page of several origins
+	// needs: it is left out of such a run.
+	OneOrigin bool
+	// Sweep marks the contenders a sweep runs when none are named: the two
+	// whose difference a sweep is about.
+	Sweep bool
 
 	// conns is how many connections (pool) or workers it uses for sc.
 	conns func(sc *results.Scenario) int
@@ -117,13 +124,13 @@ func poolModel(objects, conns, _ int) (int, int) { return objects, conns }
 // table is every contender muxlab knows, in the default order.
 var table = []Contender{
 	{
-		Name: H1, Protocol: "HTTP/1.1", Listener: "h1", TLSListener: "h1_tls", Baseline: true, OpenLoop: true,
+		Name: H1, Protocol: "HTTP/1.1", Listener: "h1", TLSListener: "h1_tls", Baseline: true, OpenLoop: true, Sweep: true,
 		Summary: "h1pool: exactly --conns keep-alive HTTP/1.1 connections, the rest queue (a browser's six per host)",
 		conns:   func(sc *results.Scenario) int { return sc.Conns }, unit: "connections",
 		newClient: newH1, probe: probeH1, pageModel: poolModel, handshake: 1, tlsHandshake: 1,
 	},
 	{
-		Name: H2, Protocol: "HTTP/2", Listener: "h2c", TLSListener: "h2_tls", OpenLoop: true,
+		Name: H2, Protocol: "HTTP/2", Listener: "h2c", TLSListener: "h2_tls", OpenLoop: true, Sweep: true,
 		Summary: "h2client: every request a stream on exactly one HTTP/2 connection (h2c, or h2 over TLS with --tls)",
 		conns:   func(*results.Scenario) int { return 1 }, unit: "connections",
 		newClient: newH2, probe: func(t Target, dialTimeout time.Duration) (Client, error) { return newH2(t, 1, dialTimeout) },
@@ -160,7 +167,7 @@ var table = []Contender{
 		pageModel: poolModel, handshake: 1,
 	},
 	{
-		Name: Hey, Protocol: "HTTP/1.1", Listener: "h1", TLSListener: "h1_tls", Reference: true,
+		Name: Hey, Protocol: "HTTP/1.1", Listener: "h1", TLSListener: "h1_tls", Reference: true, OneOrigin: true,
 		Summary: "github.com/rakyll/hey's requester with --conns workers, as hey -c would run (for reference)",
 		conns:   func(sc *results.Scenario) int { return sc.Conns }, unit: "workers",
 		run: runHey, probe: probeH1,
@@ -187,6 +194,51 @@ func DefaultContenderNames() []string {
 	var names []string
 	for _, c := range table {
 		if !c.Optional {
+			names = append(names, c.Name)
+		}
+	}
+	return names
+}
+
+// SweepContenderNames lists the contenders a sweep runs when none are
+// named, in the default order.
+func SweepContenderNames() []string {
+	var names []string
+	for _, c := range table {
+		if c.Sweep {
+			names = append(names, c.Name)
+		}
+	}
+	return names
+}
+
+// Needs reports whether the contender named name talks to listener (its
+// Listener or its TLSListener). An unknown name needs nothing.
+func Needs(name, listener string) bool {
+	c, err := LookupContender(name)
+	return err == nil && (c.Listener == listener || c.TLSListener == listener)
+}
+
+// NeedsAny reports whether any of the contenders named needs listener; no
+// names stand for the default contenders.
+func NeedsAny(names []string, listener string) bool {
+	if len(names) == 0 {
+		names = DefaultContenderNames()
+	}
+	for _, n := range names {
+		if Needs(n, listener) {
+			return true
+		}
+	}
+	return false
+}
+
+// DefaultContendersOn lists the default contenders that talk to listener
+// alone, for a run against a server that has only that listener.
+func DefaultContendersOn(listener string) []string {
+	var names []string
+	for _, c := range table {
+		if !c.Optional && c.Listener == listener {
 			names = append(names, c.Name)
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
+
+	"muxlab/roundtrip"
 )
 
 // BenchmarkRecord measures the harness's own work per request: classifying
@@ -36,7 +38,7 @@ func TestRecordClassifies(t *testing.T) {
 	rec := newRecorder()
 	for _, o := range []outcome{
 		{status: 200, class: classFast}, {status: 204}, {status: 503}, {status: 404},
-		{err: fmt.Errorf("h2client: GET /: %w", http2.StreamError{StreamID: 3, Code: http2.ErrCodeCancel})},
+		{err: fmt.Errorf("h2client: GET /: %w: %w", roundtrip.ErrStreamReset, http2.StreamError{StreamID: 3, Code: http2.ErrCodeCancel})},
 		{err: errors.New("x"), canceled: true},
 	} {
 		rec.record(&o)

@@ -303,6 +303,7 @@ func TestStatsEndpointAndReset(t *testing.T) {
 	if resp, err := h1.RoundTrip(req); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("reset: %v %v", resp, err)
 	} else {
+		io.ReadAll(resp.Body) // read whole, the connection stays open
 		resp.Body.Close()
 	}
 	h = s.Stats().Listeners[mux.ListenerH1]

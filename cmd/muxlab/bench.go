@@ -302,7 +302,7 @@ func (f *benchFlags) measure(ctx context.Context, p plan, bar *progressBar) (*re
 		Link: ln, Profile: p.profile}
 	opts.TLS, opts.NoTruth = f.tls, f.noTruth
 	if f.embedded() {
-		stop, err := embed(&opts, f.maxStreams, ln)
+		stop, err := bench.Embed(&opts, f.maxStreams, ln)
 		if err != nil {
 			return nil, err
 		}
@@ -488,22 +488,6 @@ func (f *benchFlags) checkOther() error {
 		checkRange("timeout", f.timeout, time.Millisecond, time.Hour),
 		checkRange("dial-timeout", f.dialTimeout, time.Millisecond, time.Minute),
 	)
-}
-
-// embeddedTruth reads the in-process server's counts.
-func embeddedTruth(srv *mux.Server) bench.TruthFuncs {
-	return bench.TruthFuncs{
-		ResetFunc: srv.ResetStats,
-		SnapshotFunc: func() bench.ServerSnapshot {
-			snap := bench.ServerSnapshot{}
-			for name, l := range srv.Stats().Listeners {
-				snap[name] = bench.ListenerCounts{Addr: l.Addr, ConnectionsAccepted: l.ConnectionsAccepted,
-					ConnectionsOpen: l.ConnectionsOpen, Requests: l.Requests,
-					PeakInFlightPerConn: l.PeakInFlightPerConn, Protos: l.Protos}
-			}
-			return snap
-		},
-	}
 }
 
 func isTerminal(w io.Writer) bool {

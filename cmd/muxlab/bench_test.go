@@ -271,7 +271,7 @@ func TestBenchHTTP3BadTargets(t *testing.T) {
 		{"silent udp", []string{"--h3-url", "https://" + silent.LocalAddr().String()}, exitFailure, "no answer within the dial timeout"},
 		{"untrusted", []string{"--h3-url", l.URL()}, exitFailure, "certificate does not verify: x509: certificate signed by unknown authority"},
 		{"insecure", []string{"--h3-url", l.URL(), "--insecure"}, exitOK, "note: --insecure: the servers' certificates were not verified"},
-		{"h3 named without a url", []string{"--h1-url", srv.URL(mux.ListenerH1), "--h2c-url", srv.URL(mux.ListenerH1), "--contenders", "h1,h3"}, exitUsage, "--contenders: h3 and sidecar-h3 need --h3-url"},
+		{"h3 named without a url", []string{"--h1-url", srv.URL(mux.ListenerH1), "--h2c-url", srv.URL(mux.ListenerH1), "--contenders", "h1,h3"}, exitUsage, "--contenders: h3 needs --h3-url"},
 		{"http h3 url", []string{"--h3-url", "http://" + silent.LocalAddr().String()}, exitUsage, "--h3-url: \"http://"},
 		{"insecure embedded", []string{"--insecure"}, exitUsage, "--insecure is for another server's certificates"},
 	} {

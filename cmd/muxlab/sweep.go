@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"muxlab/bench"
 	"muxlab/link"
 	"muxlab/results"
 )
@@ -62,7 +63,7 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		f.scenario = "lossy"
 	}
 	if !fs.Changed("contenders") {
-		f.contenders = []string{"h1", "h2"}
+		f.contenders = bench.SweepContenderNames()
 	}
 	var param *sweepParam
 	for i := range sweepParams {

@@ -1,18 +1,13 @@
 package main
 
 import (
-	"crypto/tls"
 	"crypto/x509"
-	"fmt"
-	"net"
 	"os"
 	"slices"
 	"strings"
 
 	"muxlab/bench"
-	"muxlab/link"
 	"muxlab/mux"
-	"muxlab/mux/h3"
 	"muxlab/pageset"
 )
 
@@ -78,10 +73,11 @@ func (f *benchFlags) readHAR() error {
 		return usagef("--har: %s: no entry answered 2xx, nothing a replay can load", f.harFile)
 	}
 	f.harPage, f.harLeftOut = &pageset.Page{Entries: kept}, len(p.Entries)-len(kept)
+	oneOrigin := func(name string) bool { c, err := bench.LookupContender(name); return err == nil && c.OneOrigin }
 	if !f.flagSet.Changed("contenders") {
-		f.contenders = slices.DeleteFunc(slices.Clone(f.contenders), func(c string) bool { return c == bench.Hey })
-	} else if slices.Contains(f.contenders, bench.Hey) {
-		return usagef("--contenders: hey cannot keep connections per origin, which a recorded page needs; leave it out")
+		f.contenders = slices.DeleteFunc(slices.Clone(f.contenders), oneOrigin)
+	} else if i := slices.IndexFunc(f.contenders, oneOrigin); i >= 0 {
+		return usagef("--contenders: %s cannot keep connections per origin, which a recorded page needs; leave it out", f.contenders[i])
 	}
 	return nil
 }
@@ -121,14 +117,19 @@ func (f *benchFlags) embedded() bool { return f.h1URL == "" && f.h2cURL == "" &&
 // --tls needs https:// URLs, and cleartext http:// ones.
 func (f *benchFlags) remoteContenders() error {
 	named := f.flagSet.Changed("contenders")
-	wantH3 := slices.Contains(f.contenders, bench.H3) || slices.Contains(f.contenders, bench.SidecarH3)
+	needsH3 := func(name string) bool { return bench.Needs(name, mux.ListenerH3) }
 	switch {
-	case f.h3URL == "" && wantH3 && named:
-		return usagef("--contenders: h3 and sidecar-h3 need --h3-url, the HTTP/3 server to measure")
-	case f.h3URL == "" && wantH3:
-		f.contenders = slices.DeleteFunc(slices.Clone(f.contenders), func(c string) bool { return c == bench.H3 || c == bench.SidecarH3 })
+	case f.h3URL == "" && named && slices.ContainsFunc(f.contenders, needsH3):
+		them := slices.DeleteFunc(slices.Clone(f.contenders), func(c string) bool { return !needsH3(c) })
+		verb := "needs"
+		if len(them) > 1 {
+			verb = "need"
+		}
+		return usagef("--contenders: %s %s --h3-url, the HTTP/3 server to measure", strings.Join(them, " and "), verb)
+	case f.h3URL == "":
+		f.contenders = slices.DeleteFunc(slices.Clone(f.contenders), needsH3)
 	case f.h3URL != "" && f.h1URL == "" && !named:
-		f.contenders = []string{bench.H3}
+		f.contenders = bench.DefaultContendersOn(mux.ListenerH3)
 	}
 	scheme := "http://"
 	if f.tls {
@@ -193,89 +194,4 @@ func (f *benchFlags) roots() (*x509.CertPool, error) {
 		return nil, usagef("--cacert: %s holds no PEM certificate", f.cacert)
 	}
 	return pool, nil
-}
-
-// embed starts a mux server in this process, on listeners it makes (ports
-// chosen by the kernel, or by the emulated link's server side when lk is
-// not nil) and hands to the server: h1 and h2c, the TLS ones with
-// Options.TLS, and h3 when h3 runs. opts is pointed at them, the server's
-// certificate trusted and its counts read in process.
-func embed(opts *bench.Options, maxStreams int, lk *link.Network) (stop func(), err error) {
-	listen, dial := net.Listen, bench.DialFunc(nil)
-	addr := "127.0.0.1:0"
-	listenPacket := func() (net.PacketConn, error) { return net.ListenPacket("udp", "127.0.0.1:0") }
-	if lk != nil {
-		listen, dial, addr = lk.Listen, lk.Dial, ":0"
-		listenPacket = func() (net.PacketConn, error) { return lk.ListenPacket("udp", ":0") }
-	}
-	names := []string{mux.ListenerH1, mux.ListenerH2C}
-	if opts.TLS {
-		names = append(names, mux.ListenerH1TLS, mux.ListenerH2TLS)
-	}
-	lns := map[string]net.Listener{}
-	closeAll := func() {
-		for _, l := range lns {
-			l.Close()
-		}
-	}
-	for _, name := range names {
-		ln, err := listen("tcp", addr)
-		if err != nil {
-			closeAll()
-			return nil, fmt.Errorf("embedded server: %w", err)
-		}
-		lns[name] = ln
-	}
-	cert, err := mux.SelfSignedCertificate()
-	if err != nil {
-		closeAll()
-		return nil, err
-	}
-	srv, err := mux.New(mux.Options{Listeners: lns, MaxConcurrentStreams: maxStreams, Certificate: cert})
-	if err != nil {
-		return nil, err
-	}
-	if slices.Contains(opts.Contenders, bench.H3) || slices.Contains(opts.Contenders, bench.SidecarH3) || len(opts.Contenders) == 0 {
-		pc, err := listenPacket()
-		if err == nil {
-			var l *h3.Listener
-			if l, err = h3.Listen(srv, h3.Options{PacketConn: pc, Certificate: cert, MaxStreams: int64(maxStreams)}); err == nil {
-				l.Start() // the mux server stops it
-			}
-		}
-		if err != nil {
-			srv.Close()
-			return nil, fmt.Errorf("embedded server: HTTP/3: %w", err)
-		}
-	}
-	srv.Start()
-	leaf, err := x509.ParseCertificate(cert.Certificate[0])
-	if err != nil {
-		srv.Close()
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	for name := range srv.Stats().Listeners {
-		t, err := bench.NewTarget(name, srv.URL(name), dial)
-		if err != nil {
-			srv.Close()
-			return nil, err
-		}
-		if t.TLS != nil {
-			// The certificate names localhost; over the link the address
-			// is the emulated server's.
-			t.TLS = &tls.Config{RootCAs: pool, ServerName: "localhost"}
-		}
-		if name == mux.ListenerH3 {
-			t.Dial = nil
-			if lk != nil {
-				t.ListenPacket = lk.DialPacket
-			}
-		}
-		opts.Targets = append(opts.Targets, t)
-	}
-	opts.Embedded = true
-	opts.Truth = embeddedTruth(srv)
-	return func() { srv.Close() }, nil
 }
