@@ -191,7 +191,7 @@ func (c *Client) Do(req *http.Request, info *roundtrip.Info) (*http.Response, er
 		if attempt == 0 {
 			c.requests.Add(1)
 		}
-		raise(&c.peak, cn.inFlight.Add(1))
+		roundtrip.Raise(&c.peak, cn.inFlight.Add(1))
 		info.Conn = cn.rec.ID
 		info.Reused = cn.rec.Request()
 		var sent time.Time
@@ -367,13 +367,4 @@ func (c *Client) Stats() roundtrip.Stats {
 	st.InFlight, st.InFlightPeak = c.inFlight.Load()
 	st.Waiting, st.WaitingPeak = c.waiting.Load()
 	return st
-}
-
-func raise(p *atomic.Int64, n int64) {
-	for {
-		old := p.Load()
-		if n <= old || p.CompareAndSwap(old, n) {
-			return
-		}
-	}
 }

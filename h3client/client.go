@@ -142,7 +142,7 @@ func (c *Client) Do(req *http.Request, info *roundtrip.Info) (*http.Response, er
 	}
 	c.inFlight.Inc()
 	c.requests.Add(1)
-	raise(&c.peak, cn.inFlight.Add(1))
+	roundtrip.Raise(&c.peak, cn.inFlight.Add(1))
 	info.Conn = cn.rec.ID
 	info.Reused = cn.rec.Request()
 	c.waiting.Inc()
@@ -309,15 +309,6 @@ func (c *Client) QUIC() QUICStats {
 		st.SmoothedRTT, st.MinRTT = cs.SmoothedRTT, cs.MinRTT
 	}
 	return st
-}
-
-func raise(p *atomic.Int64, n int64) {
-	for {
-		old := p.Load()
-		if n <= old || p.CompareAndSwap(old, n) {
-			return
-		}
-	}
 }
 
 // body ends the request when the response body is done, and holds the

@@ -38,24 +38,9 @@ func ParseRate(s string) (int64, error) {
 	}
 	bits := v * mult
 	if bits < MinRate || bits > MaxRate {
-		return 0, fmt.Errorf("link: bandwidth %q is out of range; allowed %s to %s", s, FormatRate(MinRate), FormatRate(MaxRate))
+		return 0, fmt.Errorf("link: bandwidth %q is out of range; allowed 300bit/s (MinRate) to 100Gbit/s (MaxRate)", s)
 	}
 	return int64(bits), nil
-}
-
-// FormatRate writes bits per second as ParseRate reads them: "10Mbit/s".
-func FormatRate(bps int64) string {
-	switch {
-	case bps == 0:
-		return "unlimited"
-	case bps%1_000_000_000 == 0:
-		return fmt.Sprintf("%dGbit/s", bps/1_000_000_000)
-	case bps >= 1_000_000:
-		return strconv.FormatFloat(float64(bps)/1e6, 'f', -1, 64) + "Mbit/s"
-	case bps >= 1_000:
-		return strconv.FormatFloat(float64(bps)/1e3, 'f', -1, 64) + "kbit/s"
-	}
-	return fmt.Sprintf("%dbit/s", bps)
 }
 
 // ParseLoss reads a loss rate: "3%", "0.5%" or a fraction like "0.03". It

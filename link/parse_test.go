@@ -4,6 +4,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"muxlab/results"
 )
 
 func TestParseRate(t *testing.T) {
@@ -27,8 +29,8 @@ func TestParseRate(t *testing.T) {
 		}
 	}
 	for _, bps := range []int64{300, 384_000, 1_500_000, 10_000_000, 1_000_000_000} {
-		if got, err := ParseRate(FormatRate(bps)); err != nil || got != bps {
-			t.Errorf("ParseRate(FormatRate(%d)) = %d, %v", bps, got, err)
+		if got, err := ParseRate(results.FormatRate(bps)); err != nil || got != bps {
+			t.Errorf("ParseRate(results.FormatRate(%d)) = %d, %v", bps, got, err)
 		}
 	}
 }
@@ -72,4 +74,13 @@ func FuzzParseLoss(f *testing.F) {
 			t.Fatalf("ParseLoss(%q) = %v", s, v)
 		}
 	})
+}
+
+// TestRateBoundsText: the bounds ParseRate's error names are MinRate and
+// MaxRate, as results.FormatRate writes them.
+func TestRateBoundsText(t *testing.T) {
+	_, err := ParseRate("1bit/s")
+	if err == nil || !strings.Contains(err.Error(), results.FormatRate(MinRate)) || !strings.Contains(err.Error(), results.FormatRate(MaxRate)) {
+		t.Errorf("%v; want %s and %s", err, results.FormatRate(MinRate), results.FormatRate(MaxRate))
+	}
 }

@@ -229,7 +229,9 @@ func (rec *connRecord) end() {
 	rec.ls.inFlight.Add(-1)
 }
 
-// raiseTo sets p to n if n is larger, without a lock.
+// raiseTo sets p to n if n is larger, without a lock. It is
+// roundtrip.Raise's twin: mux imports only the standard library, for it is
+// the server the clients are judged against.
 func raiseTo(p *atomic.Int64, n int64) {
 	for {
 		old := p.Load()

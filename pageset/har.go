@@ -65,8 +65,11 @@ type EntryError struct {
 	Reason string
 }
 
-func (e *EntryError) Error() string {
-	return fmt.Sprintf("pageset: entry %d: %s: %s", e.Index, e.Field, e.Reason)
+func (e *EntryError) Error() string { return "pageset: " + e.Problem() }
+
+// Problem says what is wrong, without the package's name.
+func (e *EntryError) Problem() string {
+	return fmt.Sprintf("entry %d: %s: %s", e.Index, e.Field, e.Reason)
 }
 
 // harEntry is the part of a HAR 1.2 entry a replay needs.
@@ -96,7 +99,7 @@ type harEntry struct {
 var keptHeaders = map[string]bool{"content-type": true, "cache-control": true, "vary": true, "etag": true, "last-modified": true}
 
 // errTooBig is what the HAR's reader says past MaxHARBytes.
-var errTooBig = fmt.Errorf("pageset: the HAR is larger than %d MiB", MaxHARBytes>>20)
+var errTooBig = &FileError{Reason: fmt.Sprintf("the HAR is larger than %d MiB", MaxHARBytes>>20)}
 
 // boundedReader reads at most n bytes and then fails with errTooBig.
 type boundedReader struct {
@@ -140,7 +143,7 @@ func ParseHAR(r io.Reader) (*Page, error) {
 			}
 			for i := 0; dec.More(); i++ {
 				if i == MaxEntries {
-					return fmt.Errorf("pageset: the HAR has more than %d entries", MaxEntries)
+					return &FileError{Reason: fmt.Sprintf("the HAR has more than %d entries", MaxEntries)}
 				}
 				var e harEntry
 				if err := dec.Decode(&e); err != nil {
@@ -159,19 +162,18 @@ func ParseHAR(r io.Reader) (*Page, error) {
 		})
 	})
 	var ee *EntryError
+	var fe *FileError
 	switch {
 	case errors.Is(err, errTooBig):
 		return nil, errTooBig
-	case errors.As(err, &ee):
-		return nil, err
-	case err != nil && strings.HasPrefix(err.Error(), "pageset: "):
+	case errors.As(err, &ee), errors.As(err, &fe):
 		return nil, err
 	case err != nil:
-		return nil, fmt.Errorf("pageset: not a HAR: %w", err)
+		return nil, &FileError{Reason: "not a HAR", Err: err}
 	case !sawLog:
-		return nil, fmt.Errorf("pageset: not a HAR: no \"log\"")
+		return nil, &FileError{Reason: "not a HAR: no \"log\""}
 	case len(p.Entries) == 0:
-		return nil, fmt.Errorf("pageset: the HAR has 0 entries; allowed 1 to %d", MaxEntries)
+		return nil, &FileError{Reason: fmt.Sprintf("the HAR has 0 entries; allowed 1 to %d", MaxEntries)}
 	}
 	return p, nil
 }

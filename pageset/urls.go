@@ -5,6 +5,7 @@ package pageset
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -52,7 +53,39 @@ type LineError struct {
 	Reason string
 }
 
-func (e *LineError) Error() string { return fmt.Sprintf("pageset: line %d: %s", e.Line, e.Reason) }
+func (e *LineError) Error() string { return "pageset: " + e.Problem() }
+
+// Problem says what is wrong, without the package's name.
+func (e *LineError) Problem() string { return fmt.Sprintf("line %d: %s", e.Line, e.Reason) }
+
+// FileError says what is wrong with a page file as a whole.
+type FileError struct {
+	Reason string
+	Err    error // what the reason comes from, if anything
+}
+
+func (e *FileError) Error() string { return "pageset: " + e.Problem() }
+
+// Problem says what is wrong, without the package's name.
+func (e *FileError) Problem() string {
+	if e.Err != nil {
+		return e.Reason + ": " + e.Err.Error()
+	}
+	return e.Reason
+}
+
+func (e *FileError) Unwrap() error { return e.Err }
+
+// Problem says what is wrong with a page file in words for its user,
+// without the package's name: a *LineError's, *EntryError's or
+// *FileError's, or err's own text for any other error.
+func Problem(err error) string {
+	var p interface{ Problem() string }
+	if errors.As(err, &p) {
+		return p.Problem()
+	}
+	return err.Error()
+}
 
 // ParseURLs reads a list: one absolute http:// or https:// URL per line;
 // blank lines and lines starting with # are skipped. It refuses a list with
@@ -96,7 +129,7 @@ func ParseURLs(r io.Reader) (*List, error) {
 		return nil, &LineError{line + 1, fmt.Sprintf("longer than %d bytes", MaxLineLen)}
 	}
 	if len(l.URLs) == 0 {
-		return nil, fmt.Errorf("pageset: the list holds no URL (one per line; # starts a comment)")
+		return nil, &FileError{Reason: "the list holds no URL (one per line; # starts a comment)"}
 	}
 	return l, nil
 }

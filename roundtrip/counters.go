@@ -12,15 +12,7 @@ type Gauge struct {
 }
 
 // Inc adds one and raises the peak if needed.
-func (g *Gauge) Inc() {
-	n := g.now.Add(1)
-	for {
-		p := g.peak.Load()
-		if n <= p || g.peak.CompareAndSwap(p, n) {
-			return
-		}
-	}
-}
+func (g *Gauge) Inc() { Raise(&g.peak, g.now.Add(1)) }
 
 // Dec subtracts one.
 func (g *Gauge) Dec() { g.now.Add(-1) }
@@ -74,4 +66,15 @@ func (l *ConnLog) Snapshot() []ConnCount {
 		out[i] = ConnCount{Conn: r.ID, Requests: r.requests.Load(), Open: !r.closed.Load()}
 	}
 	return out
+}
+
+// Raise sets p to n if n is larger, without a lock: a peak kept beside a
+// count of its own.
+func Raise(p *atomic.Int64, n int64) {
+	for {
+		old := p.Load()
+		if n <= old || p.CompareAndSwap(old, n) {
+			return
+		}
+	}
 }

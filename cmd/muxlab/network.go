@@ -14,6 +14,7 @@ import (
 	"muxlab/bench"
 	"muxlab/link"
 	"muxlab/mux"
+	"muxlab/results"
 )
 
 // netFlags are the flags of the network between muxlab and the server.
@@ -147,7 +148,7 @@ func relayTargets(ctx context.Context, n *link.Network, targets []bench.Target, 
 // "unlimited" is zero.
 type rateValue int64
 
-func (r *rateValue) String() string { return link.FormatRate(int64(*r)) }
+func (r *rateValue) String() string { return results.FormatRate(int64(*r)) }
 func (r *rateValue) Type() string   { return "rate" }
 func (r *rateValue) Set(v string) error {
 	if strings.EqualFold(strings.TrimSpace(v), "unlimited") {
@@ -183,7 +184,7 @@ func listProfiles(w io.Writer) {
 		fmt.Fprintf(w, "  %-11s %s\n", p.Name, p.Summary)
 		if p.Emulated {
 			fmt.Fprintf(w, "  %-11s rtt %v, down %s, up %s, loss %g%%, queue %s down; source: %s\n", "", p.RTT,
-				link.FormatRate(p.Down), link.FormatRate(p.Up), p.Loss*100, mux.FormatSize(p.QueueBytes(p.Down, link.DefaultMTU)), p.Source)
+				results.FormatRate(p.Down), results.FormatRate(p.Up), p.Loss*100, mux.FormatSize(p.QueueBytes(p.Down, link.DefaultMTU)), p.Source)
 		}
 	}
 }

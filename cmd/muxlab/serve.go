@@ -86,7 +86,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		page, err = pageset.ParseHAR(f)
 		f.Close()
 		if err != nil {
-			return usagef("--har: %s: %v", *harFile, strings.TrimPrefix(err.Error(), "pageset: "))
+			return usagef("--har: %s: %v", *harFile, pageset.Problem(err))
 		}
 		o.Replay = pageset.NewReplayer(page)
 	}

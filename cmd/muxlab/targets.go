@@ -25,7 +25,7 @@ func (f *benchFlags) readURLs() error {
 	defer file.Close()
 	l, err := pageset.ParseURLs(file)
 	if err != nil {
-		return usagef("--urls: %s: %v", f.urlsFile, strings.TrimPrefix(err.Error(), "pageset: "))
+		return usagef("--urls: %s: %v", f.urlsFile, pageset.Problem(err))
 	}
 	origins := l.Origins()
 	given := f.url != "" || f.h1URL != "" || f.h2cURL != ""
@@ -61,7 +61,7 @@ func (f *benchFlags) readHAR() error {
 	defer file.Close()
 	p, err := pageset.ParseHAR(file)
 	if err != nil {
-		return usagef("--har: %s: %v", f.harFile, strings.TrimPrefix(err.Error(), "pageset: "))
+		return usagef("--har: %s: %v", f.harFile, pageset.Problem(err))
 	}
 	kept := p.Entries[:0:0]
 	for _, e := range p.Entries {
