@@ -148,10 +148,8 @@ var table = []Contender{
 		Name: SidecarH2, Protocol: "HTTP/1.1 + HTTP/2", Listener: "h2c", TLSListener: "h2_tls", OpenLoop: true, Optional: true,
 		Summary: "an unchanged HTTP/1.1 app (--app-conns connections) through a local sidecar: one HTTP/2 connection to the server",
 		conns:   appConns, unit: "app connections",
-		newClient: newSidecar(func(t Target, d time.Duration) (sidecar.Upstream, error) {
-			return h2client.New(h2client.Options{Addr: t.Addr, Dial: t.tlsDial("h2"), DialTimeout: d})
-		}),
-		probe: func(t Target, dialTimeout time.Duration) (Client, error) { return newH2(t, 1, dialTimeout) },
+		newClient: newSidecar(func(t Target, d time.Duration) (sidecar.Upstream, error) { return Upstream(t, false, d) }),
+		probe:     func(t Target, dialTimeout time.Duration) (Client, error) { return newH2(t, 1, dialTimeout) },
 		// The app holds one request per connection: its connections cap
 		// what the one upstream connection carries at once.
 		pageModel: poolModel, handshake: 2, tlsHandshake: 1,
@@ -160,9 +158,7 @@ var table = []Contender{
 		Name: SidecarH3, Protocol: "HTTP/1.1 + HTTP/3", Listener: "h3", OpenLoop: true, Optional: true,
 		Summary: "an unchanged HTTP/1.1 app (--app-conns connections) through a local sidecar: one HTTP/3 connection to the server",
 		conns:   appConns, unit: "app connections",
-		newClient: newSidecar(func(t Target, d time.Duration) (sidecar.Upstream, error) {
-			return h3client.New(h3client.Options{Addr: t.Addr, TLSConfig: t.TLS, ListenPacket: t.ListenPacket, DialTimeout: d})
-		}),
+		newClient: newSidecar(func(t Target, d time.Duration) (sidecar.Upstream, error) { return Upstream(t, true, d) }),
 		probe:     func(t Target, dialTimeout time.Duration) (Client, error) { return newH3(t, 1, dialTimeout) },
 		pageModel: poolModel, handshake: 1,
 	},

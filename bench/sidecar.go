@@ -4,9 +4,12 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"muxlab/h1pool"
+	"muxlab/h2client"
+	"muxlab/h3client"
 	"muxlab/results"
 	"muxlab/roundtrip"
 	"muxlab/sidecar"
@@ -17,7 +20,10 @@ import (
 // one upstream connection crosses to the target.
 type sidecarClient struct {
 	*h1pool.Pool
-	sc *sidecar.Sidecar
+	sc     *sidecar.Sidecar
+	served chan error // Serve's end: nil after Close, an error if it failed
+	once   sync.Once
+	err    error // Close's
 }
 
 // newSidecar returns the builder of a sidecar contender whose upstream is
@@ -38,13 +44,14 @@ func newSidecar(up func(t Target, dialTimeout time.Duration) (sidecar.Upstream, 
 			sc.Close()
 			return nil, err
 		}
-		go sc.Serve(ln)
+		served := make(chan error, 1)
+		go func() { served <- sc.Serve(ln) }()
 		pool, err := h1pool.New(h1pool.Options{Addr: ln.Addr().String(), Conns: conns, DialTimeout: dialTimeout})
 		if err != nil {
 			sc.Close()
 			return nil, err
 		}
-		return &sidecarClient{Pool: pool, sc: sc}, nil
+		return &sidecarClient{Pool: pool, sc: sc, served: served}, nil
 	}
 }
 
@@ -54,9 +61,22 @@ func (c *sidecarClient) Do(req *http.Request, info *roundtrip.Info) (*http.Respo
 	return c.Pool.Do(req, info)
 }
 
-// Close closes the app's connections, then the sidecar and its upstream.
+// Close closes the app's connections, then the sidecar and its upstream,
+// and says if the sidecar had stopped serving with an error.
 func (c *sidecarClient) Close() error {
-	return errors.Join(c.Pool.Close(), c.sc.Close())
+	c.once.Do(func() { c.err = errors.Join(c.Pool.Close(), c.sc.Close(), <-c.served) })
+	return c.err
+}
+
+// Upstream makes a sidecar's one multiplexed connection to t: HTTP/3 over
+// QUIC if h3 is set, HTTP/2 otherwise (h2c on an http:// target, h2 through
+// ALPN on an https:// one). The sidecar contenders and muxlab sidecar are
+// built with it.
+func Upstream(t Target, h3 bool, dialTimeout time.Duration) (sidecar.Upstream, error) {
+	if h3 {
+		return h3client.New(h3client.Options{Addr: t.Addr, TLSConfig: t.TLS, ListenPacket: t.ListenPacket, DialTimeout: dialTimeout})
+	}
+	return h2client.New(h2client.Options{Addr: t.Addr, Dial: t.tlsDial("h2"), DialTimeout: dialTimeout})
 }
 
 // sidecarConns is the sidecar's counts for the result.

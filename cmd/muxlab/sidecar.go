@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -10,8 +9,7 @@ import (
 	"net/url"
 	"time"
 
-	"muxlab/h2client"
-	"muxlab/h3client"
+	"muxlab/bench"
 	"muxlab/sidecar"
 )
 
@@ -60,23 +58,14 @@ func runSidecar(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	); err != nil {
 		return err
 	}
-	addr := u.Host
-	if u.Port() == "" {
-		addr = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
+	tg, err := bench.NewTarget("", u.Scheme+"://"+u.Host, nil)
+	if err != nil {
+		return usagef("--upstream: %v", err)
 	}
-	tc := &tls.Config{ServerName: u.Hostname(), InsecureSkipVerify: *insecure}
-	var up sidecar.Upstream
-	if *useH3 {
-		up, err = h3client.New(h3client.Options{Addr: addr, TLSConfig: tc, DialTimeout: *dialTimeout})
-	} else {
-		o := h2client.Options{Addr: addr, DialTimeout: *dialTimeout}
-		if u.Scheme == "https" {
-			d := &tls.Dialer{Config: tc.Clone()}
-			d.Config.NextProtos = []string{"h2"}
-			o.Dial = d.DialContext
-		}
-		up, err = h2client.New(o)
+	if tg.TLS != nil {
+		tg.TLS.InsecureSkipVerify = *insecure
 	}
+	up, err := bench.Upstream(tg, *useH3, *dialTimeout)
 	if err != nil {
 		return usageError{err}
 	}
