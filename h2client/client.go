@@ -155,10 +155,11 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 // stream slot, and fills info (if not nil) as it goes. The slot is freed when
 // the response body has been read to EOF or closed; the caller must close it.
 //
-// info.Acquired is when the request's HEADERS were written: x/net may hold a
-// request that has one of the client's slots a little longer, until it has
-// forgotten a stream whose body the caller already read to the end, and that
-// time is part of the wait, not of the service.
+// info.Acquired is when the request's HEADERS were written: the wire may
+// hold a request that has one of the client's slots a little longer, until
+// it has forgotten a stream whose body the caller already read to the end
+// (the server's stream limit counts it until then), and that time is part
+// of the wait, not of the service.
 //
 // A request that fails once sent is reported, never retried: the caller
 // counts it. Only a request that was never written to a connection is moved

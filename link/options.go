@@ -34,8 +34,13 @@ const (
 	MaxBurst = 1000
 )
 
-// CongestionControls lists the congestion control algorithms the stacks offer.
-var CongestionControls = []string{"cubic", "reno"}
+// congestionControls lists the congestion control algorithms the stacks
+// offer.
+var congestionControls = []string{"cubic", "reno"}
+
+// CongestionControls lists the congestion control algorithms the stacks
+// offer (a copy: the caller may change it).
+func CongestionControls() []string { return append([]string(nil), congestionControls...) }
 
 // Direction describes one direction of the link: what a packet meets between
 // the sender's stack and the receiver's.
@@ -109,11 +114,11 @@ func (o *Options) normalize() error {
 		return &Error{"MTU", fmt.Sprint(o.MTU), "576 to 65535 bytes"}
 	}
 	known := false
-	for _, cc := range CongestionControls {
+	for _, cc := range congestionControls {
 		known = known || cc == o.CongestionControl
 	}
 	if !known {
-		return &Error{"CongestionControl", fmt.Sprintf("%q", o.CongestionControl), fmt.Sprint(CongestionControls)}
+		return &Error{"CongestionControl", fmt.Sprintf("%q", o.CongestionControl), fmt.Sprint(congestionControls)}
 	}
 	if err := o.Up.check("Up", o.MTU); err != nil {
 		return err

@@ -47,8 +47,12 @@ const MinQueueBDP = 2
 
 const wpt = "WebPageTest's connectivity profiles (also Chrome DevTools' and Lighthouse's throttling presets)"
 
-// Profiles lists the named networks, loopback first.
-var Profiles = []Profile{
+// Profiles lists the named networks, loopback first (a copy: the caller may
+// change it).
+func Profiles() []Profile { return append([]Profile(nil), profiles...) }
+
+// profiles are the named networks, loopback first.
+var profiles = []Profile{
 	{Name: "loopback", Summary: "this machine's loopback, no emulation: today's behaviour, where a round trip costs microseconds",
 		Source: "none: the kernel's loopback"},
 	{Name: "lan", Emulated: true, Summary: "a switched gigabit LAN", RTT: time.Millisecond, Down: 1_000_000_000, Up: 1_000_000_000,
@@ -74,8 +78,8 @@ var Profiles = []Profile{
 
 // ProfileNames lists the profiles' names.
 func ProfileNames() []string {
-	out := make([]string, len(Profiles))
-	for i, p := range Profiles {
+	out := make([]string, len(profiles))
+	for i, p := range profiles {
 		out[i] = p.Name
 	}
 	return out
@@ -83,7 +87,7 @@ func ProfileNames() []string {
 
 // LookupProfile returns the profile of that name.
 func LookupProfile(name string) (Profile, error) {
-	for _, p := range Profiles {
+	for _, p := range profiles {
 		if p.Name == name {
 			return p, nil
 		}

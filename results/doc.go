@@ -1,3 +1,6 @@
-// Package results holds muxlab's result model: a versioned JSON document of
-// one run, its comparison table and its HTML report.
+// Package results holds muxlab's result model: the versioned JSON document
+// of one run (its scenario, network, contenders, rounds and histograms),
+// written atomically and read back with its invariants checked; the
+// comparison and verdict; sweeps; and the merge of several agents' runs.
+// It renders nothing: the table, HTML report and charts are package report.
 package results

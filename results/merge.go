@@ -67,7 +67,10 @@ func Merge(runs []*Run, files []string) (*Run, error) {
 					rs = append(rs, r.Contenders[ci].Rounds[ri])
 				}
 			}
-			rd := mergeRounds(rs)
+			rd, err := mergeRounds(rs)
+			if err != nil {
+				return nil, fmt.Errorf("results: %s round %d: %w", c.Name, c.Rounds[ri].Round, err)
+			}
 			rd.Round, rd.Position = c.Rounds[ri].Round, c.Rounds[ri].Position
 			mc.Rounds = append(mc.Rounds, rd)
 		}
@@ -133,9 +136,12 @@ func scenarioKey(s Scenario) Scenario {
 }
 
 // mergeRounds adds up one round of several agents.
-func mergeRounds(rs []Round) Round {
+func mergeRounds(rs []Round) (Round, error) {
 	c := Contender{Rounds: rs}
-	t := total(&c)
+	t, err := total(&c)
+	if err != nil {
+		return Round{}, err
+	}
 	var client *ClientConns
 	var server *ServerConns
 	var elapsed Duration
@@ -164,7 +170,7 @@ func mergeRounds(rs []Round) Round {
 	if secs := elapsed.D().Seconds(); secs > 0 {
 		t.Throughput = float64(t.OK) / secs
 	}
-	return t
+	return t, nil
 }
 
 func maxTime(a, b time.Time) time.Time {

@@ -228,3 +228,15 @@ func TestReadRefusesBrokenCounts(t *testing.T) {
 		t.Errorf("a file beyond the bound: %v", err)
 	}
 }
+
+// TestTotalSaysWhatItLeftOut: a round whose histogram cannot be decoded is
+// left out of the total, and the run's notes say so.
+func TestTotalSaysWhatItLeftOut(t *testing.T) {
+	r := resultstest.Sample()
+	r.Contenders[0].Rounds[0].Latency.HDR = "not a histogram"
+	r.Notes = nil
+	results.Summarize(r)
+	if len(r.Notes) != 1 || !strings.Contains(r.Notes[0], r.Contenders[0].Name+": the latency histogram") || !strings.Contains(r.Notes[0], "leaves those figures out") {
+		t.Errorf("notes %q", r.Notes)
+	}
+}

@@ -1,6 +1,7 @@
 package results
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -13,23 +14,30 @@ import (
 // Total, the Comparison between contenders, and the Verdict.
 func Summarize(r *Run) {
 	for i := range r.Contenders {
-		r.Contenders[i].Total = total(&r.Contenders[i])
+		c := &r.Contenders[i]
+		var err error
+		if c.Total, err = total(c); err != nil {
+			r.Notes = append(r.Notes, fmt.Sprintf("%s: %v: its total leaves those figures out", c.Name, err))
+		}
 	}
 	r.Comparison = compare(r)
 	r.Verdict = verdict(r)
 }
 
 // total merges a contender's rounds: counts and times are added up,
-// histograms merged; Client and Server are the busiest turn's.
-func total(c *Contender) Round {
+// histograms merged; Client and Server are the busiest turn's. A histogram
+// that cannot be decoded is left out of the merge, and the error says which.
+func total(c *Contender) (Round, error) {
 	t := Round{}
 	hists := map[string]*Histogram{}
+	var errs []error
 	merge := func(key string, d *Dist) {
 		if d == nil || d.HDR == "" {
 			return
 		}
 		h, err := d.Histogram()
 		if err != nil {
+			errs = append(errs, fmt.Errorf("the %s histogram of one of its rounds: %w", key, err))
 			return
 		}
 		if hists[key] == nil {
@@ -127,7 +135,7 @@ func total(c *Contender) Round {
 		t.Model.Measured = Duration(time.Duration(t.Page.P50 * float64(time.Millisecond)))
 		t.Model.Deviation = (float64(t.Model.Measured) - float64(t.Model.Predicted)) / float64(t.Model.Predicted)
 	}
-	return t
+	return t, errors.Join(errs...)
 }
 
 func addCounts(dst, src map[string]int64) map[string]int64 {

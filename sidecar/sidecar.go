@@ -352,7 +352,9 @@ func (s *Sidecar) record(start time.Time, info *roundtrip.Info) {
 	total := time.Since(start)
 	added := total - info.Service()
 	s.mu.Lock()
-	_ = s.added.RecordValue(max(added.Microseconds(), 1))
+	// Within the histogram's bounds it cannot fail; an hour or more (a
+	// --timeout that long) is counted as an hour.
+	s.added.RecordValue(min(max(added.Microseconds(), 1), s.added.HighestTrackableValue()))
 	s.mu.Unlock()
 }
 

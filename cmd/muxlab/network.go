@@ -41,7 +41,7 @@ func (f *netFlags) define(fs *pflag.FlagSet) {
 	fs.Float64Var(&f.burst, "loss-burst", 0, "mean length of a loss burst in packets (Gilbert-Elliott); 0 or 1: independent losses")
 	fs.Var(&f.queue, "queue", "bottleneck queue each way, e.g. 64KiB (default: 100 ms at the rate)")
 	fs.Int64Var(&f.seed, "seed", link.DefaultSeed, "seed of the emulated loss and jitter: the same seed loses the same packets")
-	fs.StringVar(&f.cc, "congestion-control", link.DefaultCongestionControl, "TCP congestion control on the emulated link: "+strings.Join(link.CongestionControls, " or "))
+	fs.StringVar(&f.cc, "congestion-control", link.DefaultCongestionControl, "TCP congestion control on the emulated link: "+strings.Join(link.CongestionControls(), " or "))
 }
 
 // overrides are the flags that change a profile's conditions.
@@ -69,8 +69,8 @@ func (f *netFlags) resolve(fs *pflag.FlagSet) (string, *link.Options, error) {
 	if changed {
 		name = "custom"
 	}
-	if !slices.Contains(link.CongestionControls, f.cc) {
-		return "", nil, usagef("--congestion-control: %q is not one of %s", f.cc, strings.Join(link.CongestionControls, ", "))
+	if !slices.Contains(link.CongestionControls(), f.cc) {
+		return "", nil, usagef("--congestion-control: %q is not one of %s", f.cc, strings.Join(link.CongestionControls(), ", "))
 	}
 	if err := errorsJoinFirst(
 		checkRange("rtt", f.rtt, 0, 2*link.MaxDelay),
@@ -180,7 +180,7 @@ func (l *lossValue) Set(v string) error {
 // listProfiles prints the network profiles for --list.
 func listProfiles(w io.Writer) {
 	fmt.Fprintln(w, "networks (--net; --rtt, --bandwidth, --uplink, --loss, --queue override):")
-	for _, p := range link.Profiles {
+	for _, p := range link.Profiles() {
 		fmt.Fprintf(w, "  %-11s %s\n", p.Name, p.Summary)
 		if p.Emulated {
 			fmt.Fprintf(w, "  %-11s rtt %v, down %s, up %s, loss %g%%, queue %s down; source: %s\n", "", p.RTT,
