@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
+
+	"muxlab/internal/muxtest"
 )
 
 // h2cServer serves handler over h2c with prior knowledge from net/http's
@@ -191,11 +193,7 @@ func TestResetsAndCancels(t *testing.T) {
 
 func muxtestWait(t *testing.T, what string, ok func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
+	muxtest.WaitFor(t, 10*time.Second, what, ok)
 }
 
 // TestSameHeadersAsXNet: for each request, the server sees what it sees

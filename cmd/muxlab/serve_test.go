@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"muxlab/internal/muxtest"
 	"muxlab/mux"
 )
 
@@ -93,13 +94,12 @@ func TestServeRunsAndStopsOnSignal(t *testing.T) {
 	}()
 	urlRe := regexp.MustCompile(`HTTP/1\.1 only:\s+(http://\S+)/`)
 	var base string
-	for deadline := time.Now().Add(5 * time.Second); base == ""; time.Sleep(5 * time.Millisecond) {
+	muxtest.WaitFor(t, 5*time.Second, "the server's URL on stdout", func() bool {
 		if m := urlRe.FindStringSubmatch(stdout.String()); m != nil {
 			base = m[1]
-		} else if time.Now().After(deadline) {
-			t.Fatalf("no URL printed; stdout %q stderr %q", stdout.String(), stderr.String())
 		}
-	}
+		return base != ""
+	})
 	got := make(chan string, 1)
 	go func() {
 		resp, err := http.Get(base + "/echo?delay=300ms&size=10")
@@ -113,11 +113,7 @@ func TestServeRunsAndStopsOnSignal(t *testing.T) {
 	}()
 	// Cancel once the server has the request in flight (the /stats request
 	// asking is in flight too).
-	for deadline := time.Now().Add(5 * time.Second); inFlight(t, base) < 2; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the delayed request never arrived")
-		}
-	}
+	muxtest.WaitFor(t, 5*time.Second, "the delayed request to arrive", func() bool { return inFlight(t, base) >= 2 })
 	cancel()
 	if c := <-code; c != exitOK {
 		t.Errorf("exit %d, stderr %q", c, stderr.String())
@@ -145,11 +141,7 @@ func inFlight(t *testing.T, base string) int64 {
 
 func waitServing(t *testing.T, out *syncBuffer) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(out.String(), "http://"); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("not serving: %q", out.String())
-		}
-	}
+	muxtest.WaitFor(t, 5*time.Second, "the server to print its URLs", func() bool { return strings.Contains(out.String(), "http://") })
 }
 
 func httpGet(url string) (string, error) {
