@@ -32,7 +32,7 @@ func hostileScenario() results.Scenario {
 // GOAWAY, bad SETTINGS), is accounted for request by request, its
 // failures named by kind, and the process holds a bounded heap.
 func TestHostilePeersMidPage(t *testing.T) {
-	s, err := hostile.StartH1("")
+	s, err := hostile.Start("")
 	if err != nil {
 		t.Fatal(err)
 	}

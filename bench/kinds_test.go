@@ -1,10 +1,9 @@
 package bench
 
 import (
+	"context"
 	"crypto/tls"
-	"io"
 	"net"
-	"net/http"
 	"testing"
 	"time"
 
@@ -38,16 +37,7 @@ func TestErrorKindsOfEachClient(t *testing.T) {
 			return h3client.New(h3client.Options{Addr: a, TLSConfig: insecure, DialTimeout: time.Second})
 		}},
 	}
-	do := func(c Client, url string) error {
-		req, _ := http.NewRequest(http.MethodGet, url, nil)
-		resp, err := c.Do(req, nil)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		_, err = io.Copy(io.Discard, resp.Body)
-		return err
-	}
+	do := func(c Client, url string) error { return muxtest.Fetch(context.Background(), c, url) }
 	for name, cl := range clients {
 		t.Run(name+"/closed", func(t *testing.T) {
 			c, err := cl.make(cl.addr)

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net/http"
 	"testing"
 	"time"
 
 	"muxlab/h1pool"
 	"muxlab/internal/hostile"
+	"muxlab/internal/muxtest"
 	"muxlab/roundtrip"
 )
 
@@ -18,9 +18,9 @@ import (
 // the test's own.
 const heapBound = 200 << 20
 
-func hostileH1(t *testing.T) *hostile.H1 {
+func hostileServer(t *testing.T) *hostile.Server {
 	t.Helper()
-	s, err := hostile.StartH1("")
+	s, err := hostile.Start("")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,25 +28,13 @@ func hostileH1(t *testing.T) *hostile.H1 {
 	return s
 }
 
-func get(ctx context.Context, p *h1pool.Pool, url string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := p.Do(req, nil)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, err = io.Copy(io.Discard, resp.Body)
-	return err
-}
+func get(ctx context.Context, p *h1pool.Pool, url string) error { return muxtest.Fetch(ctx, p, url) }
 
 // TestResponseHeadBound: a head that never ends, in lines or in one line,
 // fails its request as too large within the bound, closes its connection,
 // and leaves the pool able to carry the next request.
 func TestResponseHeadBound(t *testing.T) {
-	s := hostileH1(t)
+	s := hostileServer(t)
 	for _, path := range []string{hostile.PathEndlessHead, hostile.PathLongLine} {
 		t.Run(path, func(t *testing.T) {
 			p := newPool(t, h1pool.Options{Addr: s.Addr(), Conns: 2})
@@ -72,7 +60,7 @@ func TestResponseHeadBound(t *testing.T) {
 // under a smaller MaxResponseHeaderBytes, and a head of exactly the bound
 // passes.
 func TestResponseHeadBoundOption(t *testing.T) {
-	s := hostileH1(t)
+	s := hostileServer(t)
 	p := newPool(t, h1pool.Options{Addr: s.Addr(), MaxResponseHeaderBytes: 64 << 10})
 	if err := get(t.Context(), p, s.URL()+hostile.PathEndlessHead); !errors.Is(err, roundtrip.ErrResponseTooLarge) {
 		t.Errorf("got %v; want roundtrip.ErrResponseTooLarge", err)
@@ -87,7 +75,7 @@ func TestResponseHeadBoundOption(t *testing.T) {
 // than declared leaves garbage that fails the next response on that
 // connection, not the pool. Every request is counted.
 func TestHostileBodies(t *testing.T) {
-	s := hostileH1(t)
+	s := hostileServer(t)
 	p := newPool(t, h1pool.Options{Addr: s.Addr(), Conns: 1})
 	for _, tc := range []struct {
 		path    string

@@ -3,8 +3,6 @@ package h2client_test
 import (
 	"context"
 	"errors"
-	"io"
-	"net/http"
 	"testing"
 	"time"
 
@@ -12,6 +10,7 @@ import (
 
 	"muxlab/h2client"
 	"muxlab/internal/hostile"
+	"muxlab/internal/muxtest"
 	"muxlab/roundtrip"
 )
 
@@ -19,9 +18,9 @@ import (
 // server offers 512 MiB.
 const heapBound = 200 << 20
 
-func hostileH2(t *testing.T) *hostile.H2 {
+func hostileH2(t *testing.T) *hostile.Server {
 	t.Helper()
-	s, err := hostile.StartH2("")
+	s, err := hostile.Start("")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,19 +28,8 @@ func hostileH2(t *testing.T) *hostile.H2 {
 	return s
 }
 
-// fetch sends one GET and reads its body whole.
 func fetch(ctx context.Context, c *h2client.Client, url string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := c.Do(req, nil)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, err = io.Copy(io.Discard, resp.Body)
-	return err
+	return muxtest.Fetch(ctx, c, url)
 }
 
 // TestContinuationFlood: a header block that goes on in CONTINUATION

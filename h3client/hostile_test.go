@@ -5,13 +5,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"io"
-	"net/http"
 	"testing"
 	"time"
 
 	"muxlab/h3client"
 	"muxlab/internal/hostile"
+	"muxlab/internal/muxtest"
 	"muxlab/mux"
 	"muxlab/roundtrip"
 )
@@ -37,17 +36,7 @@ func hostileH3(t *testing.T) (*hostile.H3, *tls.Config) {
 }
 
 func fetch(ctx context.Context, c *h3client.Client, url string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := c.Do(req, nil)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, err = io.Copy(io.Discard, resp.Body)
-	return err
+	return muxtest.Fetch(ctx, c, url)
 }
 
 // TestResponseTooLarge: a field section beyond the bound fails its request

@@ -17,7 +17,7 @@ import (
 // fails every request under its kind, writes a result that accounts for
 // every one, and exits 1 saying that nothing was answered.
 func TestBenchAgainstEndlessHeaders(t *testing.T) {
-	s, err := hostile.StartH1(hostile.PathEndlessHead)
+	s, err := hostile.Start(hostile.PathEndlessHead)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,73 +12,11 @@ import (
 	"golang.org/x/net/http2/hpack"
 )
 
-// H2 is a hostile HTTP/2 server (h2c with prior knowledge) on a loopback
-// port. It speaks HTTP/2 frame by frame, so that it can send what no
+// serveH2 speaks HTTP/2 frame by frame, so that it can send what no
 // well-made server would: a header block that never ends, a length it does
 // not keep, SETTINGS out of range. It keeps the client's flow-control
 // windows, so that what a client sees is the misbehaviour asked for and
-// nothing else.
-type H2 struct {
-	ln    net.Listener
-	every string
-	wg    sync.WaitGroup
-	mu    sync.Mutex // mu guards conns
-	conns map[net.Conn]struct{}
-}
-
-// StartH2 serves on 127.0.0.1 at a port the kernel picks; every is as for
-// StartH1.
-func StartH2(every string) (*H2, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	s := &H2{ln: ln, every: every, conns: map[net.Conn]struct{}{}}
-	s.wg.Add(1)
-	go s.accept()
-	return s, nil
-}
-
-// URL is the server's base URL.
-func (s *H2) URL() string { return "http://" + s.ln.Addr().String() }
-
-// Addr is the server's host:port.
-func (s *H2) Addr() string { return s.ln.Addr().String() }
-
-// Close stops the server and every connection, and waits for them.
-func (s *H2) Close() error {
-	err := s.ln.Close()
-	s.mu.Lock()
-	for c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
-	return err
-}
-
-func (s *H2) accept() {
-	defer s.wg.Done()
-	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			return
-		}
-		s.mu.Lock()
-		s.conns[c] = struct{}{}
-		s.mu.Unlock()
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			serveH2(c, s.every)
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.mu.Unlock()
-		}()
-	}
-}
-
-// serveH2 serves one HTTP/2 connection until it ends.
+// nothing else. It serves one connection until it ends.
 func serveH2(c net.Conn, every string) {
 	sc := &h2conn{nc: c, every: every, sendConn: 65535, initial: 65535, windows: map[uint32]int64{}}
 	sc.cond.L = &sc.mu

@@ -55,6 +55,22 @@ func Get(ctx context.Context, c Doer, url string, info *roundtrip.Info) (*http.R
 	return resp, nil
 }
 
+// Fetch sends one GET through c and reads its body whole; any status is an
+// answer. For the tests of what a misbehaving server does to a client.
+func Fetch(ctx context.Context, c Doer, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.Do(req, nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(io.Discard, resp.Body)
+	return err
+}
+
 // Burst sends n GETs through c at once and returns their errors.
 func Burst(c Doer, n int, url string) []error {
 	var wg sync.WaitGroup

@@ -19,11 +19,11 @@ type bufConn struct {
 
 func (c *bufConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
-// H1 is a hostile HTTP/1.1 server on a loopback port. A connection that
-// opens with HTTP/2's preface is served as H2 serves it (h2c with prior
-// knowledge), so that one URL serves both, as muxlab's --url expects of an
-// http:// server.
-type H1 struct {
+// Server is a hostile HTTP/1.1 and HTTP/2 server on a loopback port: a
+// connection that opens with HTTP/2's preface is served HTTP/2 (h2c with
+// prior knowledge), any other HTTP/1.1, so that one URL serves both, as
+// muxlab's --url expects of an http:// server.
+type Server struct {
 	ln    net.Listener
 	every string
 	wg    sync.WaitGroup
@@ -31,28 +31,28 @@ type H1 struct {
 	conns map[net.Conn]struct{}
 }
 
-// StartH1 serves on 127.0.0.1 at a port the kernel picks. every, if not
+// Start serves on 127.0.0.1 at a port the kernel picks. every, if not
 // empty, is the path whose misbehaviour answers every request but /hello:
 // a server that never ends any header block, say.
-func StartH1(every string) (*H1, error) {
+func Start(every string) (*Server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	s := &H1{ln: ln, every: every, conns: map[net.Conn]struct{}{}}
+	s := &Server{ln: ln, every: every, conns: map[net.Conn]struct{}{}}
 	s.wg.Add(1)
 	go s.accept()
 	return s, nil
 }
 
 // URL is the server's base URL.
-func (s *H1) URL() string { return "http://" + s.ln.Addr().String() }
+func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
 
 // Addr is the server's host:port.
-func (s *H1) Addr() string { return s.ln.Addr().String() }
+func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // Close stops the server and every connection, and waits for them.
-func (s *H1) Close() error {
+func (s *Server) Close() error {
 	err := s.ln.Close()
 	s.mu.Lock()
 	for c := range s.conns {
@@ -63,7 +63,7 @@ func (s *H1) Close() error {
 	return err
 }
 
-func (s *H1) accept() {
+func (s *Server) accept() {
 	defer s.wg.Done()
 	for {
 		c, err := s.ln.Accept()
