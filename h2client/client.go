@@ -7,8 +7,6 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -107,28 +105,9 @@ func (o *Options) normalize() error {
 // connection for them. It is safe for concurrent use.
 type Client struct {
 	opts Options
-
-	// dialing is a one-token lock around (re)connecting that a waiter can
-	// abandon when its context ends.
-	dialing chan struct{}
-	cur     atomic.Pointer[conn] // the connection new requests use
-	done    chan struct{}        // closed by Close
-	shut    atomic.Bool
-
-	mu    sync.Mutex // mu guards conns
-	conns []*conn    // every connection not yet closed
-
-	nextID     atomic.Uint64
-	dials      atomic.Int64
-	reconnects atomic.Int64
-	requests   atomic.Int64
-	failed     atomic.Int64
-	retries    atomic.Int64 // requests sent again after a GOAWAY refused them
-	open       roundtrip.Gauge
-	inFlight   roundtrip.Gauge
-	waiting    roundtrip.Gauge
-	peak       atomic.Int64 // most streams in flight at once on one connection
-	log        roundtrip.ConnLog
+	// s is the one-connection layer h2client shares with h3client:
+	// (re)connecting, Close, the counts, the body wrapper.
+	s *roundtrip.Single[*conn]
 }
 
 // New validates opts and returns a client. It dials nothing until the first
@@ -137,11 +116,9 @@ func New(opts Options) (*Client, error) {
 	if err := opts.normalize(); err != nil {
 		return nil, err
 	}
-	c := &Client{
-		opts:    opts,
-		dialing: make(chan struct{}, 1),
-		done:    make(chan struct{}),
-	}
+	c := &Client{opts: opts}
+	c.s = roundtrip.NewSingle(roundtrip.SingleOptions[*conn]{Name: "h2client", Closed: ErrClosed, Dial: c.dial,
+		Kind: c.roundTripError, Release: func(cn *roundtrip.Conn[*conn]) { <-cn.L.slots }})
 	return c, nil
 }
 
@@ -169,10 +146,10 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 func (c *Client) Do(req *http.Request, info *roundtrip.Info) (*http.Response, error) {
 	// Per request: the body wrapper, which also holds the Info when the
 	// caller passes none.
-	b := &body{c: c, info: info}
+	b := &roundtrip.Body[*conn]{Info: info, S: c.s}
 	if info == nil {
-		info = &b.own
-		b.info = info
+		info = &b.Own
+		b.Info = info
 	}
 	info.Start = time.Now()
 	ctx := req.Context()
@@ -183,36 +160,35 @@ func (c *Client) Do(req *http.Request, info *roundtrip.Info) (*http.Response, er
 				req.Body.Close()
 			}
 			if attempt > 0 {
-				c.failed.Add(1)
+				c.s.Failed.Add(1)
 				info.End = time.Now()
 			}
 			return nil, err
 		}
-		c.inFlight.Inc()
 		if attempt == 0 {
-			c.requests.Add(1)
+			c.s.Requests.Add(1)
 		}
-		roundtrip.Raise(&c.peak, cn.inFlight.Add(1))
-		info.Conn = cn.rec.ID
-		info.Reused = cn.rec.Request()
+		c.s.Begin(cn)
+		info.Conn = cn.Rec.ID
+		info.Reused = cn.Rec.Request()
 		var sent time.Time
-		resp, err := cn.cc.roundTrip(req, &sent)
+		resp, err := cn.L.cc.roundTrip(req, &sent)
 		info.Acquired = sent
 		if sent.IsZero() {
 			info.Acquired = time.Now()
 		}
 		if err != nil {
 			err = c.roundTripError(ctx, cn, err)
-			c.release(cn)
+			c.s.End(cn)
 			if attempt == 0 && errors.Is(err, roundtrip.ErrGoAway) && (req.Body == nil || req.Body == http.NoBody) {
-				c.retries.Add(1)
+				c.s.Retries.Add(1)
 				continue
 			}
-			c.failed.Add(1)
+			c.s.Failed.Add(1)
 			info.End = time.Now()
-			return nil, fmt.Errorf("h2client: %s %s on connection %d: %w", req.Method, req.URL, cn.rec.ID, err)
+			return nil, fmt.Errorf("h2client: %s %s on connection %d: %w", req.Method, req.URL, cn.Rec.ID, err)
 		}
-		b.rc, b.resp, b.cn = resp.Body, resp, cn
+		b.RC, b.Resp, b.Cn = resp.Body, resp, cn
 		resp.Body = b
 		return resp, nil
 	}
@@ -224,7 +200,7 @@ func (c *Client) Do(req *http.Request, info *roundtrip.Info) (*http.Response, er
 // roundtrip.ErrStreamReset (the StreamError still inside, for errors.As);
 // ErrClosed when the client was closed; ErrConnLost when the connection
 // ended or was told to go away.
-func (c *Client) roundTripError(ctx context.Context, cn *conn, err error) error {
+func (c *Client) roundTripError(ctx context.Context, cn *roundtrip.Conn[*conn], err error) error {
 	var se http2.StreamError
 	switch {
 	case context.Cause(ctx) != nil:
@@ -233,10 +209,10 @@ func (c *Client) roundTripError(ctx context.Context, cn *conn, err error) error 
 		return err
 	case errors.As(err, &se):
 		return fmt.Errorf("%w: %w", roundtrip.ErrStreamReset, err)
-	case c.shut.Load():
+	case c.s.Shut():
 		return fmt.Errorf("%w: %w", ErrClosed, err)
 	}
-	if st := cn.cc.State(); st.Closed || st.Closing {
+	if st := cn.L.cc.State(); st.Closed || st.Closing {
 		return fmt.Errorf("%w: %w", ErrConnLost, err)
 	}
 	return err
@@ -244,24 +220,24 @@ func (c *Client) roundTripError(ctx context.Context, cn *conn, err error) error 
 
 // acquire returns a usable connection with a stream slot taken for the
 // caller, connecting first if there is none.
-func (c *Client) acquire(ctx context.Context) (*conn, error) {
+func (c *Client) acquire(ctx context.Context) (*roundtrip.Conn[*conn], error) {
 	for {
-		if c.shut.Load() {
+		if c.s.Shut() {
 			return nil, ErrClosed
 		}
-		cn, err := c.connect(ctx)
+		cn, err := c.s.Connect(ctx)
 		if err != nil {
 			return nil, err
 		}
-		if err := c.takeSlot(ctx, cn); err != nil {
+		if err := c.takeSlot(ctx, cn.L); err != nil {
 			return nil, err
 		}
-		if cn.usable() {
+		if cn.Usable() {
 			return cn, nil
 		}
 		// The connection went away while we waited; nothing was sent on
 		// it, so try the next one.
-		<-cn.slots
+		<-cn.L.slots
 	}
 }
 
@@ -272,100 +248,34 @@ func (c *Client) takeSlot(ctx context.Context, cn *conn) error {
 		return nil
 	default:
 	}
-	c.waiting.Inc()
-	defer c.waiting.Dec()
+	c.s.Waiting.Inc()
+	defer c.s.Waiting.Dec()
 	select {
 	case cn.slots <- struct{}{}:
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("h2client: waiting for a stream slot: %w", context.Cause(ctx))
-	case <-c.done:
+	case <-c.s.Done():
 		return ErrClosed
 	}
-}
-
-// connect returns the current connection, or dials a new one if there is
-// none or it can take no more requests (it broke, or the server sent GOAWAY).
-func (c *Client) connect(ctx context.Context) (*conn, error) {
-	if cn := c.cur.Load(); cn != nil && cn.usable() {
-		return cn, nil
-	}
-	select {
-	case c.dialing <- struct{}{}:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("h2client: waiting for the connection: %w", context.Cause(ctx))
-	case <-c.done:
-		return nil, ErrClosed
-	}
-	defer func() { <-c.dialing }()
-	old := c.cur.Load()
-	if old != nil && old.usable() {
-		return old, nil // another request reconnected while we waited
-	}
-	if c.shut.Load() {
-		return nil, ErrClosed
-	}
-	cn, err := c.dial(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if old != nil {
-		c.reconnects.Add(1)
-		old.closeIfIdle()
-	}
-	c.cur.Store(cn)
-	return cn, nil
 }
 
 // Connect dials the connection and completes the HTTP/2 handshake now
 // rather than on the first request. It does nothing if connected.
 func (c *Client) Connect(ctx context.Context) error {
-	_, err := c.connect(ctx)
+	_, err := c.s.Connect(ctx)
 	return err
-}
-
-func (c *Client) release(cn *conn) {
-	cn.inFlight.Add(-1)
-	c.inFlight.Dec()
-	<-cn.slots
-	if !cn.usable() {
-		cn.closeIfIdle()
-	}
 }
 
 // Close closes every connection at once; requests in flight fail, and later
 // ones get ErrClosed.
-func (c *Client) Close() error {
-	if c.shut.Swap(true) {
-		return nil
-	}
-	close(c.done)
-	c.mu.Lock()
-	conns := c.conns
-	c.conns = nil
-	c.mu.Unlock()
-	for _, cn := range conns {
-		cn.close()
-	}
-	return nil
-}
+func (c *Client) Close() error { return c.s.Close() }
 
 // Stats reports the client's connections and streams.
 func (c *Client) Stats() roundtrip.Stats {
-	st := roundtrip.Stats{
-		Dials:       c.dials.Load(),
-		Reconnects:  c.reconnects.Load(),
-		Requests:    c.requests.Load(),
-		Failed:      c.failed.Load(),
-		Retries:     c.retries.Load(),
-		PerConn:     c.log.Snapshot(),
-		PeakStreams: c.peak.Load(),
+	st := c.s.Stats()
+	if cn := c.s.Current(); cn != nil {
+		st.MaxConcurrentStreams = cn.L.maxStreams
 	}
-	if cn := c.cur.Load(); cn != nil {
-		st.MaxConcurrentStreams = cn.maxStreams
-	}
-	st.ConnsOpen, st.ConnsPeak = c.open.Load()
-	st.InFlight, st.InFlightPeak = c.inFlight.Load()
-	st.Waiting, st.WaitingPeak = c.waiting.Load()
 	return st
 }

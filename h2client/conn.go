@@ -6,14 +6,11 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"golang.org/x/net/http2"
 
@@ -21,42 +18,21 @@ import (
 	"muxlab/roundtrip"
 )
 
-// conn is one HTTP/2 connection and its stream slots.
+// conn is one HTTP/2 connection and its stream slots: the roundtrip.Link
+// of h2client's roundtrip.Single.
 type conn struct {
-	c   *Client
-	cc  *wire
-	rec *roundtrip.ConnRecord
+	cc *wire
 	// slots holds a token per stream in flight; its capacity is the
 	// server's MAX_CONCURRENT_STREAMS (at most MaxStreamSlots).
 	slots      chan struct{}
 	maxStreams uint32
-	inFlight   atomic.Int64
-	closed     atomic.Bool
 }
 
-// usable reports whether new requests may be sent on cn.
-func (cn *conn) usable() bool {
-	return !cn.closed.Load() && cn.cc.CanTakeNewRequest()
-}
+// Usable reports whether new streams may be opened on cn.
+func (cn *conn) Usable() bool { return cn.cc.CanTakeNewRequest() }
 
-// closeIfIdle closes cn once no request is in flight on it.
-func (cn *conn) closeIfIdle() {
-	if cn.inFlight.Load() == 0 {
-		cn.close()
-	}
-}
-
-func (cn *conn) close() {
-	if cn.closed.Swap(true) {
-		return
-	}
-	cn.cc.Close()
-	cn.rec.Close()
-	cn.c.open.Dec()
-	cn.c.mu.Lock()
-	cn.c.conns = slices.DeleteFunc(cn.c.conns, func(x *conn) bool { return x == cn })
-	cn.c.mu.Unlock()
-}
+// Close closes the connection at once.
+func (cn *conn) Close() { cn.cc.Close() }
 
 // dial opens a connection and completes the HTTP/2 handshake: the server's
 // SETTINGS must have arrived, so that its MAX_CONCURRENT_STREAMS is known
@@ -72,7 +48,7 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 		}
 		return nil, fmt.Errorf("h2client: dial %s: %w", addr, roundtrip.CauseOf(ctx, err))
 	}
-	c.dials.Add(1)
+	c.s.Dials.Add(1)
 	var pc *prefaceConn
 	if tc, ok := nc.(*tls.Conn); ok {
 		if err := tc.HandshakeContext(ctx); err != nil {
@@ -103,17 +79,7 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 	if slots == 0 {
 		slots = 1
 	}
-	cn := &conn{c: c, cc: cc, slots: make(chan struct{}, slots), maxStreams: st.MaxConcurrentStreams,
-		rec: c.log.Add(c.nextID.Add(1))}
-	c.open.Inc()
-	c.mu.Lock()
-	c.conns = append(c.conns, cn)
-	c.mu.Unlock()
-	if c.shut.Load() { // Close ran while we dialed
-		cn.close()
-		return nil, ErrClosed
-	}
-	return cn, nil
+	return &conn{cc: cc, slots: make(chan struct{}, slots), maxStreams: st.MaxConcurrentStreams}, nil
 }
 
 // handshakeError explains why the server did not speak HTTP/2.
@@ -168,51 +134,4 @@ func noApplicationProtocol(err error) bool {
 	}
 	v := reflect.ValueOf(op.Err)
 	return v.Kind() == reflect.Uint8 && v.Uint() == 120
-}
-
-// body frees the request's stream slot when the response body is done.
-type body struct {
-	rc   io.ReadCloser // the body as read from the connection
-	resp *http.Response
-	c    *Client
-	cn   *conn
-	info *roundtrip.Info
-	own  roundtrip.Info // info's storage when the caller gave none
-	done atomic.Bool
-}
-
-func (b *body) Read(p []byte) (int, error) {
-	n, err := b.rc.Read(p)
-	if err != nil {
-		first := b.finish()
-		if err != io.EOF {
-			if first { // a Read after the error must not count it again
-				b.c.failed.Add(1)
-			}
-			if cerr := context.Cause(b.resp.Request.Context()); cerr != nil {
-				err = cerr
-			} else if !errors.Is(err, ErrConnLost) {
-				err = b.c.roundTripError(b.resp.Request.Context(), b.cn, err)
-			}
-		}
-	}
-	return n, err
-}
-
-// Close ends the request; if the body was not read to the end, the stream is
-// reset and the connection carries on.
-func (b *body) Close() error {
-	err := b.rc.Close()
-	b.finish()
-	return err
-}
-
-// finish ends the request once and reports whether this call did.
-func (b *body) finish() bool {
-	if b.done.Swap(true) {
-		return false
-	}
-	b.info.End = time.Now()
-	b.c.release(b.cn)
-	return true
 }

@@ -181,7 +181,7 @@ func TestResetsAndCancels(t *testing.T) {
 	if st := c.Stats(); st.Dials != 1 {
 		t.Errorf("%d dials: resets must leave the connection up", st.Dials)
 	}
-	w := c.cur.Load().cc
+	w := c.s.Current().L.cc
 	muxtestWait(t, "the unread bytes to be given back", func() bool {
 		w.mu.Lock()
 		defer w.mu.Unlock()
@@ -359,7 +359,7 @@ func TestHeaderBlocksReused(t *testing.T) {
 			t.Fatalf("request %d: the server saw %q, want %q", i, g, want)
 		}
 	}
-	if w := c.cur.Load().cc; !w.cached {
+	if w := c.s.Current().L.cc; !w.cached {
 		t.Error("no block was kept for reuse")
 	}
 }

@@ -14,13 +14,11 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net"
 	"net/http"
 	"net/http/httptrace"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -89,27 +87,12 @@ func (o *Options) normalize() error {
 
 // Client sends every request on one QUIC connection.
 type Client struct {
-	opts    Options
-	h3      *http3.Transport // builds the HTTP/3 layer on our connections
-	dialing chan struct{}    // a token: one dial at a time
-	done    chan struct{}    // closed by Close
-	shut    atomic.Bool
-
-	cur        atomic.Pointer[conn]
-	nextID     atomic.Uint64
-	dials      atomic.Int64
-	reconnects atomic.Int64
-	requests   atomic.Int64
-	failed     atomic.Int64
-	peak       atomic.Int64 // most requests in flight on one connection
-	open       roundtrip.Gauge
-	inFlight   roundtrip.Gauge
-	waiting    roundtrip.Gauge
-	log        roundtrip.ConnLog
-
-	mu    sync.Mutex // mu guards the following
-	conns []*conn
-	lost  uint64 // packets lost on closed connections
+	opts Options
+	h3   *http3.Transport // builds the HTTP/3 layer on our connections
+	// s is the one-connection layer h3client shares with h2client:
+	// (re)connecting, Close, the counts, the body wrapper.
+	s    *roundtrip.Single[*conn]
+	lost atomic.Uint64 // packets lost on closed connections
 }
 
 // New validates opts and returns a client; it dials nothing until the first
@@ -118,8 +101,9 @@ func New(opts Options) (*Client, error) {
 	if err := opts.normalize(); err != nil {
 		return nil, err
 	}
-	return &Client{opts: opts, h3: &http3.Transport{DisableCompression: true, MaxResponseHeaderBytes: int(opts.MaxResponseHeaderBytes)},
-		dialing: make(chan struct{}, 1), done: make(chan struct{})}, nil
+	c := &Client{opts: opts, h3: &http3.Transport{DisableCompression: true, MaxResponseHeaderBytes: int(opts.MaxResponseHeaderBytes)}}
+	c.s = roundtrip.NewSingle(roundtrip.SingleOptions[*conn]{Name: "h3client", Closed: ErrClosed, Dial: c.dial, Kind: c.roundTripError})
+	return c, nil
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -129,35 +113,35 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) { return c
 // not nil). The caller must close the response body; the request ends then.
 // A request that fails once sent is reported, never retried.
 func (c *Client) Do(req *http.Request, info *roundtrip.Info) (*http.Response, error) {
-	b := &body{c: c, info: info}
+	b := &body{c: c}
+	b.Info, b.S = info, c.s
 	if info == nil {
-		info = &b.own
-		b.info = info
+		info = &b.Own
+		b.Info = info
 	}
 	info.Start = time.Now()
 	ctx := req.Context()
-	cn, err := c.connect(ctx)
+	cn, err := c.s.Connect(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c.inFlight.Inc()
-	c.requests.Add(1)
-	roundtrip.Raise(&c.peak, cn.inFlight.Add(1))
-	info.Conn = cn.rec.ID
-	info.Reused = cn.rec.Request()
-	c.waiting.Inc()
+	c.s.Requests.Add(1)
+	c.s.Begin(cn)
+	info.Conn = cn.Rec.ID
+	info.Reused = cn.Rec.Request()
+	c.s.Waiting.Inc()
 	b.trace.WroteHeaders = b.wroteHeaders
-	resp, err := cn.cc.RoundTrip(req.WithContext(httptrace.WithClientTrace(ctx, &b.trace)))
+	resp, err := cn.L.cc.RoundTrip(req.WithContext(httptrace.WithClientTrace(ctx, &b.trace)))
 	info.Acquired = b.sentAt()
 	if err != nil {
 		b.unwait()
-		c.failed.Add(1)
+		c.s.Failed.Add(1)
 		info.End = time.Now()
 		err = c.roundTripError(ctx, cn, err)
-		c.release(cn)
-		return nil, fmt.Errorf("h3client: %s %s on connection %d: %w", req.Method, req.URL, cn.rec.ID, err)
+		c.s.End(cn)
+		return nil, fmt.Errorf("h3client: %s %s on connection %d: %w", req.Method, req.URL, cn.Rec.ID, err)
 	}
-	b.rc, b.resp, b.cn = resp.Body, resp, cn
+	b.RC, b.Resp, b.Cn = resp.Body, resp, cn
 	resp.Body = b
 	return resp, nil
 }
@@ -170,7 +154,7 @@ func (c *Client) Do(req *http.Request, info *roundtrip.Info) (*http.Response, er
 // transport error) can reach a stream before the connection's context is
 // done: it marks the connection lost at once, so that the next request
 // dials again instead of trying a dying one.
-func (c *Client) roundTripError(ctx context.Context, cn *conn, err error) error {
+func (c *Client) roundTripError(ctx context.Context, cn *roundtrip.Conn[*conn], err error) error {
 	var ae *quic.ApplicationError
 	var ie *quic.IdleTimeoutError
 	var te *quic.TransportError
@@ -178,12 +162,12 @@ func (c *Client) roundTripError(ctx context.Context, cn *conn, err error) error 
 	switch {
 	case context.Cause(ctx) != nil:
 		return context.Cause(ctx)
-	case c.shut.Load():
+	case c.s.Shut():
 		return fmt.Errorf("%w: %w", ErrClosed, err)
 	case headTooLarge(err):
 		return fmt.Errorf("%w (bound %d bytes): %w", roundtrip.ErrResponseTooLarge, c.opts.MaxResponseHeaderBytes, err)
-	case cn.qc.Context().Err() != nil, errors.As(err, &ae), errors.As(err, &ie), errors.As(err, &te):
-		cn.lost.Store(true)
+	case cn.L.qc.Context().Err() != nil, errors.As(err, &ae), errors.As(err, &ie), errors.As(err, &te):
+		cn.L.lost.Store(true)
 		return fmt.Errorf("%w: %w", ErrConnLost, err)
 	case errors.As(err, &se):
 		return fmt.Errorf("%w: %w", roundtrip.ErrStreamReset, err)
@@ -201,86 +185,19 @@ func headTooLarge(err error) bool {
 	return strings.Contains(s, "http3: headers too large") || strings.Contains(s, "http3: HEADERS frame too large")
 }
 
-// connect returns the current connection, or dials one if there is none or
-// it ended.
-func (c *Client) connect(ctx context.Context) (*conn, error) {
-	if cn := c.cur.Load(); cn != nil && cn.usable() {
-		return cn, nil
-	}
-	select {
-	case c.dialing <- struct{}{}:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("h3client: waiting for the connection: %w", context.Cause(ctx))
-	case <-c.done:
-		return nil, ErrClosed
-	}
-	defer func() { <-c.dialing }()
-	old := c.cur.Load()
-	if old != nil && old.usable() {
-		return old, nil
-	}
-	if c.shut.Load() {
-		return nil, ErrClosed
-	}
-	cn, err := c.dial(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if old != nil {
-		c.reconnects.Add(1)
-		old.closeIfIdle()
-	}
-	c.cur.Store(cn)
-	return cn, nil
-}
-
 // Connect dials and completes the QUIC handshake now rather than on the
 // first request. It does nothing if connected.
 func (c *Client) Connect(ctx context.Context) error {
-	_, err := c.connect(ctx)
+	_, err := c.s.Connect(ctx)
 	return err
-}
-
-func (c *Client) release(cn *conn) {
-	cn.inFlight.Add(-1)
-	c.inFlight.Dec()
-	if !cn.usable() {
-		cn.closeIfIdle()
-	}
 }
 
 // Close closes the connection at once; requests in flight fail, later ones
 // get ErrClosed.
-func (c *Client) Close() error {
-	if c.shut.Swap(true) {
-		return nil
-	}
-	close(c.done)
-	c.mu.Lock()
-	conns := c.conns
-	c.conns = nil
-	c.mu.Unlock()
-	for _, cn := range conns {
-		cn.close()
-	}
-	return nil
-}
+func (c *Client) Close() error { return c.s.Close() }
 
 // Stats reports the client's connections and streams.
-func (c *Client) Stats() roundtrip.Stats {
-	st := roundtrip.Stats{
-		Dials:       c.dials.Load(),
-		Reconnects:  c.reconnects.Load(),
-		Requests:    c.requests.Load(),
-		Failed:      c.failed.Load(),
-		PerConn:     c.log.Snapshot(),
-		PeakStreams: c.peak.Load(),
-	}
-	st.ConnsOpen, st.ConnsPeak = c.open.Load()
-	st.InFlight, st.InFlightPeak = c.inFlight.Load()
-	st.Waiting, st.WaitingPeak = c.waiting.Load()
-	return st
-}
+func (c *Client) Stats() roundtrip.Stats { return c.s.Stats() }
 
 // QUICStats is QUIC's own view of the client's connections.
 type QUICStats struct {
@@ -295,89 +212,47 @@ type QUICStats struct {
 // QUIC reports QUIC's view of the client's connections.
 func (c *Client) QUIC() QUICStats {
 	var st QUICStats
-	c.mu.Lock()
-	st.PacketsLost = c.lost
-	conns := append([]*conn(nil), c.conns...)
-	c.mu.Unlock()
-	for _, cn := range conns {
-		cs := cn.qc.ConnectionStats()
+	st.PacketsLost = c.lost.Load()
+	for _, cn := range c.s.Conns() {
+		cs := cn.L.qc.ConnectionStats()
 		st.PacketsSent += cs.PacketsSent
 		st.PacketsLost += cs.PacketsLost
 	}
-	if cn := c.cur.Load(); cn != nil {
-		cs := cn.qc.ConnectionStats()
+	if cn := c.s.Current(); cn != nil {
+		cs := cn.L.qc.ConnectionStats()
 		st.SmoothedRTT, st.MinRTT = cs.SmoothedRTT, cs.MinRTT
 	}
 	return st
 }
 
-// body ends the request when the response body is done, and holds the
-// request's trace.
+// body ends the request when the response body is done (roundtrip.Body),
+// and holds the request's trace.
 type body struct {
-	rc    io.ReadCloser
-	resp  *http.Response
+	roundtrip.Body[*conn]
 	c     *Client
-	cn    *conn
-	info  *roundtrip.Info
-	own   roundtrip.Info
 	trace httptrace.ClientTrace
 	// wrote is when the HEADERS were written, as nanoseconds since
-	// info.Start plus one; zero until then.
+	// Info.Start plus one; zero until then.
 	wrote   atomic.Int64
 	unwaitd atomic.Bool
-	done    atomic.Bool
 }
 
 func (b *body) wroteHeaders() {
-	b.wrote.Store(int64(time.Since(b.info.Start)) + 1)
+	b.wrote.Store(int64(time.Since(b.Info.Start)) + 1)
 	b.unwait()
 }
 
 // unwait ends the request's wait once.
 func (b *body) unwait() {
 	if !b.unwaitd.Swap(true) {
-		b.c.waiting.Dec()
+		b.c.s.Waiting.Dec()
 	}
 }
 
 // sentAt returns when the HEADERS were written, or now if they never were.
 func (b *body) sentAt() time.Time {
 	if ns := b.wrote.Load(); ns > 0 {
-		return b.info.Start.Add(time.Duration(ns - 1))
+		return b.Info.Start.Add(time.Duration(ns - 1))
 	}
 	return time.Now()
-}
-
-func (b *body) Read(p []byte) (int, error) {
-	n, err := b.rc.Read(p)
-	if err != nil {
-		first := b.finish()
-		if err != io.EOF {
-			if first {
-				b.c.failed.Add(1)
-			}
-			if cerr := context.Cause(b.resp.Request.Context()); cerr != nil {
-				err = cerr
-			} else {
-				err = b.c.roundTripError(b.resp.Request.Context(), b.cn, err)
-			}
-		}
-	}
-	return n, err
-}
-
-// Close ends the request; a body not read to the end resets its stream.
-func (b *body) Close() error {
-	err := b.rc.Close()
-	b.finish()
-	return err
-}
-
-func (b *body) finish() bool {
-	if b.done.Swap(true) {
-		return false
-	}
-	b.info.End = time.Now()
-	b.c.release(b.cn)
-	return true
 }

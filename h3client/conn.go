@@ -14,50 +14,27 @@ import (
 	"muxlab/roundtrip"
 )
 
-// conn is one QUIC connection with its HTTP/3 layer.
+// conn is one QUIC connection with its HTTP/3 layer: the roundtrip.Link of
+// h3client's roundtrip.Single.
 type conn struct {
-	c        *Client
-	qc       *quic.Conn
-	cc       *http3.ClientConn
-	tr       *quic.Transport
-	pc       net.PacketConn
-	rec      *roundtrip.ConnRecord
-	inFlight atomic.Int64
-	closed   atomic.Bool
-	lost     atomic.Bool // a request met a connection-level error
+	c    *Client
+	qc   *quic.Conn
+	cc   *http3.ClientConn
+	tr   *quic.Transport
+	pc   net.PacketConn
+	lost atomic.Bool // a request met a connection-level error
 }
 
-// usable reports whether new requests may go on cn.
-func (cn *conn) usable() bool {
-	return !cn.closed.Load() && !cn.lost.Load() && cn.qc.Context().Err() == nil
-}
+// Usable reports whether new requests may go on cn.
+func (cn *conn) Usable() bool { return !cn.lost.Load() && cn.qc.Context().Err() == nil }
 
-func (cn *conn) closeIfIdle() {
-	if cn.inFlight.Load() == 0 {
-		cn.close()
-	}
-}
-
-func (cn *conn) close() {
-	if cn.closed.Swap(true) {
-		return
-	}
-	lost := cn.qc.ConnectionStats().PacketsLost
+// Close closes the connection and its socket, and keeps its lost packets'
+// count in the client's.
+func (cn *conn) Close() {
+	cn.c.lost.Add(cn.qc.ConnectionStats().PacketsLost)
 	cn.qc.CloseWithError(0, "")
 	cn.tr.Close()
 	cn.pc.Close()
-	cn.rec.Close()
-	cn.c.open.Dec()
-	c := cn.c
-	c.mu.Lock()
-	for i, x := range c.conns {
-		if x == cn {
-			c.conns = append(c.conns[:i], c.conns[i+1:]...)
-			c.lost += lost
-			break
-		}
-	}
-	c.mu.Unlock()
 }
 
 // dial makes the client's UDP socket and the QUIC connection over it.
@@ -87,23 +64,14 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 	}
 	qconf := &quic.Config{HandshakeIdleTimeout: c.opts.DialTimeout, DisablePathMTUDiscovery: custom}
 	tr := &quic.Transport{Conn: pc}
-	c.dials.Add(1)
+	c.s.Dials.Add(1)
 	qc, err := tr.Dial(ctx, raddr, tlsConf, qconf)
 	if err != nil {
 		tr.Close()
 		pc.Close()
 		return nil, handshakeError(c.opts.Addr, ctx, err)
 	}
-	cn := &conn{c: c, qc: qc, cc: c.h3.NewClientConn(qc), tr: tr, pc: pc, rec: c.log.Add(c.nextID.Add(1))}
-	c.open.Inc()
-	c.mu.Lock()
-	c.conns = append(c.conns, cn)
-	c.mu.Unlock()
-	if c.shut.Load() {
-		cn.close()
-		return nil, ErrClosed
-	}
-	return cn, nil
+	return &conn{c: c, qc: qc, cc: c.h3.NewClientConn(qc), tr: tr, pc: pc}, nil
 }
 
 // handshakeError says what was tried: a QUIC handshake to addr over UDP.
