@@ -64,14 +64,14 @@ lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-# A reference run and its HTML report, committed under results/reference so
+# A reference run and its HTML report, committed under docs/reference so
 # that a newcomer can browse a real report before running anything.
 report: build
-	rm -rf results/reference
-	./$(BIN) bench -q --out results/reference
+	rm -rf docs/reference
+	./$(BIN) bench -q --out docs/reference
 	./$(BIN) sweep -q --over loss --values 0,1%,2%,3% --scenario page --objects 100 --size 10KiB --delay 0 \
-	  --rtt 40ms --bandwidth 10Mbit/s --contenders h1,h2,h3 --pages 3 --rounds 2 --out results/reference
-	./$(BIN) report results/reference/*.json -o results/reference/report.html
+	  --rtt 40ms --bandwidth 10Mbit/s --contenders h1,h2,h3 --pages 3 --rounds 2 --out docs/reference
+	./$(BIN) report docs/reference/*.json -o docs/reference/report.html
 
 clean:
 	rm -rf bin

@@ -85,12 +85,12 @@ func checkReport(t *testing.T, ctx context.Context, ev *browsertest.Events, u st
 	return fig
 }
 
-// referenceRun is the run make report committed under results/reference.
+// referenceRun is the run make report committed under docs/reference.
 func referenceRun(t *testing.T) (string, *results.Run) {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join("..", "results", "reference", "*.json"))
+	files, _ := filepath.Glob(filepath.Join("..", "docs", "reference", "*.json"))
 	if len(files) == 0 {
-		t.Fatal("no reference run in results/reference: run make report")
+		t.Fatal("no reference run in docs/reference: run make report")
 	}
 	r, err := results.Read(files[0])
 	if err != nil {
