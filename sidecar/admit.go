@@ -100,6 +100,11 @@ type appBody struct {
 	minRate int64
 	done    func() // gives back the upload place
 
+	// settled is closed once the body's reading is over: an error, its
+	// end, or Close.
+	settled chan struct{}
+	settle  sync.Once
+
 	mu    sync.Mutex // mu guards the following; the upstream reads in a goroutine of its own
 	start time.Time
 	n     int64
@@ -109,7 +114,8 @@ type appBody struct {
 
 func (s *Sidecar) newAppBody(w http.ResponseWriter, r *http.Request, p *places) *appBody {
 	return &appBody{rc: http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes), ctl: http.NewResponseController(w),
-		idle: s.opts.BodyIdleTimeout, minRate: s.opts.MinBodyRate, done: p.releaseUpload, start: time.Now()}
+		idle: s.opts.BodyIdleTimeout, minRate: s.opts.MinBodyRate, done: p.releaseUpload, start: time.Now(),
+		settled: make(chan struct{})}
 }
 
 func (b *appBody) Read(p []byte) (int, error) {
@@ -124,6 +130,7 @@ func (b *appBody) Read(p []byte) (int, error) {
 		b.eof = true
 		b.ctl.SetReadDeadline(time.Time{}) // the connection's next read is net/http's own
 		b.done()
+		b.settle.Do(func() { close(b.settled) })
 		return n, err
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		err = fmt.Errorf("%w: nothing for %v after %d bytes", errSlowBody, b.idle, b.n)
@@ -135,6 +142,7 @@ func (b *appBody) Read(p []byte) (int, error) {
 			b.err = err
 		}
 		b.done()
+		b.settle.Do(func() { close(b.settled) })
 	}
 	return n, err
 }
@@ -151,13 +159,27 @@ func (b *appBody) Close() error {
 	}
 	b.mu.Unlock()
 	b.done()
-	return b.rc.Close()
+	err := b.rc.Close()
+	b.settle.Do(func() { close(b.settled) })
+	return err
 }
 
-// failure is the body's error, if it had one (nil for no body).
-func (b *appBody) failure() error {
+// failure is the body's error, if it had one (nil for no body). When the
+// request's context has ended, it first waits (a second at most) for the
+// reading to be over: net/http ends the context as soon as a read of the
+// app's connection fails, which is how a body too slow ends too, and the
+// upstream's error can come back before the body's reader has said why.
+func (b *appBody) failure(ctx context.Context) error {
 	if b == nil {
 		return nil
+	}
+	if ctx.Err() != nil {
+		t := time.NewTimer(time.Second)
+		select {
+		case <-b.settled:
+		case <-t.C:
+		}
+		t.Stop()
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()

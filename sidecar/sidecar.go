@@ -299,7 +299,7 @@ func (s *Sidecar) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // upstream.
 func (s *Sidecar) fail(w http.ResponseWriter, r *http.Request, body *appBody, err error) {
 	var mbe *http.MaxBytesError
-	appErr := body.failure()
+	appErr := body.failure(r.Context())
 	switch {
 	case errors.As(appErr, &mbe), errors.As(err, &mbe):
 		s.tooLarge.Add(1)
