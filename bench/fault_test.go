@@ -35,8 +35,8 @@ func TestServerDiesMidRun(t *testing.T) {
 	opts := bench.Options{Scenario: timedScenario(1500 * time.Millisecond), Contenders: []string{"h2", "h1"},
 		Targets: targets(t, s.URL(mux.ListenerH1), s.URL(mux.ListenerH2C)), DialTimeout: time.Second}
 	go func() {
-		for s.Stats().Listeners[mux.ListenerH2C].Requests < 100 {
-			time.Sleep(time.Millisecond)
+		if !muxtest.Eventually(10*time.Second, func() bool { return s.Stats().Listeners[mux.ListenerH2C].Requests >= 100 }) {
+			t.Error("the h2 turn never reached 100 requests")
 		}
 		s.Close()
 	}()
@@ -76,21 +76,28 @@ func TestGracefulRestartMidRun(t *testing.T) {
 		Truth:   bench.TruthFuncs{ResetFunc: func() {}, SnapshotFunc: func() bench.ServerSnapshot { return nil }}}
 	restarted := make(chan *mux.Server, 1)
 	go func() {
-		for a.Stats().Listeners[mux.ListenerH2C].Requests < 100 {
-			time.Sleep(time.Millisecond)
+		if !muxtest.Eventually(10*time.Second, func() bool { return a.Stats().Listeners[mux.ListenerH2C].Requests >= 100 }) {
+			t.Error("the h2 turn never reached 100 requests")
 		}
 		go a.Shutdown(context.Background())
-		for {
-			if b, err := mux.New(mux.Options{H1Addr: h1, H2CAddr: h2c}); err == nil {
-				b.Start()
-				restarted <- b
-				return
-			}
-			time.Sleep(time.Millisecond)
+		var b *mux.Server
+		if !muxtest.Eventually(10*time.Second, func() bool {
+			var err error
+			b, err = mux.New(mux.Options{H1Addr: h1, H2CAddr: h2c})
+			return err == nil
+		}) {
+			t.Error("the server could not listen again on its ports")
+			restarted <- nil
+			return
 		}
+		b.Start()
+		restarted <- b
 	}()
 	r := run(t, context.Background(), opts)
 	b := <-restarted
+	if b == nil {
+		t.FailNow()
+	}
 	defer b.Close()
 	accounted(t, r)
 	rd := r.Contender("h2").Rounds[0]

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"muxlab/bench"
+	"muxlab/internal/muxtest"
 	"muxlab/link"
 	"muxlab/mux"
 	"muxlab/mux/h3"
@@ -165,9 +166,7 @@ func TestBenchInterrupted(t *testing.T) {
 			"--h1-url", srv.URL(mux.ListenerH1), "--h2c-url", srv.URL(mux.ListenerH2C)}, &stdout, &stderr)
 	}()
 	// Interrupt once the run is measuring.
-	for srv.Stats().Listeners[mux.ListenerH1].Requests < 200 {
-		time.Sleep(time.Millisecond)
-	}
+	muxtest.WaitFor(t, 30*time.Second, "200 requests measured", func() bool { return srv.Stats().Listeners[mux.ListenerH1].Requests >= 200 })
 	cancel()
 	if code := <-done; code != exitInterrupted {
 		t.Fatalf("exit %d, stderr %q", code, stderr.String())
@@ -219,9 +218,7 @@ func TestBenchOutputBecomesUnwritable(t *testing.T) {
 			"--rounds", "1", "--contenders", "h1", "--out", out,
 			"--h1-url", srv.URL(mux.ListenerH1), "--h2c-url", srv.URL(mux.ListenerH2C)}, &stdout, &stderr)
 	}()
-	for srv.Stats().Listeners[mux.ListenerH1].Requests < 20 {
-		time.Sleep(time.Millisecond)
-	}
+	muxtest.WaitFor(t, 30*time.Second, "20 requests measured", func() bool { return srv.Stats().Listeners[mux.ListenerH1].Requests >= 20 })
 	// The directory is replaced by a file: nothing can be written there now.
 	if err := os.Remove(out); err != nil {
 		t.Fatal(err)

@@ -95,11 +95,21 @@ func NoErrors(tb testing.TB, errs []error) {
 // WaitFor polls cond every millisecond until it holds, failing tb after limit.
 func WaitFor(tb testing.TB, limit time.Duration, what string, cond func() bool) {
 	tb.Helper()
+	if !Eventually(limit, cond) {
+		tb.Fatalf("gave up after %v waiting for %s", limit, what)
+	}
+}
+
+// Eventually polls cond every millisecond until it holds or limit passes,
+// and reports whether it held: WaitFor for a goroutine, which may not stop
+// its test.
+func Eventually(limit time.Duration, cond func() bool) bool {
 	for deadline := time.Now().Add(limit); !cond(); time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
-			tb.Fatalf("gave up after %v waiting for %s", limit, what)
+			return false
 		}
 	}
+	return true
 }
 
 // FailMidBody sends a GET of url (a slow /stream) through c, reads the first
