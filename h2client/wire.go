@@ -244,6 +244,9 @@ func (w *wire) readLoop() {
 			// after CONTINUATION): x/net stops reading it and ends the
 			// connection, for the decoder's state is lost. The stream
 			// that asked for it fails as too large; the others as lost.
+			// The connection takes no new stream from now on, before the
+			// stream's caller can send its next request on it.
+			w.spent.Store(true)
 			w.endStream(mh.StreamID, w.tooLarge(mh.StreamID))
 		}
 		if err != nil {
