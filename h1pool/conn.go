@@ -91,7 +91,7 @@ func (l *limitReader) Read(p []byte) (int, error) {
 // connection's buffer may read ahead of the head's end, less what is
 // already buffered (which counts against it).
 func (c *conn) limitHead() {
-	c.limit.left = c.maxHead + c.bufBytes - int64(c.br.Buffered())
+	c.limit.left = c.maxHead + int64(c.br.Size()-c.br.Buffered())
 }
 
 // watch makes the end of ctx unblock the connection's reads and writes while

@@ -127,10 +127,9 @@ type conn struct {
 	bw  *bufio.Writer
 	rec *roundtrip.ConnRecord
 	// limit is what br reads from: the connection, with a budget while a
-	// head is read. maxHead is Options.MaxResponseHeaderBytes, bufBytes the
-	// size of br's buffer.
-	limit             limitReader
-	maxHead, bufBytes int64
+	// head is read; maxHead is Options.MaxResponseHeaderBytes.
+	limit   limitReader
+	maxHead int64
 	// deadline is the one last set on nc; watched is the context the watch
 	// is on, and stop ends that watch (nil: none). Only the request that
 	// holds the connection touches them.
@@ -302,12 +301,11 @@ func (p *Pool) connect(ctx context.Context, s *slot) (*conn, error) {
 	p.open.Inc()
 	nc = rawconn.Wrap(nc) // see package rawconn: a fifth of the CPU per request
 	c := &conn{
-		nc:       nc,
-		bw:       bufio.NewWriterSize(nc, p.opts.WriteBufferSize),
-		rec:      p.log.Add(p.nextID.Add(1)),
-		maxHead:  p.opts.MaxResponseHeaderBytes,
-		limit:    limitReader{r: nc, left: noLimit},
-		bufBytes: int64(p.opts.ReadBufferSize),
+		nc:      nc,
+		bw:      bufio.NewWriterSize(nc, p.opts.WriteBufferSize),
+		rec:     p.log.Add(p.nextID.Add(1)),
+		maxHead: p.opts.MaxResponseHeaderBytes,
+		limit:   limitReader{r: nc, left: noLimit},
 	}
 	c.br = bufio.NewReaderSize(&c.limit, p.opts.ReadBufferSize)
 	s.c = c

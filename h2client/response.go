@@ -144,7 +144,8 @@ func (w *wire) endBodyLocked(s *stream) {
 func (w *wire) onData(f *http2.DataFrame) error {
 	n := int32(f.Length) // padding counts against the windows too
 	var inc int32        // connection window to give back now
-	var bad error        // a stream error to reset the stream with
+	var bad error        // a stream error to reset the stream with, of code
+	code := http2.ErrCodeProtocol
 	w.mu.Lock()
 	if !w.recv.take(n) {
 		w.mu.Unlock()
@@ -161,7 +162,7 @@ func (w *wire) onData(f *http2.DataFrame) error {
 		bad = errors.New("h2client: the server sent DATA before the response head")
 	case !s.recv.take(n):
 		inc = w.recv.give(n)
-		bad = errors.New("h2client: the server overflowed a stream's flow-control window")
+		bad, code = errors.New("h2client: the server overflowed a stream's flow-control window"), http2.ErrCodeFlowControl
 	case s.bodyLeft >= 0 && int64(len(f.Data())) > s.bodyLeft:
 		inc = w.recv.give(n)
 		bad = http2.StreamError{StreamID: s.id, Code: http2.ErrCodeProtocol,
@@ -188,11 +189,6 @@ func (w *wire) onData(f *http2.DataFrame) error {
 	}
 	w.mu.Unlock()
 	if bad != nil {
-		code := http2.ErrCodeProtocol
-		var se http2.StreamError
-		if s.resp != nil && !errors.As(bad, &se) {
-			code = http2.ErrCodeFlowControl
-		}
 		w.reset(s.id, code, bad)
 	}
 	if inc > 0 {

@@ -390,13 +390,8 @@ func (w *wire) onWindowUpdate(f *http2.WindowUpdateFrame) error {
 
 // reset sends RST_STREAM for stream id and ends it with err.
 func (w *wire) reset(id uint32, code http2.ErrCode, err error) {
-	w.mu.Lock()
-	s := w.streams[id]
-	w.mu.Unlock()
 	w.write(func() error { return w.fr.WriteRSTStream(id, code) })
-	if s != nil {
-		s.end(err)
-	}
+	w.endStream(id, err)
 }
 
 // forgetLocked removes stream s, which no longer counts against the

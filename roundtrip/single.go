@@ -176,14 +176,16 @@ func (s *Single[L]) Begin(cn *Conn[L]) {
 	Raise(&s.Peak, cn.inFlight.Add(1))
 }
 
-// End ends a request that Begin counted on cn: Release's part, then the
-// counts, and cn closes if it is spent and idle.
+// End ends a request that Begin counted on cn: the counts first, then
+// Release's part (a stream slot given back before the count fell would let
+// the next request count one more in flight than the server allows), and
+// cn closes if it is spent and idle.
 func (s *Single[L]) End(cn *Conn[L]) {
+	cn.inFlight.Add(-1)
+	s.InFlight.Dec()
 	if s.release != nil {
 		s.release(cn)
 	}
-	cn.inFlight.Add(-1)
-	s.InFlight.Dec()
 	if !cn.Usable() {
 		cn.CloseIfIdle()
 	}
