@@ -13,7 +13,6 @@ import (
 	"muxlab/h2client"
 	"muxlab/h3client"
 	"muxlab/results"
-	"muxlab/sidecar"
 )
 
 // Contender names of the built-in table.
@@ -148,7 +147,7 @@ var table = []Contender{
 		Name: SidecarH2, Protocol: "HTTP/1.1 + HTTP/2", Listener: "h2c", TLSListener: "h2_tls", OpenLoop: true, Optional: true,
 		Summary: "an unchanged HTTP/1.1 app (--app-conns connections) through a local sidecar: one HTTP/2 connection to the server",
 		conns:   appConns, unit: "app connections",
-		newClient: newSidecar(func(t Target, d time.Duration) (sidecar.Upstream, error) { return Upstream(t, false, d) }),
+		newClient: newSidecar(false),
 		probe:     func(t Target, dialTimeout time.Duration) (Client, error) { return newH2(t, 1, dialTimeout) },
 		// The app holds one request per connection: its connections cap
 		// what the one upstream connection carries at once.
@@ -158,7 +157,7 @@ var table = []Contender{
 		Name: SidecarH3, Protocol: "HTTP/1.1 + HTTP/3", Listener: "h3", OpenLoop: true, Optional: true,
 		Summary: "an unchanged HTTP/1.1 app (--app-conns connections) through a local sidecar: one HTTP/3 connection to the server",
 		conns:   appConns, unit: "app connections",
-		newClient: newSidecar(func(t Target, d time.Duration) (sidecar.Upstream, error) { return Upstream(t, true, d) }),
+		newClient: newSidecar(true),
 		probe:     func(t Target, dialTimeout time.Duration) (Client, error) { return newH3(t, 1, dialTimeout) },
 		pageModel: poolModel, handshake: 1,
 	},

@@ -26,11 +26,11 @@ type sidecarClient struct {
 	err    error // Close's
 }
 
-// newSidecar returns the builder of a sidecar contender whose upstream is
-// made by up from the target.
-func newSidecar(up func(t Target, dialTimeout time.Duration) (sidecar.Upstream, error)) func(Target, int, time.Duration) (Client, error) {
+// newSidecar returns the builder of a sidecar contender, whose upstream
+// is made by Upstream from the target: HTTP/3 if h3 is set, HTTP/2 otherwise.
+func newSidecar(h3 bool) func(Target, int, time.Duration) (Client, error) {
 	return func(t Target, conns int, dialTimeout time.Duration) (Client, error) {
-		u, err := up(t, dialTimeout)
+		u, err := Upstream(t, h3, dialTimeout)
 		if err != nil {
 			return nil, err
 		}

@@ -38,14 +38,21 @@ type places struct {
 // admit waits for a stream (and, for a request with a body, an upload place
 // first) until ctx ends or QueueTimeout passes.
 func (s *Sidecar) admit(ctx context.Context, upload bool) (*places, error) {
-	t := time.NewTimer(s.opts.QueueTimeout)
-	defer t.Stop()
+	var t *time.Timer // made only by a request that has to wait
+	defer func() {
+		if t != nil {
+			t.Stop()
+		}
+	}()
 	p := &places{s: s}
 	take := func(ch chan struct{}, what string) error {
 		select {
 		case ch <- struct{}{}:
 			return nil
 		default:
+		}
+		if t == nil {
+			t = time.NewTimer(s.opts.QueueTimeout)
 		}
 		select {
 		case ch <- struct{}{}:

@@ -146,7 +146,7 @@ type Sidecar struct {
 	badReq    atomic.Int64 // 400: a malformed request or body
 	slowBody  atomic.Int64 // 408: a body too slow
 	busy      atomic.Int64 // 503: no stream in time
-	refused   atomic.Int64 // 405, 501: a method it does not proxy
+	refused   atomic.Int64 // 405: a method it does not proxy
 
 	// streams and uploads are the places upstream: a token for each
 	// request carried, and one more for each whose body is still arriving.
