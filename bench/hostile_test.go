@@ -2,14 +2,11 @@ package bench_test
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"testing"
 	"time"
 
 	"muxlab/bench"
 	"muxlab/internal/hostile"
-	"muxlab/mux"
 	"muxlab/results"
 )
 
@@ -32,11 +29,7 @@ func hostileScenario() results.Scenario {
 // GOAWAY, bad SETTINGS), is accounted for request by request, its
 // failures named by kind, and the process holds a bounded heap.
 func TestHostilePeersMidPage(t *testing.T) {
-	s, err := hostile.Start("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := hostile.Serve(t, "")
 	opts := bench.Options{Scenario: hostileScenario(), Contenders: []string{"h1", "h2", "hey", "sidecar-h2"},
 		Targets: targets(t, s.URL(), s.URL()), Timeout: time.Second, NoTruth: true}
 	var r *results.Run
@@ -65,23 +58,12 @@ func TestHostilePeersMidPage(t *testing.T) {
 // TestHostileHTTP3MidPage is the same page over HTTP/3 (quic-go's own
 // server misbehaving through its handlers).
 func TestHostileHTTP3MidPage(t *testing.T) {
-	cert, err := mux.SelfSignedCertificate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := hostile.StartH3(cert, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, trust := hostile.ServeH3(t, "")
 	tg, err := bench.NewTarget("h3", s.URL(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	leaf, _ := x509.ParseCertificate(cert.Certificate[0])
-	roots := x509.NewCertPool()
-	roots.AddCert(leaf)
-	tg.TLS = &tls.Config{RootCAs: roots, ServerName: "localhost"}
+	tg.TLS = trust
 	sc := hostileScenario()
 	sc.Paths = sc.Paths[:len(sc.Paths)-3] // quic-go's server has no GOAWAY mid-page nor bad SETTINGS to give
 	sc.Objects = len(sc.Paths)

@@ -18,23 +18,13 @@ import (
 // the test's own.
 const heapBound = 200 << 20
 
-func hostileServer(t *testing.T) *hostile.Server {
-	t.Helper()
-	s, err := hostile.Start("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
 func get(ctx context.Context, p *h1pool.Pool, url string) error { return muxtest.Fetch(ctx, p, url) }
 
 // TestResponseHeadBound: a head that never ends, in lines or in one line,
 // fails its request as too large within the bound, closes its connection,
 // and leaves the pool able to carry the next request.
 func TestResponseHeadBound(t *testing.T) {
-	s := hostileServer(t)
+	s := hostile.Serve(t, "")
 	for _, path := range []string{hostile.PathEndlessHead, hostile.PathLongLine} {
 		t.Run(path, func(t *testing.T) {
 			p := newPool(t, h1pool.Options{Addr: s.Addr(), Conns: 2})
@@ -60,7 +50,7 @@ func TestResponseHeadBound(t *testing.T) {
 // under a smaller MaxResponseHeaderBytes, and a head of exactly the bound
 // passes.
 func TestResponseHeadBoundOption(t *testing.T) {
-	s := hostileServer(t)
+	s := hostile.Serve(t, "")
 	p := newPool(t, h1pool.Options{Addr: s.Addr(), MaxResponseHeaderBytes: 64 << 10})
 	if err := get(t.Context(), p, s.URL()+hostile.PathEndlessHead); !errors.Is(err, roundtrip.ErrResponseTooLarge) {
 		t.Errorf("got %v; want roundtrip.ErrResponseTooLarge", err)
@@ -75,7 +65,7 @@ func TestResponseHeadBoundOption(t *testing.T) {
 // than declared leaves garbage that fails the next response on that
 // connection, not the pool. Every request is counted.
 func TestHostileBodies(t *testing.T) {
-	s := hostileServer(t)
+	s := hostile.Serve(t, "")
 	p := newPool(t, h1pool.Options{Addr: s.Addr(), Conns: 1})
 	for _, tc := range []struct {
 		path    string

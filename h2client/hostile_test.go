@@ -18,16 +18,6 @@ import (
 // server offers 512 MiB.
 const heapBound = 200 << 20
 
-func hostileH2(t *testing.T) *hostile.Server {
-	t.Helper()
-	s, err := hostile.Start("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
 func fetch(ctx context.Context, c *h2client.Client, url string) error {
 	return muxtest.Fetch(ctx, c, url)
 }
@@ -36,7 +26,7 @@ func fetch(ctx context.Context, c *h2client.Client, url string) error {
 // frames fails its request as too large within the bound, ends that
 // connection, and the next request dials a new one.
 func TestContinuationFlood(t *testing.T) {
-	s := hostileH2(t)
+	s := hostile.Serve(t, "")
 	c := newClient(t, h2client.Options{Addr: s.Addr()})
 	var err error
 	peak := hostile.PeakHeap(func() { err = fetch(t.Context(), c, s.URL()+hostile.PathEndlessHead) })
@@ -57,7 +47,7 @@ func TestContinuationFlood(t *testing.T) {
 // TestHeaderListBoundAdvertised: a smaller bound is what the client's
 // SETTINGS say and what it enforces; out-of-range bounds are refused.
 func TestHeaderListBoundAdvertised(t *testing.T) {
-	s := hostileH2(t)
+	s := hostile.Serve(t, "")
 	c := newClient(t, h2client.Options{Addr: s.Addr(), MaxResponseHeaderBytes: 8 << 10})
 	if err := fetch(t.Context(), c, s.URL()+hostile.PathEndlessHead); !errors.Is(err, roundtrip.ErrResponseTooLarge) {
 		t.Errorf("got %v; want roundtrip.ErrResponseTooLarge", err)
@@ -74,7 +64,7 @@ func TestHeaderListBoundAdvertised(t *testing.T) {
 // where it can; a GOAWAY and a bad SETTINGS mid-page end the connection,
 // and the next request dials again.
 func TestHostileStreams(t *testing.T) {
-	s := hostileH2(t)
+	s := hostile.Serve(t, "")
 	c := newClient(t, h2client.Options{Addr: s.Addr()})
 	var se http2.StreamError
 	for _, tc := range []struct {
@@ -111,7 +101,7 @@ func TestHostileStreams(t *testing.T) {
 // unprocessed is sent once more on a new connection, counted in Retries;
 // refused again, it fails as refused by GOAWAY.
 func TestGoAwayRefusedIsRetried(t *testing.T) {
-	s := hostileH2(t)
+	s := hostile.Serve(t, "")
 	c := newClient(t, h2client.Options{Addr: s.Addr()})
 	if err := fetch(t.Context(), c, s.URL()+hostile.PathOK); err != nil {
 		t.Fatal(err)

@@ -2,8 +2,6 @@ package h3client_test
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"testing"
 	"time"
@@ -11,29 +9,11 @@ import (
 	"muxlab/h3client"
 	"muxlab/internal/hostile"
 	"muxlab/internal/muxtest"
-	"muxlab/mux"
 	"muxlab/roundtrip"
 )
 
 // heapBound is what a hostile server may make a test process hold.
 const heapBound = 200 << 20
-
-func hostileH3(t *testing.T) (*hostile.H3, *tls.Config) {
-	t.Helper()
-	cert, err := mux.SelfSignedCertificate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := hostile.StartH3(cert, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	leaf, _ := x509.ParseCertificate(cert.Certificate[0])
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return s, &tls.Config{RootCAs: pool, ServerName: "localhost"}
-}
 
 func fetch(ctx context.Context, c *h3client.Client, url string) error {
 	return muxtest.Fetch(ctx, c, url)
@@ -43,7 +23,7 @@ func fetch(ctx context.Context, c *h3client.Client, url string) error {
 // under roundtrip.ErrResponseTooLarge (this also pins the quic-go messages
 // h3client recognises), and the connection carries the next request.
 func TestResponseTooLarge(t *testing.T) {
-	s, tc := hostileH3(t)
+	s, tc := hostile.ServeH3(t, "")
 	for _, bound := range []int64{0, 64 << 10} {
 		c, err := h3client.New(h3client.Options{Addr: s.Addr(), TLSConfig: tc, MaxResponseHeaderBytes: bound})
 		if err != nil {
@@ -70,7 +50,7 @@ func TestResponseTooLarge(t *testing.T) {
 // a length not kept fails, alone: the connection carries the next request.
 // Memory stays bounded throughout.
 func TestHostileStreams(t *testing.T) {
-	s, tc := hostileH3(t)
+	s, tc := hostile.ServeH3(t, "")
 	c := client(t, s.Addr(), tc)
 	for _, tc := range []struct {
 		path    string

@@ -17,11 +17,7 @@ import (
 // fails every request under its kind, writes a result that accounts for
 // every one, and exits 1 saying that nothing was answered.
 func TestBenchAgainstEndlessHeaders(t *testing.T) {
-	s, err := hostile.Start(hostile.PathEndlessHead)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := hostile.Serve(t, hostile.PathEndlessHead)
 	out := t.TempDir()
 	var stdout, stderr bytes.Buffer
 	var code int
