@@ -32,6 +32,7 @@ func networkOf(o *Options) results.Network {
 		QueueBytes: lo.Down.Queue, UpQueueBytes: lo.Up.Queue,
 		CongestionControl: lo.CongestionControl, Seed: lo.Seed,
 	}
+	n.Stack, n.StackWhy = o.Link.Stack()
 	if n.Profile == "" {
 		n.Profile = "custom"
 	}
@@ -51,11 +52,12 @@ func (r *runner) measure(rd *results.Round, f func()) {
 	}
 	before := l.Stats()
 	measure(rd, f)
-	rd.Link = linkRound(l.Stats().Sub(before), l.Options().RTT())
+	stack, _ := l.Stack()
+	rd.Link = linkRound(l.Stats().Sub(before), l.Options().RTT(), stack == link.StackKernel)
 }
 
 // linkRound turns the link's counts over a turn into the result's.
-func linkRound(st link.Stats, rtt time.Duration) *results.Link {
+func linkRound(st link.Stats, rtt time.Duration, kernel bool) *results.Link {
 	p99, largest := st.Late()
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	dir := func(c link.Counters) results.LinkDirection {
@@ -65,6 +67,8 @@ func linkRound(st link.Stats, rtt time.Duration) *results.Link {
 		Packets: st.Up.Packets + st.Down.Packets, Bytes: st.Up.Bytes + st.Down.Bytes,
 		DroppedLoss: st.Up.DroppedLoss + st.Down.DroppedLoss, DroppedQueue: st.Up.DroppedQueue + st.Down.DroppedQueue,
 		Retransmits: st.Retransmits(), Timeouts: st.Timeouts(),
+		LossProbes: st.LossProbes(), ProbesCounted: kernel,
+		DroppedDevice: st.DroppedDevice(), UDPBufferDrops: st.ClientUDP.BufferDrops + st.ServerUDP.BufferDrops,
 		LateP99MS: ms(p99), LateMaxMS: ms(largest), Behind: st.Behind(rtt),
 		Up: dir(st.Up), Down: dir(st.Down),
 	}

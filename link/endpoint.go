@@ -3,7 +3,6 @@ package link
 import (
 	"sync"
 
-	"gvisor.dev/gvisor/pkg/buffer"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
@@ -26,23 +25,36 @@ type endpoint struct {
 
 var _ stack.LinkEndpoint = (*endpoint)(nil)
 
-func (e *endpoint) deliver(proto tcpip.NetworkProtocolNumber, buf buffer.Buffer) {
+func (e *endpoint) deliver(pk *packet) {
 	e.mu.RLock()
 	d := e.dispatcher
 	e.mu.RUnlock()
 	if d == nil {
-		buf.Release()
+		pk.buf.Release()
 		return
 	}
-	pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buf})
-	d.DeliverNetworkPacket(proto, pkt)
+	pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: pk.buf})
+	d.DeliverNetworkPacket(pk.proto, pkt)
 	pkt.DecRef()
+}
+
+func (e *endpoint) discard(pk *packet) { pk.buf.Release() }
+
+// stackPacket is a packet the userspace stack writes, as the link takes it:
+// copied out only when the link carries it.
+type stackPacket stack.PacketBuffer
+
+func (s *stackPacket) size() int { return (*stack.PacketBuffer)(s).Size() }
+
+func (s *stackPacket) take() packet {
+	pkt := (*stack.PacketBuffer)(s)
+	return packet{proto: pkt.NetworkProtocolNumber, buf: pkt.ToBuffer()}
 }
 
 // WritePackets implements stack.LinkWriter.
 func (e *endpoint) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Error) {
 	for _, pkt := range pkts.AsSlice() {
-		e.out.send(pkt)
+		e.out.send((*stackPacket)(pkt))
 	}
 	return pkts.Len(), nil
 }

@@ -41,36 +41,38 @@ func udpSink(t *testing.T, n *Network) (string, chan int) {
 // A configured loss rate is what the link counts, within four standard
 // deviations of the binomial, and what it does not drop arrives.
 func TestLossRateCounted(t *testing.T) {
-	const sent, loss = 4000, 0.05
-	n := newNet(t, Options{Up: Direction{Loss: loss}, Seed: 42})
-	addr, got := udpSink(t, n)
-	c, err := n.Dial(context.Background(), "udp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	payload := make([]byte, 100)
-	for range sent {
-		if _, err := c.Write(payload); err != nil {
+	forStacks(t, func(t *testing.T) {
+		const sent, loss = 4000, 0.05
+		n := newNet(t, Options{Up: Direction{Loss: loss}, Seed: 42})
+		addr, got := udpSink(t, n)
+		c, err := n.Dial(context.Background(), "udp", addr)
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	received := <-got
-	st := n.Stats()
-	if st.Up.Packets != sent {
-		t.Fatalf("link counted %d packets, %d sent", st.Up.Packets, sent)
-	}
-	mean, sd := sent*loss, math.Sqrt(sent*loss*(1-loss))
-	if d := math.Abs(float64(st.Up.DroppedLoss) - mean); d > 4*sd {
-		t.Errorf("dropped %d of %d at loss %v: %.0f from the mean %.0f, more than 4 sd (%.1f)", st.Up.DroppedLoss, sent, loss, d, mean, sd)
-	}
-	// What the link delivered arrived, or the receiving socket's buffer
-	// overflowed (a slow reader on a loaded machine), which its stack counts.
-	full := int64(n.server.Stats().UDP.ReceiveBufferErrors.Value())
-	if int64(received)+full != st.Up.Delivered || st.Up.Delivered+st.Up.DroppedLoss != sent {
-		t.Errorf("received %d (+%d over the socket's buffer), link delivered %d and lost %d of %d",
-			received, full, st.Up.Delivered, st.Up.DroppedLoss, sent)
-	}
+		defer c.Close()
+		payload := make([]byte, 100)
+		for range sent {
+			if _, err := c.Write(payload); err != nil {
+				t.Fatal(err)
+			}
+		}
+		received := <-got
+		st := n.Stats()
+		if st.Up.Packets != sent {
+			t.Fatalf("link counted %d packets, %d sent", st.Up.Packets, sent)
+		}
+		mean, sd := sent*loss, math.Sqrt(sent*loss*(1-loss))
+		if d := math.Abs(float64(st.Up.DroppedLoss) - mean); d > 4*sd {
+			t.Errorf("dropped %d of %d at loss %v: %.0f from the mean %.0f, more than 4 sd (%.1f)", st.Up.DroppedLoss, sent, loss, d, mean, sd)
+		}
+		// What the link delivered arrived, or the receiving socket's buffer
+		// overflowed (a slow reader on a loaded machine), which its stack counts.
+		full := st.ServerUDP.BufferDrops
+		if int64(received)+full != st.Up.Delivered || st.Up.Delivered+st.Up.DroppedLoss != sent {
+			t.Errorf("received %d (+%d over the socket's buffer), link delivered %d and lost %d of %d",
+				received, full, st.Up.Delivered, st.Up.DroppedLoss, sent)
+		}
+	})
 }
 
 // The same seed loses the same packets.
@@ -136,48 +138,52 @@ func TestBurstLoss(t *testing.T) {
 // A blast of datagrams into a slow bottleneck fills the queue and the rest
 // is dropped at the tail; what was queued arrives.
 func TestQueueDropsTail(t *testing.T) {
-	const sent, size, queue = 200, 1000, 10_000
-	n := newNet(t, Options{Up: Direction{Rate: 1_000_000, Queue: queue}})
-	addr, got := udpSink(t, n)
-	c, err := n.Dial(context.Background(), "udp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	payload := make([]byte, size-28) // IP and UDP headers make it size
-	start := time.Now()
-	for range sent {
-		c.Write(payload)
-	}
-	// While the blast lasted the bottleneck sent a packet every 8 ms: a
-	// loaded machine that spreads the blast out makes room for more.
-	drained := int64(time.Since(start) / (size * 8 * time.Second / 1_000_000))
-	received := <-got
-	st := n.Stats()
-	accepted := st.Up.Packets - st.Up.DroppedQueue
-	if accepted < queue/size-1 || accepted > queue/size+2+drained {
-		t.Errorf("queue of %d bytes took %d packets of %d bytes (%d sent on while it drained)", queue, accepted, size, drained)
-	}
-	if int64(received) != accepted || st.Up.Delivered != accepted || st.Up.DroppedQueue == 0 {
-		t.Errorf("received %d, delivered %d, queued %d, dropped %d", received, st.Up.Delivered, accepted, st.Up.DroppedQueue)
-	}
+	forStacks(t, func(t *testing.T) {
+		const sent, size, queue = 200, 1000, 10_000
+		n := newNet(t, Options{Up: Direction{Rate: 1_000_000, Queue: queue}})
+		addr, got := udpSink(t, n)
+		c, err := n.Dial(context.Background(), "udp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		payload := make([]byte, size-28) // IP and UDP headers make it size
+		start := time.Now()
+		for range sent {
+			c.Write(payload)
+		}
+		// While the blast lasted the bottleneck sent a packet every 8 ms: a
+		// loaded machine that spreads the blast out makes room for more.
+		drained := int64(time.Since(start) / (size * 8 * time.Second / 1_000_000))
+		received := <-got
+		st := n.Stats()
+		accepted := st.Up.Packets - st.Up.DroppedQueue
+		if accepted < queue/size-1 || accepted > queue/size+2+drained {
+			t.Errorf("queue of %d bytes took %d packets of %d bytes (%d sent on while it drained)", queue, accepted, size, drained)
+		}
+		if int64(received) != accepted || st.Up.Delivered != accepted || st.Up.DroppedQueue == 0 {
+			t.Errorf("received %d, delivered %d, queued %d, dropped %d", received, st.Up.Delivered, accepted, st.Up.DroppedQueue)
+		}
+	})
 }
 
 // The bottleneck is a floor on transfer time: 512 KiB at 4 Mbit/s cannot
 // take less than 1.05 s, TCP and IP headers not counted.
 func TestRateIsAFloor(t *testing.T) {
-	const size, rate = 512 << 10, 4_000_000
-	n := newNet(t, Options{Down: Direction{Rate: rate, Queue: 64 << 10, Delay: 5 * time.Millisecond}, Up: Direction{Delay: 5 * time.Millisecond}})
-	c := dial(t, n, sink(t, n, size))
-	start := time.Now()
-	got, err := io.Copy(io.Discard, c)
-	if err != nil || got != size {
-		t.Fatalf("read %d bytes, %v; want %d", got, err, size)
-	}
-	floor := time.Duration(float64(size*8) / rate * float64(time.Second))
-	if d := time.Since(start); d < floor {
-		t.Errorf("%d bytes at %d bit/s took %v, less than %v", size, rate, d, floor)
-	}
+	forStacks(t, func(t *testing.T) {
+		const size, rate = 512 << 10, 4_000_000
+		n := newNet(t, Options{Down: Direction{Rate: rate, Queue: 64 << 10, Delay: 5 * time.Millisecond}, Up: Direction{Delay: 5 * time.Millisecond}})
+		c := dial(t, n, sink(t, n, size))
+		start := time.Now()
+		got, err := io.Copy(io.Discard, c)
+		if err != nil || got != size {
+			t.Fatalf("read %d bytes, %v; want %d", got, err, size)
+		}
+		floor := time.Duration(float64(size*8) / rate * float64(time.Second))
+		if d := time.Since(start); d < floor {
+			t.Errorf("%d bytes at %d bit/s took %v, less than %v", size, rate, d, floor)
+		}
+	})
 }
 
 // sink writes size random bytes to each connection on the server side,
@@ -195,138 +201,148 @@ func sink(t testing.TB, n *Network, size int) string {
 // TCP over a lossy link delivers every byte intact, and the server's stack
 // retransmits what the link lost on the way down.
 func TestTCPRecoversFromLoss(t *testing.T) {
-	n := newNet(t, Options{
-		Up:   Direction{Delay: 5 * time.Millisecond, Loss: 0.03},
-		Down: Direction{Delay: 5 * time.Millisecond, Loss: 0.03, Rate: 50_000_000, Queue: 128 << 10},
-		Seed: 9,
+	forStacks(t, func(t *testing.T) {
+		n := newNet(t, Options{
+			Up:   Direction{Delay: 5 * time.Millisecond, Loss: 0.03},
+			Down: Direction{Delay: 5 * time.Millisecond, Loss: 0.03, Rate: 50_000_000, Queue: 128 << 10},
+			Seed: 9,
+		})
+		c := dial(t, n, echoServer(t, n))
+		msg := make([]byte, 1<<20)
+		rand.Read(msg)
+		go c.Write(msg)
+		got := make([]byte, len(msg))
+		if _, err := io.ReadFull(c, got); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, msg) {
+			t.Fatal("bytes changed crossing a lossy link")
+		}
+		st := n.Stats()
+		if st.Down.DroppedLoss == 0 || st.Up.DroppedLoss == 0 {
+			t.Fatalf("no losses at 3%%: up %+v down %+v", st.Up, st.Down)
+		}
+		// Nearly every packet down is data, and each lost one is sent again.
+		if st.Server.Retransmits < st.Down.DroppedLoss/2 || st.Client.Retransmits < st.Up.DroppedLoss/2 {
+			t.Errorf("retransmits: server %d for %d lost down, client %d for %d lost up",
+				st.Server.Retransmits, st.Down.DroppedLoss, st.Client.Retransmits, st.Up.DroppedLoss)
+		}
 	})
-	c := dial(t, n, echoServer(t, n))
-	msg := make([]byte, 1<<20)
-	rand.Read(msg)
-	go c.Write(msg)
-	got := make([]byte, len(msg))
-	if _, err := io.ReadFull(c, got); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, msg) {
-		t.Fatal("bytes changed crossing a lossy link")
-	}
-	st := n.Stats()
-	if st.Down.DroppedLoss == 0 || st.Up.DroppedLoss == 0 {
-		t.Fatalf("no losses at 3%%: up %+v down %+v", st.Up, st.Down)
-	}
-	// Nearly every packet down is data, and each lost one is sent again.
-	if st.Server.Retransmits < st.Down.DroppedLoss/2 || st.Client.Retransmits < st.Up.DroppedLoss/2 {
-		t.Errorf("retransmits: server %d for %d lost down, client %d for %d lost up",
-			st.Server.Retransmits, st.Down.DroppedLoss, st.Client.Retransmits, st.Up.DroppedLoss)
-	}
 }
 
 // The link makes no goroutine per connection or per packet.
 func TestGoroutinesDoNotGrowWithConnections(t *testing.T) {
-	n := newNet(t, Options{Up: Direction{Delay: time.Millisecond}, Down: Direction{Delay: time.Millisecond}})
-	l, err := n.Listen("tcp", ":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	var held []net.Conn
-	defer func() {
-		for _, c := range held {
-			c.Close()
+	forStacks(t, func(t *testing.T) {
+		n := newNet(t, Options{Up: Direction{Delay: time.Millisecond}, Down: Direction{Delay: time.Millisecond}})
+		l, err := n.Listen("tcp", ":0")
+		if err != nil {
+			t.Fatal(err)
 		}
-	}()
-	open := func(k int) int {
-		for range k {
-			c := dial(t, n, l.Addr().String())
-			s, err := l.Accept()
-			if err != nil {
-				t.Fatal(err)
+		defer l.Close()
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
 			}
-			c.Write([]byte("x"))
-			s.Read(make([]byte, 1))
-			held = append(held, c, s)
+		}()
+		open := func(k int) int {
+			for range k {
+				c := dial(t, n, l.Addr().String())
+				s, err := l.Accept()
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.Write([]byte("x"))
+				s.Read(make([]byte, 1))
+				held = append(held, c, s)
+			}
+			runtime.Gosched()
+			return runtime.NumGoroutine()
 		}
-		runtime.Gosched()
-		return runtime.NumGoroutine()
-	}
-	one := open(1)
-	many := open(100)
-	if many > one+10 {
-		t.Errorf("goroutines: %d with 1 connection, %d with 101", one, many)
-	}
+		one := open(1)
+		many := open(100)
+		if many > one+10 {
+			t.Errorf("goroutines: %d with 1 connection, %d with 101", one, many)
+		}
+	})
 }
 
 // Close aborts connections, and the network refuses new ones.
 func TestClose(t *testing.T) {
-	n, err := New(Options{Down: Direction{Delay: 50 * time.Millisecond}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := n.Listen("tcp", ":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := dial(t, n, l.Addr().String())
-	done := make(chan error, 1)
-	go func() {
-		_, err := c.Read(make([]byte, 1))
-		done <- err
-	}()
-	n.Close()
-	select {
-	case err := <-done:
-		if err == nil {
-			t.Error("read on a closed network returned no error")
+	forStacks(t, func(t *testing.T) {
+		n, err := New(Options{Down: Direction{Delay: 50 * time.Millisecond}, Stack: stackOf(t)})
+		if err != nil {
+			t.Fatal(err)
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("read still blocked 10s after Close")
-	}
-	if _, err := n.Dial(context.Background(), "tcp", l.Addr().String()); err != ErrClosed {
-		t.Errorf("dial after Close: %v, want ErrClosed", err)
-	}
-	n.Close()
+		l, err := n.Listen("tcp", ":0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := dial(t, n, l.Addr().String())
+		done := make(chan error, 1)
+		go func() {
+			_, err := c.Read(make([]byte, 1))
+			done <- err
+		}()
+		n.Close()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Error("read on a closed network returned no error")
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("read still blocked 10s after Close")
+		}
+		if _, err := n.Dial(context.Background(), "tcp", l.Addr().String()); err != ErrClosed {
+			t.Errorf("dial after Close: %v, want ErrClosed", err)
+		}
+		n.Close()
+	})
 }
 
 func TestAddresses(t *testing.T) {
-	n := newNet(t, Options{})
-	for _, addr := range []string{"10.0.0.9:80", "nohost", ":99999", "example.com:80"} {
-		if _, err := n.Dial(context.Background(), "tcp", addr); err == nil {
-			t.Errorf("dial %q: no error", addr)
+	forStacks(t, func(t *testing.T) {
+		n := newNet(t, Options{})
+		for _, addr := range []string{"10.0.0.9:80", "nohost", ":99999", "example.com:80"} {
+			if _, err := n.Dial(context.Background(), "tcp", addr); err == nil {
+				t.Errorf("dial %q: no error", addr)
+			}
 		}
-	}
-	if _, err := n.Listen("unix", ":80"); err == nil {
-		t.Error("listen unix: no error")
-	}
+		if _, err := n.Listen("unix", ":80"); err == nil {
+			t.Error("listen unix: no error")
+		}
+	})
 }
 
 // Jitter never reorders: datagrams numbered in order arrive in order, and
 // later than the delay alone would have them.
 func TestJitterKeepsOrder(t *testing.T) {
-	n := newNet(t, Options{Up: Direction{Delay: 2 * time.Millisecond, Jitter: 20 * time.Millisecond}, Seed: 5})
-	pc, err := n.ListenPacket("udp", ":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	c, err := n.Dial(context.Background(), "udp", pc.LocalAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	const count = 200
-	for i := range count {
-		c.Write([]byte{byte(i)})
-		time.Sleep(100 * time.Microsecond)
-	}
-	buf := make([]byte, 16)
-	for i := range count {
-		pc.SetReadDeadline(time.Now().Add(5 * time.Second))
-		k, _, err := pc.ReadFrom(buf)
-		if err != nil || k != 1 || buf[0] != byte(i) {
-			t.Fatalf("datagram %d: got %v (%d bytes), %v", i, buf[:k], k, err)
+	forStacks(t, func(t *testing.T) {
+		n := newNet(t, Options{Up: Direction{Delay: 2 * time.Millisecond, Jitter: 20 * time.Millisecond}, Seed: 5})
+		pc, err := n.ListenPacket("udp", ":0")
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
+		defer pc.Close()
+		c, err := n.Dial(context.Background(), "udp", pc.LocalAddr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		const count = 200
+		for i := range count {
+			c.Write([]byte{byte(i)})
+			time.Sleep(100 * time.Microsecond)
+		}
+		buf := make([]byte, 16)
+		for i := range count {
+			pc.SetReadDeadline(time.Now().Add(5 * time.Second))
+			k, _, err := pc.ReadFrom(buf)
+			if err != nil || k != 1 || buf[0] != byte(i) {
+				t.Fatalf("datagram %d: got %v (%d bytes), %v", i, buf[:k], k, err)
+			}
+		}
+	})
 }
 
 // Behind flags lateness that is large against the round trip, and only that.

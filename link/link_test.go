@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -14,9 +15,48 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
-// newNet makes a Network closed at the end of the test.
+// forStacks runs f on each stack, as subtests named stack=kernel and
+// stack=userspace. The kernel's needs privilege: without it the subtest is
+// skipped, and fails when CI is set.
+func forStacks(t *testing.T, f func(t *testing.T)) {
+	for _, st := range []string{StackKernel, StackUserspace} {
+		t.Run("stack="+st, func(t *testing.T) {
+			if st == StackKernel {
+				requireKernel(t)
+			}
+			f(t)
+		})
+	}
+}
+
+// requireKernel skips a test that needs the kernel stack where it cannot be
+// had, or fails it under CI, which must run it.
+func requireKernel(t testing.TB) {
+	t.Helper()
+	if err := KernelSupport(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI must run the kernel stack's tests (as root, with /dev/net/tun): %v", err)
+		}
+		t.Skipf("the kernel stack is not available here: %v", err)
+	}
+}
+
+// stackOf is the stack a test runs on: the one its name says (see
+// forStacks), else the userspace one.
+func stackOf(t testing.TB) string {
+	if strings.Contains(t.Name(), "stack="+StackKernel) {
+		return StackKernel
+	}
+	return StackUserspace
+}
+
+// newNet makes a Network closed at the end of the test, on the test's stack
+// unless o names one.
 func newNet(t testing.TB, o Options) *Network {
 	t.Helper()
+	if o.Stack == "" {
+		o.Stack = stackOf(t)
+	}
 	n, err := New(o)
 	if err != nil {
 		t.Fatal(err)
@@ -99,57 +139,63 @@ func TestOptionsOutOfRange(t *testing.T) {
 }
 
 func TestEchoUnimpaired(t *testing.T) {
-	n := newNet(t, Options{})
-	c := dial(t, n, echoServer(t, n))
-	msg := bytes.Repeat([]byte("muxlab "), 100_000)
-	go c.Write(msg)
-	got := make([]byte, len(msg))
-	if _, err := io.ReadFull(c, got); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, msg) {
-		t.Fatal("echo changed the bytes")
-	}
-	// The last ACKs may still be crossing: wait for the link to drain.
-	st := n.Stats()
-	for deadline := time.Now().Add(5 * time.Second); st.Up.InFlight()+st.Down.InFlight() > 0 && time.Now().Before(deadline); st = n.Stats() {
-		time.Sleep(time.Millisecond)
-	}
-	if st.Up.Packets == 0 || st.Up.Packets != st.Up.Delivered || st.Down.Packets != st.Down.Delivered ||
-		st.Up.DroppedLoss+st.Up.DroppedQueue+st.Down.DroppedLoss+st.Down.DroppedQueue != 0 {
-		t.Errorf("unimpaired link: up %+v down %+v", st.Up, st.Down)
-	}
-	if st.Client.Connections != 1 || st.Server.Connections != 1 {
-		t.Errorf("connections: client %d server %d, want 1 and 1", st.Client.Connections, st.Server.Connections)
-	}
+	forStacks(t, func(t *testing.T) {
+		n := newNet(t, Options{})
+		c := dial(t, n, echoServer(t, n))
+		msg := bytes.Repeat([]byte("muxlab "), 100_000)
+		go c.Write(msg)
+		got := make([]byte, len(msg))
+		if _, err := io.ReadFull(c, got); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, msg) {
+			t.Fatal("echo changed the bytes")
+		}
+		// The last ACKs may still be crossing: wait for the link to drain.
+		st := n.Stats()
+		for deadline := time.Now().Add(5 * time.Second); st.Up.InFlight()+st.Down.InFlight() > 0 && time.Now().Before(deadline); st = n.Stats() {
+			time.Sleep(time.Millisecond)
+		}
+		if st.Up.Packets == 0 || st.Up.Packets != st.Up.Delivered || st.Down.Packets != st.Down.Delivered ||
+			st.Up.DroppedLoss+st.Up.DroppedQueue+st.Down.DroppedLoss+st.Down.DroppedQueue != 0 {
+			t.Errorf("unimpaired link: up %+v down %+v", st.Up, st.Down)
+		}
+		if st.Client.Connections != 1 || st.Server.Connections != 1 {
+			t.Errorf("connections: client %d server %d, want 1 and 1", st.Client.Connections, st.Server.Connections)
+		}
+	})
 }
 
 // The link can be late but never early: a round trip takes at least the
 // two delays, and the handshake one more round trip.
 func TestDelayIsAFloor(t *testing.T) {
-	n := newNet(t, Options{Up: Direction{Delay: 15 * time.Millisecond}, Down: Direction{Delay: 25 * time.Millisecond}})
-	addr := echoServer(t, n)
-	start := time.Now()
-	c := dial(t, n, addr)
-	if d := time.Since(start); d < 40*time.Millisecond {
-		t.Errorf("handshake took %v, less than the 40ms round trip", d)
-	}
-	b := []byte{7}
-	for range 3 {
-		start = time.Now()
-		c.Write(b)
-		if _, err := io.ReadFull(c, b); err != nil {
-			t.Fatal(err)
-		}
+	forStacks(t, func(t *testing.T) {
+		made := time.Now()
+		n := newNet(t, Options{Up: Direction{Delay: 15 * time.Millisecond}, Down: Direction{Delay: 25 * time.Millisecond}})
+		addr := echoServer(t, n)
+		start := time.Now()
+		c := dial(t, n, addr)
 		if d := time.Since(start); d < 40*time.Millisecond {
-			t.Errorf("echo took %v, less than the 40ms round trip", d)
+			t.Errorf("handshake took %v, less than the 40ms round trip", d)
 		}
-	}
-	st := n.Stats()
-	if got := hdrhistogram.Import(st.UpLate).TotalCount(); got == 0 || got != st.Up.Delivered {
-		t.Errorf("lateness recorded for %d packets, %d delivered", got, st.Up.Delivered)
-	}
-	if p99, largest := st.Late(); p99 < 0 || largest < p99 {
-		t.Errorf("lateness p99 %v, largest %v", p99, largest)
-	}
+		b := []byte{7}
+		for range 3 {
+			start = time.Now()
+			c.Write(b)
+			if _, err := io.ReadFull(c, b); err != nil {
+				t.Fatal(err)
+			}
+			if d := time.Since(start); d < 40*time.Millisecond {
+				t.Errorf("echo took %v, less than the 40ms round trip", d)
+			}
+		}
+		st := n.Stats()
+		if got := hdrhistogram.Import(st.UpLate).TotalCount(); got == 0 || got != st.Up.Delivered {
+			t.Errorf("lateness recorded for %d packets, %d delivered", got, st.Up.Delivered)
+		}
+		// No packet can be later than the link is old.
+		if p99, largest := st.Late(); p99 < 0 || largest < p99 || largest > time.Since(made) {
+			t.Errorf("lateness p99 %v, largest %v, over a link %v old", p99, largest, time.Since(made))
+		}
+	})
 }

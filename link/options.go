@@ -3,6 +3,8 @@ package link
 import (
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -34,13 +36,36 @@ const (
 	MaxBurst = 1000
 )
 
-// congestionControls lists the congestion control algorithms the stacks
-// offer.
-var congestionControls = []string{"cubic", "reno"}
+// The stacks that can carry the link (Options.Stack).
+const (
+	// StackAuto is the kernel's stack where KernelSupport allows, and the
+	// userspace one otherwise.
+	StackAuto = "auto"
+	// StackKernel is the machine's own Linux kernel: the client and the
+	// server in two network namespaces of the process's own, each with a TUN
+	// device on the link.
+	StackKernel = "kernel"
+	// StackUserspace is gVisor's netstack, in process: no privilege needed.
+	StackUserspace = "userspace"
+)
 
-// CongestionControls lists the congestion control algorithms the stacks
-// offer (a copy: the caller may change it).
-func CongestionControls() []string { return append([]string(nil), congestionControls...) }
+// Stacks lists the values of Options.Stack.
+func Stacks() []string { return []string{StackAuto, StackKernel, StackUserspace} }
+
+// userspaceCCs are the congestion controls gVisor's TCP offers.
+var userspaceCCs = []string{"cubic", "reno"}
+
+// CongestionControls lists the congestion control algorithms that stack
+// offers: gVisor's cubic and reno for StackUserspace; for StackKernel those
+// the kernel has loaded (cubic, reno, and bbr where its module is), which
+// muxlab sets per socket, never for the host; for StackAuto, those of the
+// stack it would choose. The slice is the caller's.
+func CongestionControls(stack string) []string {
+	if stack == StackKernel || (stack == StackAuto && KernelSupport() == nil) {
+		return kernelCCs()
+	}
+	return append([]string(nil), userspaceCCs...)
+}
 
 // Direction describes one direction of the link: what a packet meets between
 // the sender's stack and the receiver's.
@@ -78,9 +103,12 @@ type Options struct {
 	Down Direction
 	// Seed seeds the loss and jitter draws, so a run repeats. Zero: DefaultSeed.
 	Seed int64
-	// CongestionControl is TCP's congestion control in both stacks, one of
-	// CongestionControls. Empty: DefaultCongestionControl.
+	// CongestionControl is TCP's congestion control at both ends, one of
+	// CongestionControls(Stack). Empty: DefaultCongestionControl.
 	CongestionControl string
+	// Stack is the TCP/IP stack at both ends, one of Stacks. Empty:
+	// StackAuto.
+	Stack string
 	// MTU is the largest IP packet on the link, bytes. Zero: DefaultMTU.
 	MTU int
 }
@@ -110,15 +138,17 @@ func (o *Options) normalize() error {
 	if o.MTU == 0 {
 		o.MTU = DefaultMTU
 	}
+	if o.Stack == "" {
+		o.Stack = StackAuto
+	}
 	if o.MTU < 576 || o.MTU > 65535 {
 		return &Error{"MTU", fmt.Sprint(o.MTU), "576 to 65535 bytes"}
 	}
-	known := false
-	for _, cc := range congestionControls {
-		known = known || cc == o.CongestionControl
+	if !slices.Contains(Stacks(), o.Stack) {
+		return &Error{"Stack", fmt.Sprintf("%q", o.Stack), strings.Join(Stacks(), ", ")}
 	}
-	if !known {
-		return &Error{"CongestionControl", fmt.Sprintf("%q", o.CongestionControl), fmt.Sprint(congestionControls)}
+	if err := o.checkCongestionControl(); err != nil {
+		return err
 	}
 	if err := o.Up.check("Up", o.MTU); err != nil {
 		return err
@@ -144,6 +174,15 @@ func (d *Direction) check(name string, mtu int) error {
 		// The chain's good-to-bad probability, Loss/((1-Loss)·Burst), must
 		// stay a probability.
 		return &Error{name + ".Burst", fmt.Sprint(d.Burst), fmt.Sprintf("at least Loss/(1-Loss) = %.3g packets", d.Loss/(1-d.Loss))}
+	}
+	return nil
+}
+
+// checkCongestionControl checks CongestionControl against Stack's; with
+// StackAuto, against the stack New would choose.
+func (o *Options) checkCongestionControl() error {
+	if ccs := CongestionControls(o.Stack); !slices.Contains(ccs, o.CongestionControl) {
+		return &Error{"CongestionControl", fmt.Sprintf("%q", o.CongestionControl), fmt.Sprintf("on the %s stack: %s", o.Stack, strings.Join(ccs, ", "))}
 	}
 	return nil
 }

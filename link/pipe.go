@@ -8,15 +8,31 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"gvisor.dev/gvisor/pkg/buffer"
 	"gvisor.dev/gvisor/pkg/tcpip"
-	"gvisor.dev/gvisor/pkg/tcpip/stack"
 )
 
-// A packet in flight: its bytes, copied out of the sender's stack, and when
-// it is due at the receiver.
+// A packet in flight: its bytes, copied out of the sender's stack (buf for
+// the userspace stack, raw for the kernel's), and when it is due at the
+// receiver.
 type packet struct {
 	proto tcpip.NetworkProtocolNumber
 	buf   buffer.Buffer
+	raw   *[]byte
 	due   time.Time
+}
+
+// An outbound packet is one a stack hands the link: its size, and its bytes,
+// taken (copied or handed over) only once the link has decided to carry it.
+type outbound interface {
+	size() int
+	take() packet
+}
+
+// A receiver is the stack at a pipe's far end.
+type receiver interface {
+	// deliver hands the packet to the stack, which owns its bytes from then.
+	deliver(pk *packet)
+	// discard releases the bytes of a packet that will not be delivered.
+	discard(pk *packet)
 }
 
 // A pipe is one direction of the link. Senders stamp each packet with its
@@ -25,7 +41,7 @@ type packet struct {
 // never reorder and no goroutine or timer is made per packet.
 type pipe struct {
 	dir  Direction
-	peer *endpoint     // receives what this pipe delivers
+	peer receiver      // receives what this pipe delivers
 	wake chan struct{} // a packet arrived in an empty pipe
 	done chan struct{} // closed by close
 	exit chan struct{} // closed when run returns
@@ -44,7 +60,7 @@ type pipe struct {
 	lateBuf []int64 // run's: the lateness of the batch being delivered
 }
 
-func newPipe(dir Direction, seed int64, stream uint64, peer *endpoint) *pipe {
+func newPipe(dir Direction, seed int64, stream uint64, peer receiver) *pipe {
 	p := &pipe{
 		dir:  dir,
 		peer: peer,
@@ -64,14 +80,15 @@ func newRNG(seed int64, stream uint64) *rand.Rand {
 	return rand.New(rand.NewPCG(uint64(seed), stream))
 }
 
-// send puts a copy of pkt on the link, or counts why it was dropped.
-func (p *pipe) send(pkt *stack.PacketBuffer) {
-	size := pkt.Size()
+// send puts pkt on the link, or counts why it was dropped; it reports
+// whether it took the packet's bytes.
+func (p *pipe) send(pkt outbound) bool {
+	size := pkt.size()
 	now := time.Now()
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return
+		return false
 	}
 	p.count.Packets++
 	p.count.Bytes += int64(size)
@@ -85,7 +102,7 @@ func (p *pipe) send(pkt *stack.PacketBuffer) {
 		if p.dir.Queue > 0 && backlog+int64(size) > p.dir.Queue {
 			p.count.DroppedQueue++
 			p.mu.Unlock()
-			return
+			return false
 		}
 		txEnd = start.Add(time.Duration(float64(size*8) / float64(rate) * float64(time.Second)))
 		p.txFree = txEnd
@@ -93,7 +110,7 @@ func (p *pipe) send(pkt *stack.PacketBuffer) {
 	if p.loseLocked() {
 		p.count.DroppedLoss++
 		p.mu.Unlock()
-		return
+		return false
 	}
 	due := txEnd.Add(p.dir.Delay)
 	if p.dir.Jitter > 0 {
@@ -104,7 +121,9 @@ func (p *pipe) send(pkt *stack.PacketBuffer) {
 	}
 	p.last = due
 	wasEmpty := p.head == len(p.fifo)
-	p.fifo = append(p.fifo, packet{proto: pkt.NetworkProtocolNumber, buf: pkt.ToBuffer(), due: due})
+	pk := pkt.take()
+	pk.due = due
+	p.fifo = append(p.fifo, pk)
 	p.mu.Unlock()
 	if wasEmpty {
 		select {
@@ -112,6 +131,7 @@ func (p *pipe) send(pkt *stack.PacketBuffer) {
 		default:
 		}
 	}
+	return true
 }
 
 // loseLocked draws whether the next packet is lost.
@@ -182,10 +202,9 @@ func (p *pipe) deliver(batch []packet) {
 	p.lateBuf = p.lateBuf[:0]
 	for i := range batch {
 		pk := &batch[i]
-		at := time.Now()
-		p.peer.deliver(pk.proto, pk.buf)
-		pk.buf = buffer.Buffer{}
-		p.lateBuf = append(p.lateBuf, max(at.Sub(pk.due).Microseconds(), 0))
+		p.lateBuf = append(p.lateBuf, max(time.Since(pk.due).Microseconds(), 0))
+		p.peer.deliver(pk)
+		*pk = packet{}
 	}
 	p.mu.Lock()
 	for _, l := range p.lateBuf {
@@ -208,7 +227,7 @@ func (p *pipe) close() {
 	<-p.exit
 	p.mu.Lock()
 	for i := p.head; i < len(p.fifo); i++ {
-		p.fifo[i].buf.Release()
+		p.peer.discard(&p.fifo[i])
 	}
 	p.fifo, p.head = nil, 0
 	p.mu.Unlock()

@@ -64,7 +64,7 @@ func (n *Network) Relay(ctx context.Context, network, target string, dialTimeout
 // connection to it is one connection across the link. It stops when ctx is
 // done or n closes.
 func (n *Network) Forward(ctx context.Context, address string, dialTimeout time.Duration) (string, error) {
-	if _, err := fullAddr(address, ServerIP); err != nil {
+	if _, err := addrPort(address, ServerIP); err != nil {
 		return "", err
 	}
 	r, err := forward(ctx, func(ctx context.Context) (net.Conn, error) {

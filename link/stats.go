@@ -4,8 +4,6 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
-	"gvisor.dev/gvisor/pkg/tcpip"
-	"gvisor.dev/gvisor/pkg/tcpip/stack"
 )
 
 // Counters are one direction's packet counts since the link was made.
@@ -20,12 +18,18 @@ type Counters struct {
 	DroppedLoss int64
 	// DroppedQueue counts packets that found the drop-tail queue full.
 	DroppedQueue int64
+	// DroppedDevice counts packets the sender's own network device dropped
+	// before the link saw them (the kernel stack's TUN queue overflowing):
+	// not in Packets, and never the link model's decision, so a figure
+	// measured with any is not the configured network's.
+	DroppedDevice int64
 }
 
 func (c Counters) sub(o Counters) Counters {
 	return Counters{
 		Packets: c.Packets - o.Packets, Bytes: c.Bytes - o.Bytes, Delivered: c.Delivered - o.Delivered,
 		DroppedLoss: c.DroppedLoss - o.DroppedLoss, DroppedQueue: c.DroppedQueue - o.DroppedQueue,
+		DroppedDevice: c.DroppedDevice - o.DroppedDevice,
 	}
 }
 
@@ -43,6 +47,15 @@ type TCP struct {
 	Timeouts int64
 	// FastRetransmits counts retransmissions after duplicate ACKs or SACK.
 	FastRetransmits int64
+	// LossProbes counts tail-loss probes sent (the kernel's TCPLossProbes);
+	// gVisor's TCP does not count them, so the userspace stack leaves it 0.
+	LossProbes int64
+	// ProbeRecoveries counts losses repaired by a tail-loss probe alone
+	// (the kernel's TCPLossProbeRecovery, gVisor's TLPRecovery).
+	ProbeRecoveries int64
+	// SpuriousRecoveries counts recoveries undone as spurious (the kernel's
+	// TCPSpuriousRTOs, gVisor's SpuriousRecovery).
+	SpuriousRecoveries int64
 	// Connections counts connections opened (actively on the client side,
 	// passively on the server side).
 	Connections int64
@@ -51,23 +64,25 @@ type TCP struct {
 func (t TCP) sub(o TCP) TCP {
 	return TCP{
 		Segments: t.Segments - o.Segments, Retransmits: t.Retransmits - o.Retransmits, Timeouts: t.Timeouts - o.Timeouts,
-		FastRetransmits: t.FastRetransmits - o.FastRetransmits, Connections: t.Connections - o.Connections,
+		FastRetransmits: t.FastRetransmits - o.FastRetransmits, LossProbes: t.LossProbes - o.LossProbes,
+		ProbeRecoveries: t.ProbeRecoveries - o.ProbeRecoveries, SpuriousRecoveries: t.SpuriousRecoveries - o.SpuriousRecoveries,
+		Connections: t.Connections - o.Connections,
 	}
 }
 
-func tcpStats(s *stack.Stack, active bool) TCP {
-	st := s.Stats().TCP
-	conns := st.PassiveConnectionOpenings
-	if active {
-		conns = st.ActiveConnectionOpenings
-	}
-	return TCP{
-		Segments: v(st.SegmentsSent), Retransmits: v(st.Retransmits), Timeouts: v(st.Timeouts),
-		FastRetransmits: v(st.FastRetransmit), Connections: v(conns),
-	}
+// UDP is what a stack's UDP counted.
+type UDP struct {
+	// Sent counts datagrams sent.
+	Sent int64
+	// BufferDrops counts datagrams that arrived and were dropped because
+	// the receiving socket's buffer was full: lost at the end host, not on
+	// the link.
+	BufferDrops int64
 }
 
-func v(c *tcpip.StatCounter) int64 { return int64(c.Value()) }
+func (u UDP) sub(o UDP) UDP {
+	return UDP{Sent: u.Sent - o.Sent, BufferDrops: u.BufferDrops - o.BufferDrops}
+}
 
 // Stats is the link's truth: counters since the link was made, or, after
 // Sub, over an interval.
@@ -77,6 +92,8 @@ type Stats struct {
 	// Client and Server are the two stacks' TCP counters; a retransmission
 	// is counted by the stack that sent it.
 	Client, Server TCP
+	// ClientUDP and ServerUDP are the two stacks' UDP counters.
+	ClientUDP, ServerUDP UDP
 	// UpLate and DownLate hold, in microseconds, how long after its due time
 	// each packet was delivered. Go's timers and a busy machine make the
 	// emulator late; a lateness that is large against the delay means the
@@ -89,8 +106,9 @@ func (n *Network) Stats() Stats {
 	var s Stats
 	s.Up, s.UpLate = n.up.snapshot()
 	s.Down, s.DownLate = n.down.snapshot()
-	s.Client = tcpStats(n.client, true)
-	s.Server = tcpStats(n.server, false)
+	s.Up.DroppedDevice, s.Down.DroppedDevice = n.stk.deviceDrops()
+	s.Client, s.Server = n.stk.tcp()
+	s.ClientUDP, s.ServerUDP = n.stk.udp()
 	return s
 }
 
@@ -99,6 +117,7 @@ func (s Stats) Sub(prev Stats) Stats {
 	return Stats{
 		Up: s.Up.sub(prev.Up), Down: s.Down.sub(prev.Down),
 		Client: s.Client.sub(prev.Client), Server: s.Server.sub(prev.Server),
+		ClientUDP: s.ClientUDP.sub(prev.ClientUDP), ServerUDP: s.ServerUDP.sub(prev.ServerUDP),
 		UpLate: subHistogram(s.UpLate, prev.UpLate), DownLate: subHistogram(s.DownLate, prev.DownLate),
 	}
 }
@@ -108,6 +127,14 @@ func (s Stats) Retransmits() int64 { return s.Client.Retransmits + s.Server.Retr
 
 // Timeouts is both stacks' retransmission timeouts.
 func (s Stats) Timeouts() int64 { return s.Client.Timeouts + s.Server.Timeouts }
+
+// LossProbes is both stacks' tail-loss probes (zero on the userspace stack,
+// which does not count them).
+func (s Stats) LossProbes() int64 { return s.Client.LossProbes + s.Server.LossProbes }
+
+// DroppedDevice is what both senders' devices dropped before the link saw
+// it: see Counters.DroppedDevice.
+func (s Stats) DroppedDevice() int64 { return s.Up.DroppedDevice + s.Down.DroppedDevice }
 
 // Late returns the p99 and the largest lateness of packets delivered in
 // either direction.

@@ -165,7 +165,7 @@ func notes(r *results.Run) []string {
 		if n := outOfRange(t); n > 0 {
 			out = append(out, fmt.Sprintf("%s: %d times fell outside the histograms' range (0 to 1 h) and are held at its bound", c.Label, n))
 		}
-		var cut, behind []string
+		var cut, behind, unplanned []string
 		for _, rd := range c.Rounds {
 			if rd.Interrupted {
 				cut = append(cut, fmt.Sprint(rd.Round))
@@ -173,6 +173,13 @@ func notes(r *results.Run) []string {
 			if rd.Link != nil && rd.Link.Behind {
 				behind = append(behind, fmt.Sprintf("%d (late p99 %.1f ms)", rd.Round, rd.Link.LateP99MS))
 			}
+			if rd.Link != nil && rd.Link.Unplanned() > 0 {
+				unplanned = append(unplanned, fmt.Sprintf("%d (%d at a device's queue, %d at a full UDP socket)", rd.Round, rd.Link.DroppedDevice, rd.Link.UDPBufferDrops))
+			}
+		}
+		if len(unplanned) > 0 {
+			out = append(out, fmt.Sprintf("%s: packets were lost where the link model did not decide it in round %s: "+
+				"those figures carry more loss than configured; do not trust them as the network's", c.Label, strings.Join(unplanned, ", ")))
 		}
 		if len(behind) > 0 {
 			out = append(out, fmt.Sprintf("%s: the emulated link fell behind its schedule in round %s, against a %g ms round trip: "+
@@ -226,10 +233,14 @@ func describeRun(r *results.Run) string {
 	if s.Cold {
 		how += ", each page on new connections (cold)"
 	}
+	network := r.Network.Describe()
+	if why := r.Network.StackWhy; why != "" && why != "chosen" {
+		network += "; " + why
+	}
 	return fmt.Sprintf("%s per contender per round, %d rounds (order rotates), warm-up %d; %s; server counts: %s\n"+
 		"network: %s\n"+
 		"figures are over all rounds together; connection rows are each contender's busiest turn",
-		how, s.Rounds, s.Warmup, where, r.Target.GroundTruth, r.Network.Describe())
+		how, s.Rounds, s.Warmup, where, r.Target.GroundTruth, network)
 }
 
 type tableRow struct {
@@ -322,10 +333,18 @@ func linkRows() []tableRow {
 			return fmt.Sprintf("%d / %.2f", l.Packets, float64(l.Bytes)/1e6)
 		})},
 		{name: "link drops: loss / queue", cell: cell(func(l *results.Link) string {
-			return fmt.Sprintf("%d / %d", l.DroppedLoss, l.DroppedQueue)
+			s := fmt.Sprintf("%d / %d", l.DroppedLoss, l.DroppedQueue)
+			if u := l.Unplanned(); u > 0 {
+				s += fmt.Sprintf(" + %d UNPLANNED", u) // lost where the link model did not decide it
+			}
+			return s
 		})},
-		{name: "tcp retransmits / timeouts", cell: cell(func(l *results.Link) string {
-			return fmt.Sprintf("%d / %d", l.Retransmits, l.Timeouts)
+		{name: "tcp retransmits / timeouts / TLPs", cell: cell(func(l *results.Link) string {
+			probes := "-" // the userspace stack does not count its tail-loss probes
+			if l.ProbesCounted {
+				probes = fmt.Sprint(l.LossProbes)
+			}
+			return fmt.Sprintf("%d / %d / %s", l.Retransmits, l.Timeouts, probes)
 		})},
 		{name: "quic client packets lost / sent", cell: func(t *results.Round) string {
 			if t.Client == nil || t.Client.QUIC == nil {

@@ -31,6 +31,13 @@ type Network struct {
 	UpQueueBytes      int64  `json:"up_queue_bytes"`
 	CongestionControl string `json:"congestion_control,omitempty"`
 	Seed              int64  `json:"seed,omitempty"`
+	// Stack names the TCP/IP stack at both ends of the link: "kernel" (the
+	// machine's Linux, in namespaces of muxlab's own) or "userspace"
+	// (gVisor's netstack); StackWhy says why ("chosen", or what decided
+	// for --stack auto). Empty in files from before there was a choice:
+	// userspace.
+	Stack    string `json:"stack,omitempty"`
+	StackWhy string `json:"stack_why,omitempty"`
 	// Source says where the profile's figures come from.
 	Source string `json:"source,omitempty"`
 }
@@ -51,6 +58,16 @@ type Link struct {
 	// Timeouts the retransmission timer expiries among the recoveries.
 	Retransmits int64 `json:"retransmits"`
 	Timeouts    int64 `json:"timeouts"`
+	// LossProbes counts TCP tail-loss probes, by both stacks; only the
+	// kernel's TCP counts them (ProbesCounted).
+	LossProbes    int64 `json:"loss_probes,omitempty"`
+	ProbesCounted bool  `json:"probes_counted,omitempty"`
+	// DroppedDevice counts packets a sender's own device dropped before
+	// the link saw them, and UDPBufferDrops datagrams dropped at a full
+	// receiving socket: losses the link model did not decide, so a round
+	// with any measured more loss than configured.
+	DroppedDevice  int64 `json:"dropped_device,omitempty"`
+	UDPBufferDrops int64 `json:"udp_buffer_drops,omitempty"`
 	// LateP99MS and LateMaxMS say how late, in milliseconds, packets were
 	// delivered against their schedule.
 	LateP99MS float64 `json:"late_p99_ms"`
@@ -80,6 +97,10 @@ func (l *Link) Add(o *Link) {
 	l.DroppedQueue += o.DroppedQueue
 	l.Retransmits += o.Retransmits
 	l.Timeouts += o.Timeouts
+	l.LossProbes += o.LossProbes
+	l.ProbesCounted = l.ProbesCounted || o.ProbesCounted
+	l.DroppedDevice += o.DroppedDevice
+	l.UDPBufferDrops += o.UDPBufferDrops
 	l.LateP99MS = max(l.LateP99MS, o.LateP99MS)
 	l.LateMaxMS = max(l.LateMaxMS, o.LateMaxMS)
 	l.Behind = l.Behind || o.Behind
@@ -108,8 +129,16 @@ func (n Network) Describe() string {
 	if n.QueueBytes > 0 {
 		s += fmt.Sprintf(", queue %d bytes", n.QueueBytes)
 	}
-	return s + fmt.Sprintf(", %s, seed %d)", n.CongestionControl, n.Seed)
+	s += fmt.Sprintf(", %s, seed %d", n.CongestionControl, n.Seed)
+	if n.Stack != "" {
+		s += ", " + n.Stack + " stack"
+	}
+	return s + ")"
 }
+
+// Unplanned is the count of packets lost where the link model did not
+// decide it (a device's queue, a full socket buffer): see DroppedDevice.
+func (l *Link) Unplanned() int64 { return l.DroppedDevice + l.UDPBufferDrops }
 
 // FormatRate writes bits per second: "10Mbit/s", "384kbit/s", "unlimited".
 func FormatRate(bps int64) string {

@@ -54,7 +54,9 @@ func TestBenchBadUsage(t *testing.T) {
 		{[]string{"--net", "moon"}, `--net: "moon" is not a network profile; valid: loopback, lan,`},
 		{[]string{"--queue", "100"}, "--queue: 100 is out of range; allowed one packet (1500 bytes) to 1GiB"},
 		{[]string{"--loss-burst", "5000"}, "--loss-burst: 5000 is out of range"},
-		{[]string{"--congestion-control", "bbr"}, `--congestion-control: "bbr" is not one of cubic, reno`},
+		{[]string{"--congestion-control", "vegas"}, `--congestion-control: "vegas" is not one of`},
+		{[]string{"--stack", "gvisor"}, `--stack: "gvisor" is not one of auto, kernel, userspace`},
+		{[]string{"--stack", "userspace", "--congestion-control", "bbr"}, `--congestion-control: "bbr" is not one of cubic, reno on the userspace stack`},
 		{[]string{"--scenario", "page", "--seed", "7"}, "--seed: only for an emulated network; --net loopback is the machine's own"},
 		{[]string{"--scenario", "latency", "--cold"}, "--cold: only for the page scenario"},
 	}

@@ -29,6 +29,7 @@ type netFlags struct {
 	queue     sizeValue
 	seed      int64
 	cc        string
+	stack     string
 }
 
 func (f *netFlags) define(fs *pflag.FlagSet) {
@@ -41,7 +42,10 @@ func (f *netFlags) define(fs *pflag.FlagSet) {
 	fs.Float64Var(&f.burst, "loss-burst", 0, "mean length of a loss burst in packets (Gilbert-Elliott); 0 or 1: independent losses")
 	fs.Var(&f.queue, "queue", "bottleneck queue each way, e.g. 64KiB (default: 100 ms at the rate)")
 	fs.Int64Var(&f.seed, "seed", link.DefaultSeed, "seed of the emulated loss and jitter: the same seed loses the same packets")
-	fs.StringVar(&f.cc, "congestion-control", link.DefaultCongestionControl, "TCP congestion control on the emulated link: "+strings.Join(link.CongestionControls(), " or "))
+	fs.StringVar(&f.cc, "congestion-control", link.DefaultCongestionControl, "TCP congestion control on the emulated link, set per socket: "+
+		strings.Join(link.CongestionControls(link.StackUserspace), " or ")+" on the userspace stack; the kernel's loaded ones (cubic, reno, bbr where its module is) on the kernel stack")
+	fs.StringVar(&f.stack, "stack", link.StackAuto, "TCP/IP stack at both ends of the emulated link: kernel (this machine's Linux, in network namespaces of muxlab's own; needs root), "+
+		"userspace (gVisor's, in process), or auto (the kernel where muxlab may)")
 }
 
 // overrides are the flags that change a profile's conditions.
@@ -59,7 +63,7 @@ func (f *netFlags) resolve(fs *pflag.FlagSet) (string, *link.Options, error) {
 		changed = changed || fs.Changed(o)
 	}
 	if !changed && !p.Emulated {
-		for _, o := range []string{"seed", "congestion-control"} {
+		for _, o := range []string{"seed", "congestion-control", "stack"} {
 			if fs.Changed(o) {
 				return "", nil, usagef("--%s: only for an emulated network; --net %s is the machine's own", o, p.Name)
 			}
@@ -69,8 +73,16 @@ func (f *netFlags) resolve(fs *pflag.FlagSet) (string, *link.Options, error) {
 	if changed {
 		name = "custom"
 	}
-	if !slices.Contains(link.CongestionControls(), f.cc) {
-		return "", nil, usagef("--congestion-control: %q is not one of %s", f.cc, strings.Join(link.CongestionControls(), ", "))
+	if !slices.Contains(link.Stacks(), f.stack) {
+		return "", nil, usagef("--stack: %q is not one of %s", f.stack, strings.Join(link.Stacks(), ", "))
+	}
+	if f.stack == link.StackKernel {
+		if err := link.KernelSupport(); err != nil {
+			return "", nil, usageError{fmt.Errorf("--stack kernel: %w", err)}
+		}
+	}
+	if ccs := link.CongestionControls(f.stack); !slices.Contains(ccs, f.cc) {
+		return "", nil, usagef("--congestion-control: %q is not one of %s on the %s stack", f.cc, strings.Join(ccs, ", "), f.stack)
 	}
 	if err := errorsJoinFirst(
 		checkRange("rtt", f.rtt, 0, 2*link.MaxDelay),
@@ -107,6 +119,7 @@ func (f *netFlags) resolve(fs *pflag.FlagSet) (string, *link.Options, error) {
 		}
 	}
 	opts.CongestionControl = f.cc
+	opts.Stack = f.stack
 	if err := opts.Validate(); err != nil {
 		return "", nil, usageError{fmt.Errorf("--net %s: %w", f.profile, err)}
 	}
