@@ -84,7 +84,20 @@ type Contender struct {
 	// alwaysCold says every page opens new connections whatever
 	// Scenario.Cold says (hey: each of its runs makes its own transport).
 	alwaysCold bool
+	// wire says how its requests cross the network, for the page model
+	// under loss: on its own connections (wirePool), all on one TCP
+	// connection (wireTCP), or on one QUIC connection (wireQUIC).
+	wire wire
 }
+
+// wire is how a contender's requests cross the network.
+type wire int
+
+const (
+	wirePool wire = iota // each of its connections carries its share
+	wireTCP              // one TCP connection carries every request
+	wireQUIC             // one QUIC connection carries every request
+)
 
 func newH1(t Target, conns int, dialTimeout time.Duration) (Client, error) {
 	return h1pool.New(h1pool.Options{Addr: t.Addr, Conns: conns, Dial: t.tlsDial("http/1.1"), DialTimeout: dialTimeout})
@@ -133,7 +146,7 @@ var table = []Contender{
 		Summary: "h2client: every request a stream on exactly one HTTP/2 connection (h2c, or h2 over TLS with --tls)",
 		conns:   func(*results.Scenario) int { return 1 }, unit: "connections",
 		newClient: newH2, probe: func(t Target, dialTimeout time.Duration) (Client, error) { return newH2(t, 1, dialTimeout) },
-		pageModel: streamsModel, handshake: 2, tlsHandshake: 1,
+		pageModel: streamsModel, handshake: 2, tlsHandshake: 1, wire: wireTCP,
 	},
 	{
 		Name: H3, Protocol: "HTTP/3", Listener: "h3", OpenLoop: true,
@@ -141,7 +154,7 @@ var table = []Contender{
 		conns:   func(*results.Scenario) int { return 1 }, unit: "connections",
 		newClient: newH3, probe: func(t Target, dialTimeout time.Duration) (Client, error) { return newH3(t, 1, dialTimeout) },
 		// QUIC's handshake carries TLS 1.3: one round trip, then the request.
-		pageModel: streamsModel, handshake: 1,
+		pageModel: streamsModel, handshake: 1, wire: wireQUIC,
 	},
 	{
 		Name: SidecarH2, Protocol: "HTTP/1.1 + HTTP/2", Listener: "h2c", TLSListener: "h2_tls", OpenLoop: true, Optional: true,
@@ -151,7 +164,7 @@ var table = []Contender{
 		probe:     func(t Target, dialTimeout time.Duration) (Client, error) { return newH2(t, 1, dialTimeout) },
 		// The app holds one request per connection: its connections cap
 		// what the one upstream connection carries at once.
-		pageModel: poolModel, handshake: 2, tlsHandshake: 1,
+		pageModel: poolModel, handshake: 2, tlsHandshake: 1, wire: wireTCP,
 	},
 	{
 		Name: SidecarH3, Protocol: "HTTP/1.1 + HTTP/3", Listener: "h3", OpenLoop: true, Optional: true,
@@ -159,7 +172,7 @@ var table = []Contender{
 		conns:   appConns, unit: "app connections",
 		newClient: newSidecar(true),
 		probe:     func(t Target, dialTimeout time.Duration) (Client, error) { return newH3(t, 1, dialTimeout) },
-		pageModel: poolModel, handshake: 1,
+		pageModel: poolModel, handshake: 1, wire: wireQUIC,
 	},
 	{
 		Name: Hey, Protocol: "HTTP/1.1", Listener: "h1", TLSListener: "h1_tls", Reference: true, OneOrigin: true,
@@ -306,9 +319,17 @@ func (c *contender) model(sc *results.Scenario, net *results.Network, maxStreams
 	transfer := time.Duration(requested) * obj
 	m.RTT, m.TurnTime, m.Transfer = results.Duration(c.rtt), results.Duration(turn), results.Duration(transfer)
 	m.Bound = "round trips"
+	if net.Loss > 0 {
+		recovery, lossTime := c.lossModel(sc, net, requested, m.Turns)
+		latency += recovery
+		m.Recovery, m.LossTime = results.Duration(recovery), results.Duration(lossTime)
+	}
 	predicted := latency
-	if transfer+turn > latency {
+	if transfer+turn > predicted {
 		predicted, m.Bound = transfer+turn, "bandwidth"
+	}
+	if l := m.LossTime.D() + turn; l > predicted {
+		predicted, m.Bound = l, "loss"
 	}
 	if sc.Cold || c.alwaysCold {
 		rtts := c.handshake

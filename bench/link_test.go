@@ -61,6 +61,19 @@ func overLink(t *testing.T, lo link.Options, sc results.Scenario, contenders ...
 	return opts
 }
 
+// onStacks runs f on the kernel's stack and on the userspace one, as
+// subtests; the kernel's where this process may have it (and always in CI).
+func onStacks(t *testing.T, f func(t *testing.T, stack string)) {
+	for _, st := range []string{link.StackKernel, link.StackUserspace} {
+		t.Run("stack="+st, func(t *testing.T) {
+			if st == link.StackKernel {
+				muxtest.RequireKernel(t)
+			}
+			f(t, st)
+		})
+	}
+}
+
 func linkOpts(rtt time.Duration, rate int64, loss float64) link.Options {
 	d := link.Direction{Delay: rtt / 2, Rate: rate, Queue: 256 << 10, Loss: loss}
 	return link.Options{Up: d, Down: d, Seed: 3}
@@ -69,13 +82,18 @@ func linkOpts(rtt time.Duration, rate int64, loss float64) link.Options {
 // Over an emulated link the contenders keep their promises (six
 // connections and one, by the server's count), every round carries the
 // link's truth, and the page model includes the bottleneck.
-func TestPageOverLink(t *testing.T) {
+func TestPageOverLink(t *testing.T) { onStacks(t, testPageOverLink) }
+
+func testPageOverLink(t *testing.T, stack string) {
 	sc := scenario(t, "page", func(s *results.Scenario) {
 		s.Objects, s.Pages, s.Rounds, s.Warmup, s.Delay, s.Size = 24, 2, 1, 1, 0, 4<<10
 	})
-	r := run(t, context.Background(), overLink(t, linkOpts(20*time.Millisecond, 20_000_000, 0), sc, "h1", "h2", "h3", "hey"))
+	lo := linkOpts(20*time.Millisecond, 20_000_000, 0)
+	lo.Stack = stack
+	r := run(t, context.Background(), overLink(t, lo, sc, "h1", "h2", "h3", "hey"))
 	accounted(t, r)
-	if n := r.Network; !n.Emulated || n.RTTMS != 20 || n.DownBPS != 20_000_000 || n.Profile != "test" || n.CongestionControl != "cubic" {
+	if n := r.Network; !n.Emulated || n.RTTMS != 20 || n.DownBPS != 20_000_000 || n.Profile != "test" || n.CongestionControl != "cubic" ||
+		n.Stack != stack || n.StackWhy != "chosen" {
 		t.Errorf("network %+v", n)
 	}
 	want := map[string]int64{"h1": 6, "h2": 1, "h3": 1, "hey": 6 * 2} // hey opens its connections for every page, and warms up none
@@ -101,17 +119,36 @@ func TestPageOverLink(t *testing.T) {
 
 // At 5% loss the link drops packets, TCP retransmits them, and every
 // request is still accounted for.
-func TestPageOverLossyLink(t *testing.T) {
+func TestPageOverLossyLink(t *testing.T) { onStacks(t, testPageOverLossyLink) }
+
+// On either stack, at 5% loss: the server counts 6, 1 and 1 connections,
+// the result names the stack, the link's drops and the stack's
+// retransmissions are counted (tail-loss probes on the kernel's), and the
+// page model includes loss.
+func testPageOverLossyLink(t *testing.T, stack string) {
 	sc := scenario(t, "page", func(s *results.Scenario) {
 		s.Objects, s.Pages, s.Rounds, s.Warmup, s.Delay, s.Size = 30, 2, 1, 0, 0, 8<<10
 	})
-	r := run(t, context.Background(), overLink(t, linkOpts(10*time.Millisecond, 0, 0.05), sc, "h1", "h2", "h3"))
+	lo := linkOpts(10*time.Millisecond, 0, 0.05)
+	lo.Stack = stack
+	r := run(t, context.Background(), overLink(t, lo, sc, "h1", "h2", "h3"))
 	accounted(t, r)
+	if r.Network.Stack != stack {
+		t.Errorf("network %+v, want the %s stack", r.Network, stack)
+	}
+	want := map[string]int64{"h1": 6, "h2": 1, "h3": 1}
 	for _, c := range r.Contenders {
 		// QUIC's own recovery is not TCP's: the stacks count no
 		// retransmission for h3, only the link's drops.
-		if l := c.Total.Link; l == nil || l.DroppedLoss == 0 || (c.Name != "h3" && l.Retransmits == 0) {
-			t.Errorf("%s: link %+v; want drops and retransmits at 5%% loss", c.Name, l)
+		l := c.Total.Link
+		if l == nil || l.DroppedLoss == 0 || (c.Name != "h3" && l.Retransmits == 0) || l.ProbesCounted != (stack == link.StackKernel) {
+			t.Errorf("%s: link %+v; want drops and retransmits at 5%% loss, probes counted on the kernel alone", c.Name, l)
+		}
+		if srv := c.Total.Server; srv == nil || srv.ConnectionsAccepted != want[c.Name] {
+			t.Errorf("%s: server %+v; want %d connections", c.Name, srv, want[c.Name])
+		}
+		if m := c.Total.Model; m == nil || m.LossTime <= 0 || m.Recovery <= 0 || m.Predicted < m.LossTime+m.TurnTime {
+			t.Errorf("%s: model %+v; want loss in it", c.Name, m)
 		}
 		// The client sends little (its requests and ACKs); what the link
 		// drops on the way down the server's QUIC declares lost.

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"math"
 	"time"
 
 	"muxlab/link"
@@ -83,4 +84,55 @@ func objectTime(size int64, rate int64) time.Duration {
 	}
 	bits := float64(size+responseOverhead) * ipOverhead * 8
 	return time.Duration(bits / float64(rate) * float64(time.Second))
+}
+
+// The loss model's constants.
+const (
+	// mss is a full segment's payload on a 1500-byte link (TCP with
+	// timestamps; QUIC's packets carry about as much).
+	mss = 1448
+	// segmentsPerAck is TCP's b: a receiver acknowledges every second
+	// segment (delayed ACKs).
+	segmentsPerAck = 2
+	// minRTO is Linux's floor on TCP's retransmission timeout (and
+	// gVisor's); quicAckDelay is the max_ack_delay QUIC adds to its probe
+	// timeout (RFC 9002's default, quic-go's).
+	minRTO       = 200 * time.Millisecond
+	quicAckDelay = 25 * time.Millisecond
+)
+
+// lossRate is what one congestion-controlled connection carries, bytes
+// per second, over a round trip rtt with independent packet loss p: Padhye,
+// Firoiu, Towsley and Kurose (SIGCOMM 1998), whose first term is Mathis'
+// square-root law and whose second the time spent in timeouts of rto.
+func lossRate(p float64, rtt, rto time.Duration) float64 {
+	b := float64(segmentsPerAck)
+	den := rtt.Seconds()*math.Sqrt(2*b*p/3) + rto.Seconds()*min(1, 3*math.Sqrt(3*b*p/8))*p*(1+32*p*p)
+	return mss / den
+}
+
+// lossModel is what loss adds to a page: recovery, the expected time its
+// turns spend repairing a lost packet (each turn with a loss among its
+// packets waits about one more round trip, as SACK, RACK or a tail-loss
+// probe repairs it), and lossTime, the time the busiest connection's bytes
+// take at its loss-limited rate (lossRate).
+func (c *contender) lossModel(sc *results.Scenario, net *results.Network, requested, turns int) (recovery, lossTime time.Duration) {
+	p := net.Loss
+	objBytes := float64(sc.Size+responseOverhead) * ipOverhead
+	// A turn's packets: the request, its object's segments, and their ACKs.
+	segs := math.Ceil(objBytes / mss)
+	perTurn := 1 + segs + math.Ceil(segs/segmentsPerAck)
+	hit := 1 - math.Pow(1-p, perTurn)
+	recovery = time.Duration(float64(turns) * hit * float64(c.rtt))
+	rto := c.rtt + minRTO
+	conns := 1
+	switch c.wire {
+	case wireQUIC:
+		rto = c.rtt + quicAckDelay // QUIC probes after a PTO, not Linux's 200 ms floor
+	case wirePool:
+		conns = max(1, min(c.n, requested))
+	}
+	perConn := math.Ceil(float64(requested)/float64(conns)) * objBytes
+	lossTime = time.Duration(perConn / lossRate(p, c.rtt, rto) * float64(time.Second))
+	return recovery, lossTime
 }

@@ -224,6 +224,10 @@ func buildRun(id string, s Source) reportRun {
 			if m.Handshake > 0 {
 				line += fmt.Sprintf("; %.1f ms of handshakes on new connections", msOf(m.Handshake))
 			}
+			if m.LossTime > 0 {
+				line += fmt.Sprintf("; under loss, %.1f ms expected repairing lost packets, and the busiest connection's bytes take %.1f ms at the rate one connection keeps under that loss (Padhye et al.)",
+					msOf(m.Recovery), msOf(m.LossTime))
+			}
 			line += ")"
 			if m.Measured > 0 {
 				line += fmt.Sprintf("; measured p50 page %.1f ms (%+.1f%%)", msOf(m.Measured), 100*m.Deviation)

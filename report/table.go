@@ -307,10 +307,16 @@ func tableRows(r *results.Run) []tableRow {
 // page's handshakes.
 func modelCell(m *results.Model) string {
 	var s string
-	if m.Bound == "bandwidth" {
+	switch m.Bound {
+	case "bandwidth":
 		s = fmt.Sprintf("%.1f + %.1f", msOf(m.Transfer), msOf(m.TurnTime))
-	} else {
-		s = fmt.Sprintf("%d x %.1f", m.Turns, msOf(m.Predicted-m.Handshake)/float64(max(m.Turns, 1)))
+	case "loss":
+		s = fmt.Sprintf("%.1f loss + %.1f", msOf(m.LossTime), msOf(m.TurnTime))
+	default:
+		s = fmt.Sprintf("%d x %.1f", m.Turns, msOf(m.Predicted-m.Handshake-m.Recovery)/float64(max(m.Turns, 1)))
+		if m.Recovery > 0 {
+			s += fmt.Sprintf(" + %.1f repair", msOf(m.Recovery))
+		}
 	}
 	if m.Handshake > 0 {
 		s += fmt.Sprintf(" + %.1f", msOf(m.Handshake))

@@ -318,8 +318,10 @@ type ServerConns struct {
 // (up to MAX_CONCURRENT_STREAMS). Each turn lasts about one server delay
 // plus one round trip plus one object's time at the bottleneck; the
 // bottleneck carries the whole page (Transfer) after the first round trip.
-// Predicted is the longer of the two (Bound names which), plus Handshake
-// when every page opens its connections (a cold page).
+// On a lossy link the turns also repair losses (Recovery) and each
+// connection's bytes cross at its loss-limited rate (LossTime). Predicted
+// is the longest of these bounds (Bound names which), plus Handshake when
+// every page opens its connections (a cold page).
 type Model struct {
 	Turns int `json:"turns"`
 	// RTT is the round trip measured before the run on the contender's own
@@ -334,6 +336,14 @@ type Model struct {
 	// before their first request; Bound "round trips" or "bandwidth".
 	Transfer  Duration `json:"transfer,omitempty"`
 	Handshake Duration `json:"handshake,omitempty"`
+	// On a lossy link: Recovery is what the turns are expected to spend
+	// repairing lost packets (about a round trip for each turn that loses
+	// one), added to the round-trip bound; LossTime the busiest
+	// connection's bytes at the rate one connection keeps under that loss
+	// (Padhye et al., 1998), a bound of its own after the first turn.
+	Recovery Duration `json:"recovery,omitempty"`
+	LossTime Duration `json:"loss_time,omitempty"`
+	// Bound is "round trips", "bandwidth" or "loss".
 	Bound     string   `json:"bound,omitempty"`
 	Predicted Duration `json:"predicted"`
 	// Measured is the median page time; Deviation is (Measured -

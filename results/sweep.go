@@ -67,10 +67,53 @@ func SummarizeSweep(r *Run) {
 			}
 			prev, prevX = x.Median, p.Value
 		}
-		if cross == "" && prevX != "" {
+		if s.Parameter == "stack" {
+			cross = "" // two stacks, not a range: nothing crosses
+		} else if cross == "" && prevX != "" {
 			cross = fmt.Sprintf("; no crossing over this range (below 1: %s is faster)", c.Name)
 		}
 		lines = append(lines, fmt.Sprintf("%s/%s %s (p50): %s%s", c.Name, r.Baseline, name, strings.Join(cells, ", "), cross))
 	}
+	if s.Parameter == "stack" {
+		lines = append(lines, stackRatios(s, name)...)
+	}
 	r.Verdict = strings.Join(lines, "\n")
+}
+
+// stackRatios says, per contender, how its figure (p50) on each later
+// stack compares with the first point's: on a sweep over kernel and
+// userspace, how far the userspace stack is from the kernel's.
+func stackRatios(s *Sweep, name string) []string {
+	p50 := func(r *Run, contender string) float64 {
+		for _, c := range r.Contenders {
+			if c.Name == contender {
+				d := c.Total.Page
+				if r.Scenario.Mode != Page {
+					d = c.Total.Latency
+				}
+				if d != nil && d.Count > 0 {
+					return d.P50
+				}
+			}
+		}
+		return 0
+	}
+	first := s.Points[0]
+	var lines []string
+	for _, p := range s.Points[1:] {
+		if p.Run == nil {
+			continue
+		}
+		var cells []string
+		for _, c := range first.Run.Contenders {
+			a, b := p50(first.Run, c.Name), p50(p.Run, c.Name)
+			if a == 0 || b == 0 {
+				cells = append(cells, c.Name+" -")
+				continue
+			}
+			cells = append(cells, fmt.Sprintf("%s %.2fx", c.Name, b/a))
+		}
+		lines = append(lines, fmt.Sprintf("%s / %s, %s p50: %s", p.Value, first.Value, name, strings.Join(cells, ", ")))
+	}
+	return lines
 }

@@ -33,6 +33,17 @@ var sweepParams = []sweepParam{
 		[]string{"1Mbit/s", "5Mbit/s", "10Mbit/s", "50Mbit/s"}},
 	{"objects", "objects", "objects", func(v string) (float64, error) { n, err := strconv.Atoi(v); return float64(n), err },
 		[]string{"10", "25", "50", "100"}},
+	// The same link on the kernel's TCP and on gVisor's: the verdict gives
+	// each contender's userspace / kernel ratio.
+	{"stack", "stack", "stack (0 kernel, 1 userspace)", func(v string) (float64, error) {
+		switch v {
+		case link.StackKernel:
+			return 0, nil
+		case link.StackUserspace:
+			return 1, nil
+		}
+		return 0, fmt.Errorf("want %s or %s", link.StackKernel, link.StackUserspace)
+	}, []string{link.StackKernel, link.StackUserspace}},
 }
 
 // maxSweepPoints bounds a sweep's length.

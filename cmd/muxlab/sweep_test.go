@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"muxlab/internal/browsertest"
+	"muxlab/internal/muxtest"
 	"muxlab/results"
 )
 
@@ -18,7 +19,9 @@ func TestSweepBadUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--over", "colour"}, `--over: "colour" is not a parameter a sweep can vary; valid: loss, rtt, bandwidth, objects`},
+		{[]string{"--over", "colour"}, `--over: "colour" is not a parameter a sweep can vary; valid: loss, rtt, bandwidth, objects, stack`},
+		{[]string{"--over", "stack", "--values", "kernel,gvisor"}, `--values: "gvisor" is not a value of stack: want kernel or userspace`},
+		{[]string{"--over", "stack", "--stack", "kernel"}, "--stack: it is what --over stack varies"},
 		{[]string{"--over", "loss", "--loss", "1%"}, "--loss: it is what --over loss varies; give its values with --values"},
 		{[]string{"--over", "loss", "--values", "1%"}, "--values: 1 values; a sweep takes 2 to 20"},
 		{[]string{"--over", "loss", "--values", "1%,150%"}, `--values: "150%" is not a value of loss`},
@@ -32,6 +35,47 @@ func TestSweepBadUsage(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want exit 2 and %q", code, stderr.String(), tc.want)
 			}
 		})
+	}
+}
+
+// A sweep over the stack runs the same lossy page on the kernel's TCP and
+// on gVisor's, says which carried each point, and gives each contender's
+// userspace / kernel ratio.
+func TestSweepOverStack(t *testing.T) {
+	muxtest.RequireKernel(t)
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"sweep", "-q", "--over", "stack", "--scenario", "page",
+		"--objects", "16", "--pages", "2", "--rounds", "1", "--warmup", "0", "--delay", "0", "--size", "8KiB",
+		"--rtt", "10ms", "--loss", "3%", "--contenders", "h1,h2", "--out", out}, &stdout, &stderr)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	files, _ := filepath.Glob(filepath.Join(out, "*-page-sweep-stack.json"))
+	if len(files) != 1 {
+		t.Fatalf("files %v", files)
+	}
+	r, err := results.Read(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw := r.Sweep
+	if sw == nil || len(sw.Points) != 2 {
+		t.Fatalf("sweep %+v", sw)
+	}
+	for i, want := range []string{"kernel", "userspace"} {
+		n := sw.Points[i].Run.Network
+		if sw.Points[i].Value != want || n.Stack != want || n.StackWhy != "chosen" {
+			t.Errorf("point %d: %q on the %q stack (%s), want %s", i, sw.Points[i].Value, n.Stack, n.StackWhy, want)
+		}
+		for _, c := range sw.Points[i].Run.Contenders {
+			if l := c.Total.Link; l == nil || l.DroppedLoss == 0 || l.Retransmits == 0 || l.ProbesCounted != (want == "kernel") {
+				t.Errorf("%s on %s: link %+v; want drops, retransmits and probes counted on the kernel alone", c.Name, want, l)
+			}
+		}
+	}
+	if !strings.Contains(r.Verdict, "userspace / kernel, page time p50: h1 ") || !strings.Contains(stdout.String(), "userspace / kernel") {
+		t.Errorf("verdict %q and output %q give no userspace / kernel ratios", r.Verdict, stdout.String())
 	}
 }
 

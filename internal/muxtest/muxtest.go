@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"sync"
 	"testing"
 	"time"
 
+	"muxlab/link"
 	"muxlab/mux"
 	"muxlab/roundtrip"
 )
@@ -143,5 +145,18 @@ func FailMidBody(tb testing.TB, c Doer, url string) {
 		if err == nil {
 			tb.Fatalf("read %d after the cancel succeeded", i+1)
 		}
+	}
+}
+
+// RequireKernel skips a test that needs the link's kernel stack where this
+// process may not have it (root, or CAP_SYS_ADMIN and CAP_NET_ADMIN, and
+// /dev/net/tun), and fails it when CI is set: CI runs it.
+func RequireKernel(t testing.TB) {
+	t.Helper()
+	if err := link.KernelSupport(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI must run the kernel stack's tests (as root, with /dev/net/tun): %v", err)
+		}
+		t.Skipf("the kernel stack is not available here: %v", err)
 	}
 }
