@@ -7,7 +7,7 @@ FUZZTIME ?= 10s
 # the window on a loaded machine (go.dev/issue/75804, fixed in Go 1.27).
 TESTFUZZTIME ?= 3000x
 
-.PHONY: build run serve deps test bench fuzz lint clean report peers
+.PHONY: build run serve deps test bench fuzz lint clean report peers fidelity
 
 build:
 	$(GO) build -o $(BIN) ./cmd/muxlab
@@ -54,6 +54,12 @@ bench:
 # muxlab against one mux server, server and generator pinned to a core each.
 peers: deps
 	bash scripts/peers.sh
+
+# The same pages on the kernel's TCP and on gVisor's userspace TCP, over the
+# same emulated link, with each contender's userspace / kernel ratio (needs
+# root for the kernel stack; about 15 minutes): docs/FIDELITY.md.
+fidelity: build
+	bash scripts/fidelity.sh
 
 # Each native fuzz target for FUZZTIME.
 fuzz:

@@ -136,6 +136,10 @@ func testPageOverLossyLink(t *testing.T, stack string) {
 	if r.Network.Stack != stack {
 		t.Errorf("network %+v, want the %s stack", r.Network, stack)
 	}
+	warned := strings.Contains(strings.Join(r.Notes, "\n"), "gVisor's userspace stack, which under loss is not Linux's")
+	if warned != (stack == link.StackUserspace) {
+		t.Errorf("notes %q: want the userspace stack's caveat on it alone", r.Notes)
+	}
 	want := map[string]int64{"h1": 6, "h2": 1, "h3": 1}
 	for _, c := range r.Contenders {
 		// QUIC's own recovery is not TCP's: the stacks count no

@@ -43,6 +43,26 @@ func networkOf(o *Options) results.Network {
 	return n
 }
 
+// userspaceLossNote goes beside every lossy run on the userspace stack: its
+// TCP is gVisor's, whose recovery differs from Linux's. The figures are
+// make fidelity's (docs/FIDELITY.md).
+const userspaceLossNote = "this run's TCP is gVisor's userspace stack, which under loss is not Linux's: on the same link " +
+	"(40 ms, 1 and 3% loss; docs/FIDELITY.md) it made HTTP/2's one connection 28 to 52% slower than the kernel's TCP and " +
+	"HTTP/1.1's six connections 7 to 13% faster, so h2/h1 came out 1.3 to 1.6 times what Linux gives; " +
+	"run as root (--stack kernel) for the kernel's figures"
+
+// stackNotes are the run's notes about its stack.
+func stackNotes(o *Options) []string {
+	if o.Link == nil {
+		return nil
+	}
+	lo := o.Link.Options()
+	if lo.Stack != link.StackUserspace || (lo.Up.Loss == 0 && lo.Down.Loss == 0) {
+		return nil
+	}
+	return []string{userspaceLossNote}
+}
+
 // measure runs f as the measured part of a turn (see measure), with the
 // link's truth around it when the run crosses an emulated link.
 func (r *runner) measure(rd *results.Round, f func()) {
@@ -91,9 +111,15 @@ const (
 	// mss is a full segment's payload on a 1500-byte link (TCP with
 	// timestamps; QUIC's packets carry about as much).
 	mss = 1448
-	// segmentsPerAck is TCP's b: a receiver acknowledges every second
-	// segment (delayed ACKs).
+	// segmentsPerAck is how many segments a receiver acknowledges at once
+	// (delayed ACKs), for the packets of a turn.
 	segmentsPerAck = 2
+	// padhyeB is b in Padhye's formula, the segments an ACK covers: 1, not
+	// 2, as Linux acknowledges every segment around a loss (quick ACKs)
+	// and its CUBIC stays in the Reno-friendly region at a page's windows.
+	// With 1 the formula came within 8% of the kernel's one connection at
+	// 40 ms and 1 and 3% loss (docs/FIDELITY.md); with 2 it was 36% slow.
+	padhyeB = 1
 	// minRTO is Linux's floor on TCP's retransmission timeout (and
 	// gVisor's); quicAckDelay is the max_ack_delay QUIC adds to its probe
 	// timeout (RFC 9002's default, quic-go's).
@@ -106,7 +132,7 @@ const (
 // Firoiu, Towsley and Kurose (SIGCOMM 1998), whose first term is Mathis'
 // square-root law and whose second the time spent in timeouts of rto.
 func lossRate(p float64, rtt, rto time.Duration) float64 {
-	b := float64(segmentsPerAck)
+	b := float64(padhyeB)
 	den := rtt.Seconds()*math.Sqrt(2*b*p/3) + rto.Seconds()*min(1, 3*math.Sqrt(3*b*p/8))*p*(1+32*p*p)
 	return mss / den
 }

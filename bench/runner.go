@@ -165,6 +165,7 @@ func Run(ctx context.Context, opts Options) (*results.Run, error) {
 		}
 	}
 	run.Notes = append(run.Notes, heyNotes(&opts, cs)...)
+	run.Notes = append(run.Notes, stackNotes(&opts)...)
 	run.Finished = time.Now()
 	run.Interrupted = ctx.Err() != nil
 	results.Summarize(run)

@@ -17,6 +17,9 @@ import (
 
 const nicID = 1
 
+// quicBuffer is the UDP socket buffer quic-go asks for, bytes.
+const quicBuffer = 7 << 20
+
 // userspace is the link's stacks in process: two of gVisor's netstacks,
 // each with an endpoint (its network card) on the link's pipes.
 type userspace struct {
@@ -63,6 +66,14 @@ func newStack(ep *endpoint, ip netip.Addr, opts Options) (*stack.Stack, error) {
 			s.Close()
 			return nil, fmt.Errorf("link: tcp option %T: %s", opt, err)
 		}
+	}
+	// UDP sockets take the buffers quic-go asks for (7 MiB), which
+	// udpConn cannot pass on; on the kernel stack quic-go sets them itself.
+	// With gVisor's default of 212 KiB a QUIC connection lost packets at
+	// its own socket, not on the link.
+	if err := s.SetOption(tcpip.ReceiveBufferSizeOption{Min: stack.MinBufferSize, Default: quicBuffer, Max: quicBuffer}); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("link: udp receive buffer: %s", err)
 	}
 	if err := s.CreateNIC(nicID, ep); err != nil {
 		s.Close()
@@ -116,7 +127,7 @@ func (u *userspace) listenUDP(at netip.AddrPort) (net.PacketConn, error) {
 }
 
 // udpConn is a stack's UDP socket as QUIC wants one: quic-go asks to size
-// its buffers, which the stack's defaults already leave room for, so the
+// its buffers, which the stack's defaults already give (quicBuffer), so the
 // asking succeeds and changes nothing.
 type udpConn struct{ *gonet.UDPConn }
 
