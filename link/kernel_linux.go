@@ -3,6 +3,7 @@ package link
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -171,35 +172,36 @@ func (k *kernel) control(network, _ string, c syscall.RawConn) error {
 	return err
 }
 
+// socket calls open on a thread inside ns, so that the socket it makes is
+// the namespace's, and tracks that socket for Close.
+func socket[S io.Closer](k *kernel, ns *namespace, open func() (S, error)) (S, error) {
+	var sock S
+	err := ns.run(func() error {
+		var err error
+		sock, err = open()
+		return err
+	})
+	if err != nil {
+		var none S
+		return none, err
+	}
+	k.socks.add(sock)
+	return sock, nil
+}
+
 func (k *kernel) dialTCP(ctx context.Context, to netip.AddrPort) (net.Conn, error) {
-	var c net.Conn
-	err := k.client.run(func() error {
+	return socket(k, k.client, func() (net.Conn, error) {
 		// An address literal: net dials it on this goroutine, so the socket
 		// is made on this thread, in this namespace.
 		d := net.Dialer{Control: k.control, LocalAddr: &net.TCPAddr{IP: ClientIP.AsSlice()}}
-		var err error
-		c, err = d.DialContext(ctx, "tcp4", to.String())
-		return err
+		return d.DialContext(ctx, "tcp4", to.String())
 	})
-	if err != nil {
-		return nil, err
-	}
-	k.socks.add(c)
-	return c, nil
 }
 
 func (k *kernel) dialUDP(to netip.AddrPort) (net.Conn, error) {
-	var c *net.UDPConn
-	err := k.client.run(func() error {
-		var err error
-		c, err = net.DialUDP("udp4", &net.UDPAddr{IP: ClientIP.AsSlice()}, net.UDPAddrFromAddrPort(to))
-		return err
+	return socket(k, k.client, func() (net.Conn, error) {
+		return net.DialUDP("udp4", &net.UDPAddr{IP: ClientIP.AsSlice()}, net.UDPAddrFromAddrPort(to))
 	})
-	if err != nil {
-		return nil, err
-	}
-	k.socks.add(c)
-	return c, nil
 }
 
 func (k *kernel) clientPacket() (net.PacketConn, error) {
@@ -211,31 +213,17 @@ func (k *kernel) listenUDP(at netip.AddrPort) (net.PacketConn, error) {
 }
 
 func (k *kernel) udpSocket(ns *namespace, at netip.AddrPort) (net.PacketConn, error) {
-	var c *net.UDPConn
-	err := ns.run(func() error {
-		var err error
-		c, err = net.ListenUDP("udp4", net.UDPAddrFromAddrPort(at))
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	k.socks.add(c)
-	return c, nil
+	return socket(k, ns, func() (net.PacketConn, error) { return net.ListenUDP("udp4", net.UDPAddrFromAddrPort(at)) })
 }
 
 func (k *kernel) listenTCP(at netip.AddrPort) (net.Listener, error) {
-	var l net.Listener
-	err := k.server.run(func() error {
+	l, err := socket(k, k.server, func() (net.Listener, error) {
 		lc := net.ListenConfig{Control: k.control}
-		var err error
-		l, err = lc.Listen(context.Background(), "tcp4", at.String())
-		return err
+		return lc.Listen(context.Background(), "tcp4", at.String())
 	})
 	if err != nil {
 		return nil, err
 	}
-	k.socks.add(l)
 	return trackedListener{l, &k.socks}, nil
 }
 

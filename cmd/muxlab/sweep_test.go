@@ -38,20 +38,17 @@ func TestSweepBadUsage(t *testing.T) {
 	}
 }
 
-// A sweep over the stack runs the same lossy page on the kernel's TCP and
-// on gVisor's, says which carried each point, and gives each contender's
-// userspace / kernel ratio.
-func TestSweepOverStack(t *testing.T) {
-	muxtest.RequireKernel(t)
-	out := t.TempDir()
-	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"sweep", "-q", "--over", "stack", "--scenario", "page",
-		"--objects", "16", "--pages", "2", "--rounds", "1", "--warmup", "0", "--delay", "0", "--size", "8KiB",
-		"--rtt", "10ms", "--loss", "3%", "--contenders", "h1,h2", "--out", out}, &stdout, &stderr)
+// sweepResult runs muxlab sweep -q --over over args... into out, and
+// returns the one page sweep result it wrote, what it printed, and the
+// result's file.
+func sweepResult(t *testing.T, out, over string, args ...string) (r *results.Run, stdout, file string) {
+	t.Helper()
+	var o, stderr bytes.Buffer
+	code := run(context.Background(), append([]string{"sweep", "-q", "--over", over, "--out", out}, args...), &o, &stderr)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
-	files, _ := filepath.Glob(filepath.Join(out, "*-page-sweep-stack.json"))
+	files, _ := filepath.Glob(filepath.Join(out, "*-page-sweep-"+over+".json"))
 	if len(files) != 1 {
 		t.Fatalf("files %v", files)
 	}
@@ -59,6 +56,17 @@ func TestSweepOverStack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return r, o.String(), files[0]
+}
+
+// A sweep over the stack runs the same lossy page on the kernel's TCP and
+// on gVisor's, says which carried each point, and gives each contender's
+// userspace / kernel ratio.
+func TestSweepOverStack(t *testing.T) {
+	muxtest.RequireKernel(t)
+	r, stdout, _ := sweepResult(t, t.TempDir(), "stack", "--scenario", "page",
+		"--objects", "16", "--pages", "2", "--rounds", "1", "--warmup", "0", "--delay", "0", "--size", "8KiB",
+		"--rtt", "10ms", "--loss", "3%", "--contenders", "h1,h2")
 	sw := r.Sweep
 	if sw == nil || len(sw.Points) != 2 {
 		t.Fatalf("sweep %+v", sw)
@@ -74,8 +82,8 @@ func TestSweepOverStack(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(r.Verdict, "userspace / kernel, page time p50: h1 ") || !strings.Contains(stdout.String(), "userspace / kernel") {
-		t.Errorf("verdict %q and output %q give no userspace / kernel ratios", r.Verdict, stdout.String())
+	if !strings.Contains(r.Verdict, "userspace / kernel, page time p50: h1 ") || !strings.Contains(stdout, "userspace / kernel") {
+		t.Errorf("verdict %q and output %q give no userspace / kernel ratios", r.Verdict, stdout)
 	}
 }
 
@@ -83,21 +91,9 @@ func TestSweepOverStack(t *testing.T) {
 // shows the sweep's chart in a real browser.
 func TestSweepOverLoss(t *testing.T) {
 	out := t.TempDir()
-	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"sweep", "-q", "--over", "loss", "--values", "0,5%", "--scenario", "page",
+	r, printed, file := sweepResult(t, out, "loss", "--values", "0,5%", "--scenario", "page",
 		"--objects", "16", "--pages", "1", "--rounds", "1", "--warmup", "0", "--delay", "0", "--size", "8KiB",
-		"--rtt", "10ms", "--contenders", "h1,h2", "--out", out}, &stdout, &stderr)
-	if code != exitOK {
-		t.Fatalf("exit %d: %s", code, stderr.String())
-	}
-	files, _ := filepath.Glob(filepath.Join(out, "*-page-sweep-loss.json"))
-	if len(files) != 1 {
-		t.Fatalf("files %v", files)
-	}
-	r, err := results.Read(files[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+		"--rtt", "10ms", "--contenders", "h1,h2")
 	sw := r.Sweep
 	if sw == nil || len(sw.Points) != 2 || sw.Points[1].X != 5 || sw.Points[1].Run.Network.Loss != 0.05 {
 		t.Fatalf("sweep %+v", sw)
@@ -107,11 +103,12 @@ func TestSweepOverLoss(t *testing.T) {
 			t.Errorf("%s at 5%% loss: link %+v", c.Name, l)
 		}
 	}
-	if !strings.Contains(r.Verdict, "h2/h1 page time (p50)") || !strings.Contains(stdout.String(), "muxlab sweep: page over loss") {
-		t.Errorf("verdict %q; output %s", r.Verdict, stdout.String())
+	if !strings.Contains(r.Verdict, "h2/h1 page time (p50)") || !strings.Contains(printed, "muxlab sweep: page over loss") {
+		t.Errorf("verdict %q; output %s", r.Verdict, printed)
 	}
 	html := filepath.Join(out, "sweep.html")
-	if code := run(context.Background(), []string{"report", "-o", html, files[0]}, &stdout, &stderr); code != exitOK {
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"report", "-o", html, file}, &stdout, &stderr); code != exitOK {
 		t.Fatalf("report: exit %d: %s", code, stderr.String())
 	}
 	ctx, ev := browsertest.New(t, browsertest.Options{})
