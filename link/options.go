@@ -182,9 +182,21 @@ func (d *Direction) check(name string, mtu int) error {
 // StackAuto, against the stack New would choose.
 func (o *Options) checkCongestionControl() error {
 	if ccs := CongestionControls(o.Stack); !slices.Contains(ccs, o.CongestionControl) {
-		return &Error{"CongestionControl", fmt.Sprintf("%q", o.CongestionControl), fmt.Sprintf("on the %s stack: %s", o.Stack, strings.Join(ccs, ", "))}
+		return &Error{"CongestionControl", fmt.Sprintf("%q", o.CongestionControl), fmt.Sprintf("on the %s stack: %s", StackName(o.Stack), strings.Join(ccs, ", "))}
 	}
 	return nil
+}
+
+// StackName names the stack stack stands for: StackAuto's choice here
+// ("kernel (auto)" or "userspace (auto)"), or stack itself.
+func StackName(stack string) string {
+	if stack != StackAuto {
+		return stack
+	}
+	if KernelSupport() == nil {
+		return StackKernel + " (auto)"
+	}
+	return StackUserspace + " (auto)"
 }
 
 // RTT is the round trip the link adds: both one-way delays.

@@ -82,7 +82,7 @@ func (f *netFlags) resolve(fs *pflag.FlagSet) (string, *link.Options, error) {
 		}
 	}
 	if ccs := link.CongestionControls(f.stack); !slices.Contains(ccs, f.cc) {
-		return "", nil, usagef("--congestion-control: %q is not one of %s on the %s stack", f.cc, strings.Join(ccs, ", "), f.stack)
+		return "", nil, usagef("--congestion-control: %q is not one of %s on the %s stack", f.cc, strings.Join(ccs, ", "), link.StackName(f.stack))
 	}
 	if err := errorsJoinFirst(
 		checkRange("rtt", f.rtt, 0, 2*link.MaxDelay),
