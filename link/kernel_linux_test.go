@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"muxlab/internal/nobody"
 )
 
 // congestionControl reads a TCP socket's congestion control.
@@ -108,6 +110,19 @@ func TestKernelCountsAreTheNamespaces(t *testing.T) {
 func TestMain(m *testing.M) {
 	if os.Getenv("MUXLAB_LINK_CHILD") == "" {
 		os.Exit(m.Run())
+	}
+	if os.Getenv("MUXLAB_LINK_CHILD") == "probe" {
+		// Without privilege: what KernelSupport says, and what auto takes.
+		fmt.Println("support:", KernelSupport())
+		n, err := New(Options{})
+		if err != nil {
+			fmt.Println("error", err)
+			os.Exit(1)
+		}
+		name, why := n.Stack()
+		fmt.Printf("auto: %s: %s\n", name, why)
+		n.Close()
+		os.Exit(0)
 	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt)
@@ -213,5 +228,24 @@ func TestKernelLeavesNothing(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Without privilege the kernel stack is refused with what is missing, and
+// auto takes the userspace stack and says why (the test binary run as
+// nobody).
+func TestKernelRefusedWithoutPrivilege(t *testing.T) {
+	requireKernel(t)
+	out, err := nobody.Run(t, "MUXLAB_LINK_CHILD=probe")
+	if err != nil {
+		t.Fatalf("child as nobody: %v: %s", err, out)
+	}
+	for _, want := range []string{
+		"support: link: the kernel stack needs root, or CAP_SYS_ADMIN, to make a network namespace",
+		"auto: userspace: auto: userspace, as the kernel stack needs root, or CAP_SYS_ADMIN, to make a network namespace",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the child printed %q; want %q", out, want)
+		}
 	}
 }
