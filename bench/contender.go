@@ -313,8 +313,9 @@ func (c *contender) model(sc *results.Scenario, net *results.Network, maxStreams
 		m.RTTError = c.rttErr.Error()
 		return m
 	}
-	turn := sc.Delay.D() + c.rtt
-	obj := objectTime(sc.Size, net.DownBPS)
+	delay, size := sc.ObjectMeans()
+	turn := delay + c.rtt
+	obj := objectTime(size, net.DownBPS)
 	latency := time.Duration(m.Turns) * (turn + obj)
 	transfer := time.Duration(requested) * obj
 	m.RTT, m.TurnTime, m.Transfer = results.Duration(c.rtt), results.Duration(turn), results.Duration(transfer)

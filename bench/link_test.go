@@ -172,8 +172,11 @@ func TestColdPages(t *testing.T) {
 	for _, c := range r.Contenders {
 		per := int64(c.Conns)
 		tot := c.Total
-		if tot.Client == nil || tot.Client.Dials != per*3 || tot.Server == nil || tot.Server.ConnectionsAccepted != per*4 {
-			t.Errorf("%s: client %+v, server %+v; want %d dials measured and %d accepted with the warm-up", c.Name, tot.Client, tot.Server, per*3, per*4)
+		if tot.Client == nil || tot.Client.Dials != per*3 || tot.Client.WarmupDials != per || tot.Server == nil || tot.Server.ConnectionsAccepted != per*4 {
+			t.Errorf("%s: client %+v, server %+v; want %d dials measured, %d warming up, and %d accepted with the warm-up", c.Name, tot.Client, tot.Server, per*3, per, per*4)
+		}
+		if tot.Disagreement != "" {
+			t.Errorf("%s: %s; the counts are over the same pages", c.Name, tot.Disagreement)
 		}
 		if m := tot.Model; m == nil || m.Handshake <= 0 {
 			t.Errorf("%s: model %+v; want the handshakes in it", c.Name, m)

@@ -144,7 +144,8 @@ func lossRate(p float64, rtt, rto time.Duration) float64 {
 // take at its loss-limited rate (lossRate).
 func (c *contender) lossModel(sc *results.Scenario, net *results.Network, requested, turns int) (recovery, lossTime time.Duration) {
 	p := net.Loss
-	objBytes := float64(sc.Size+responseOverhead) * ipOverhead
+	_, size := sc.ObjectMeans()
+	objBytes := float64(size+responseOverhead) * ipOverhead
 	// A turn's packets: the request, its object's segments, and their ACKs.
 	segs := math.Ceil(objBytes / mss)
 	perTurn := 1 + segs + math.Ceil(segs/segmentsPerAck)

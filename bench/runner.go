@@ -285,12 +285,13 @@ func disagreement(rd *results.Round) string {
 	if rd.Client == nil || rd.Server == nil {
 		return ""
 	}
-	dials, who := rd.Client.Dials, "the client"
+	// The server counts the warm-up's connections too: so must the client.
+	dials, who := rd.Client.Dials+rd.Client.WarmupDials, "the client"
 	if sc := rd.Client.Sidecar; sc != nil { // the server sees the sidecar's upstream, not the app
 		dials, who = sc.UpstreamDials, "the sidecar"
 	}
 	if dials != rd.Server.ConnectionsAccepted {
-		return fmt.Sprintf("%s dialed %d connections but the server accepted %d on %s",
+		return fmt.Sprintf("%s dialed %d connections (the warm-up's included) but the server accepted %d on %s",
 			who, dials, rd.Server.ConnectionsAccepted, rd.Server.Listener)
 	}
 	return ""

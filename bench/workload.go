@@ -81,6 +81,7 @@ func (r *runner) runClient(ctx context.Context, c *contender, rd *results.Round)
 	rd.Client = &results.ClientConns{
 		Dials: st.Dials, Reconnects: st.Reconnects, Retries: st.Retries, ConnsPeak: st.ConnsPeak, InFlightPeak: st.InFlightPeak,
 		WaitingPeak: st.WaitingPeak, PeakStreams: st.PeakStreams, MaxConcurrentStreams: st.MaxConcurrentStreams,
+		WarmupDials: s.warmupDials,
 	}
 	for _, pc := range st.PerConn {
 		rd.Client.RequestsPerConn = append(rd.Client.RequestsPerConn, pc.Requests)
@@ -112,8 +113,10 @@ func quicOf(c Client) (h3client.QUICStats, bool) {
 // the page opens its own connections. The old client's counts are kept.
 func (s *session) renew() error {
 	s.client.Close()
-	if !s.discard {
-		s.spent = append(s.spent, s.client.Stats())
+	if st := s.client.Stats(); s.discard {
+		s.warmupDials += st.Dials
+	} else {
+		s.spent = append(s.spent, st)
 	}
 	s.discard = false
 	c, err := s.fresh()
@@ -197,8 +200,10 @@ type session struct {
 	fresh func() (Client, error)
 	spent []roundtrip.Stats
 	// discard says the next renew leaves the closed client's counts out:
-	// they were the warm-up's.
-	discard bool
+	// they were the warm-up's; warmupDials keeps its dials, which the
+	// server counted too.
+	discard     bool
+	warmupDials int64
 }
 
 func newSession(ctx context.Context, sc *results.Scenario, base string, c Client, opts *Options, progress *atomic.Int64) (*session, error) {

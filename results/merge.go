@@ -152,6 +152,7 @@ func mergeRounds(rs []Round) (Round, error) {
 				client = &ClientConns{}
 			}
 			client.Dials += rd.Client.Dials
+			client.WarmupDials += rd.Client.WarmupDials
 			client.Reconnects += rd.Client.Reconnects
 			client.ConnsPeak += rd.Client.ConnsPeak
 			client.InFlightPeak += rd.Client.InFlightPeak

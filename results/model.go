@@ -148,8 +148,35 @@ type Scenario struct {
 	// object's MIME type and recorded size in bytes.
 	ObjectTypes []string `json:"object_types,omitempty"`
 	ObjectSizes []int64  `json:"object_sizes,omitempty"`
+	// ObjectDelays, when known, is each object's time at the server: the
+	// recorded wait (--har), or the delay a listed URL asks of the demo
+	// server (--urls).
+	ObjectDelays []Duration `json:"object_delays,omitempty"`
 	// Source names where Paths came from (the list's file).
 	Source string `json:"source,omitempty"`
+}
+
+// ObjectMeans is the server delay and the size of the page's average
+// object, for the page model: the means of ObjectDelays and ObjectSizes
+// where they give every object; else Delay and Size, which are zero for a
+// page of listed or recorded objects whose figures are not known.
+func (s *Scenario) ObjectMeans() (delay time.Duration, size int64) {
+	delay, size = s.Delay.D(), s.Size
+	if n := len(s.ObjectDelays); n > 0 && n == s.Objects {
+		var sum time.Duration
+		for _, d := range s.ObjectDelays {
+			sum += d.D()
+		}
+		delay = sum / time.Duration(n)
+	}
+	if n := len(s.ObjectSizes); n > 0 && n == s.Objects {
+		var sum int64
+		for _, b := range s.ObjectSizes {
+			sum += b
+		}
+		size = sum / int64(n)
+	}
+	return delay, size
 }
 
 // Contender is one client's figures.
@@ -257,7 +284,11 @@ type Round struct {
 
 // ClientConns is what a client reported about its connections.
 type ClientConns struct {
-	Dials                int64   `json:"dials"`
+	Dials int64 `json:"dials"`
+	// WarmupDials counts the dials of the warm-up pages' clients when every
+	// page has a client of its own (cold pages), left out of Dials; the
+	// server's count of the turn includes them.
+	WarmupDials          int64   `json:"warmup_dials,omitempty"`
 	Reconnects           int64   `json:"reconnects"`
 	Retries              int64   `json:"retries,omitempty"`
 	ConnsPeak            int64   `json:"conns_peak"`

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -152,14 +153,16 @@ func (f *benchFlags) scenarioFrom(fs *pflag.FlagSet) (results.Scenario, error) {
 			return sc, usagef("--har: the recording is a page's objects: use a page scenario, without --objects")
 		}
 		sc.Paths, sc.Hosts, sc.Source, sc.Endpoint = nil, nil, f.harFile, ""
+		sc.Delay, sc.Size = 0, 0 // each object has its own, recorded
 		for _, e := range f.harPage.Entries {
 			sc.Paths = append(sc.Paths, e.URL.RequestURI())
 			sc.Hosts = append(sc.Hosts, e.URL.Hostname())
 			sc.ObjectTypes = append(sc.ObjectTypes, mimeOf(e.Header["Content-Type"]))
 			sc.ObjectSizes = append(sc.ObjectSizes, e.Size)
+			sc.ObjectDelays = append(sc.ObjectDelays, results.Duration(e.Wait))
 		}
 		sc.Objects = len(sc.Paths)
-		sc.Summary += fmt.Sprintf(" [objects: the %d recorded objects of %d origins in %s; %d entries not answered 2xx left out]",
+		sc.Summary = fmt.Sprintf("a recorded page: the %d objects of %d origins in %s, requested all at once, each with its recorded size and wait; %d entries not answered 2xx left out",
 			sc.Objects, len(f.harPage.Origins()), f.harFile, f.harLeftOut)
 	}
 	if f.pageList != nil {
@@ -168,13 +171,21 @@ func (f *benchFlags) scenarioFrom(fs *pflag.FlagSet) (results.Scenario, error) {
 		}
 		sc.Paths, sc.Objects, sc.Source = f.pageList.Paths(), len(f.pageList.URLs), f.urlsFile
 		sc.Endpoint = ""
+		sc.Delay, sc.Size, sc.ObjectDelays, sc.ObjectSizes = 0, 0, nil, nil
+		known := "what each URL asks of the demo server (delay, size) is the model's; other figures are not known to it"
+		if delays, sizes, ok := urlDemands(f.pageList.URLs); ok {
+			sc.ObjectDelays, sc.ObjectSizes = delays, sizes
+		} else {
+			known = "the URLs do not all give their size (as the demo server's size parameter): the model leaves out the objects' bytes"
+			sc.ObjectDelays = delays
+		}
 		if len(f.pageList.Origins()) > 1 { // each origin on connections of its own, by its Host
 			sc.Hosts = nil
 			for _, u := range f.pageList.URLs {
 				sc.Hosts = append(sc.Hosts, u.Hostname())
 			}
 		}
-		sc.Summary += fmt.Sprintf(" [objects: the %d URLs of %s]", sc.Objects, f.urlsFile)
+		sc.Summary = fmt.Sprintf("a page of the %d URLs of %s, requested all at once; %s", sc.Objects, f.urlsFile, known)
 	}
 	sc.Conns = f.conns
 	var changed []string
@@ -194,6 +205,31 @@ func (f *benchFlags) scenarioFrom(fs *pflag.FlagSet) (results.Scenario, error) {
 		return sc, usageError{err}
 	}
 	return sc, nil
+}
+
+// urlDemands reads what each URL asks of the demo server: its delay (none:
+// zero, as the server takes) and its size; ok says every URL gave a size
+// (else sizes is nil). A value the demo server would refuse counts as not
+// given.
+func urlDemands(urls []*url.URL) (delays []results.Duration, sizes []int64, ok bool) {
+	ok = true
+	for _, u := range urls {
+		q := u.Query()
+		d, err := time.ParseDuration(q.Get("delay"))
+		if err != nil || d < 0 {
+			d = 0
+		}
+		delays = append(delays, results.Duration(d))
+		n, err := mux.ParseSize(q.Get("size"))
+		if err != nil || !q.Has("size") {
+			ok = false
+		}
+		sizes = append(sizes, n)
+	}
+	if !ok {
+		sizes = nil
+	}
+	return delays, sizes, ok
 }
 
 // mimeOf is a Content-Type without its parameters: "text/css".

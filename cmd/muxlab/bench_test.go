@@ -380,9 +380,18 @@ func TestBenchURLList(t *testing.T) {
 	if len(r.Scenario.Paths) != 20 || r.Scenario.Objects != 20 || r.Scenario.Paths[3] != "/tile/3?size=103" || r.Scenario.Source != good {
 		t.Errorf("scenario %+v", r.Scenario)
 	}
+	// The scenario and its model are the listed objects', not the page
+	// scenario's own tiles (50 ms each at the server).
+	if sc := r.Scenario; sc.Delay != 0 || sc.Size != 0 || len(sc.ObjectSizes) != 20 || sc.ObjectSizes[3] != 103 ||
+		len(sc.ObjectDelays) != 20 || sc.ObjectDelays[3] != 0 || strings.Contains(sc.Summary, "50 ms") {
+		t.Errorf("scenario: delay %v size %d, object sizes %v, delays %v, summary %q", sc.Delay, sc.Size, sc.ObjectSizes, sc.ObjectDelays, sc.Summary)
+	}
 	for _, c := range r.Contenders {
 		if tot := c.Total; tot.OK != 2*20 || tot.Sent != 2*20 || tot.Page == nil || tot.Page.Count != 2 {
 			t.Errorf("%s: ok %d of %d, page %+v", c.Name, tot.OK, tot.Sent, tot.Page)
+		}
+		if m := c.Total.Model; m == nil || m.TurnTime != m.RTT {
+			t.Errorf("%s: model %+v; want turns of one round trip, the URLs asking no delay", c.Name, m)
 		}
 	}
 	// Two origins, both answered by the one server given: each origin on

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"muxlab/internal/muxtest"
 	"muxlab/mux"
@@ -75,6 +76,11 @@ func TestHARReplay(t *testing.T) {
 	}
 	if r.Scenario.Objects != 80 || len(r.Scenario.Hosts) != 80 || !strings.Contains(r.Scenario.Summary, "1 entries not answered 2xx left out") {
 		t.Errorf("scenario %+v", r.Scenario)
+	}
+	// Each object's recorded wait (2 ms) and size are the scenario's, not
+	// the page scenario's own tiles.
+	if sc := r.Scenario; len(sc.ObjectDelays) != 80 || sc.ObjectDelays[0].D() != 2*time.Millisecond || sc.Delay != 0 || sc.Size != 0 {
+		t.Errorf("scenario: delays %v, delay %v, size %d", sc.ObjectDelays, sc.Delay, sc.Size)
 	}
 	want := map[string]int64{"h1": 6 * 3, "h2": 3} // per origin, as a browser
 	for _, c := range r.Contenders {
