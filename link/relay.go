@@ -45,7 +45,7 @@ func (n *Network) Relay(ctx context.Context, network, target string, dialTimeout
 		if err != nil {
 			return "", err
 		}
-		r := &udpRelay{pc: pc, network: network, target: raddr, flows: map[string]*net.UDPConn{}}
+		r := &udpRelay{pc: pc, dial: func() (net.Conn, error) { return net.DialUDP(network, nil, raddr) }, flows: map[string]net.Conn{}}
 		n.onClose(r.stop)
 		stop := context.AfterFunc(ctx, r.stop)
 		go func() {
@@ -64,10 +64,17 @@ func (n *Network) Relay(ctx context.Context, network, target string, dialTimeout
 // connection to it is one connection across the link. It stops when ctx is
 // done or n closes.
 func (n *Network) Forward(ctx context.Context, address string, dialTimeout time.Duration) (string, error) {
+	return n.ForwardFrom(ctx, "127.0.0.1:0", address, dialTimeout)
+}
+
+// ForwardFrom is Forward listening on from, a host:port of the machine's
+// own (a port of 0 chooses one): for a server whose users reach it at an
+// address they were given.
+func (n *Network) ForwardFrom(ctx context.Context, from, address string, dialTimeout time.Duration) (string, error) {
 	if _, err := addrPort(address, ServerIP); err != nil {
 		return "", err
 	}
-	r, err := forward(ctx, func(ctx context.Context) (net.Conn, error) {
+	r, err := forward(ctx, from, func(ctx context.Context) (net.Conn, error) {
 		ctx, cancel := context.WithTimeout(ctx, dialTimeout)
 		defer cancel()
 		return n.Dial(ctx, "tcp", address)
@@ -84,15 +91,15 @@ func (n *Network) Forward(ctx context.Context, address string, dialTimeout time.
 // relay behind it) for a client that cannot be given one. It returns the
 // loopback address; it stops when ctx is done.
 func Forward(ctx context.Context, dial func(ctx context.Context) (net.Conn, error)) (string, error) {
-	r, err := forward(ctx, dial)
+	r, err := forward(ctx, "127.0.0.1:0", dial)
 	if err != nil {
 		return "", err
 	}
 	return r.l.Addr().String(), nil
 }
 
-func forward(ctx context.Context, dial func(ctx context.Context) (net.Conn, error)) (*tcpRelay, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+func forward(ctx context.Context, from string, dial func(ctx context.Context) (net.Conn, error)) (*tcpRelay, error) {
+	l, err := net.Listen("tcp", from)
 	if err != nil {
 		return nil, fmt.Errorf("link: forward: %w", err)
 	}
@@ -103,6 +110,30 @@ func forward(ctx context.Context, dial func(ctx context.Context) (net.Conn, erro
 		r.serve()
 	}()
 	return r, nil
+}
+
+// ForwardPacket is Forward for datagrams (QUIC): it listens for UDP on
+// from, a host:port of the machine's own, and carries each flow (one per
+// source address) across the link on a client-side socket of its own to
+// address (ServerIP:port), and the answers back; a flow without a packet
+// for RelayIdle ends. It returns the address it listens on, and stops when
+// ctx is done or n closes.
+func (n *Network) ForwardPacket(ctx context.Context, from, address string) (string, error) {
+	if _, err := addrPort(address, ServerIP); err != nil {
+		return "", err
+	}
+	pc, err := net.ListenPacket("udp", from)
+	if err != nil {
+		return "", fmt.Errorf("link: forward: %w", err)
+	}
+	r := &udpRelay{pc: pc, dial: func() (net.Conn, error) { return n.Dial(ctx, "udp", address) }, flows: map[string]net.Conn{}}
+	n.onClose(r.stop)
+	stop := context.AfterFunc(ctx, r.stop)
+	go func() {
+		defer stop()
+		r.serve()
+	}()
+	return pc.LocalAddr().String(), nil
 }
 
 // A tcpRelay accepts connections and joins each to one it dials.
@@ -193,13 +224,14 @@ func (r *tcpRelay) stop() {
 	}
 }
 
+// A udpRelay carries each flow of datagrams arriving at pc (one per source
+// address) on a socket of its own that dial makes, and the answers back.
 type udpRelay struct {
-	pc      net.PacketConn
-	network string
-	target  *net.UDPAddr
+	pc   net.PacketConn
+	dial func() (net.Conn, error)
 
 	mu     sync.Mutex // guards the following
-	flows  map[string]*net.UDPConn
+	flows  map[string]net.Conn
 	closed bool
 }
 
@@ -220,7 +252,7 @@ func (r *udpRelay) serve() {
 
 // flow returns the real socket for datagrams from the client address from,
 // making it (and its way back) on the first datagram.
-func (r *udpRelay) flow(from net.Addr) (*net.UDPConn, error) {
+func (r *udpRelay) flow(from net.Addr) (net.Conn, error) {
 	key := from.String()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -230,7 +262,7 @@ func (r *udpRelay) flow(from net.Addr) (*net.UDPConn, error) {
 	if out := r.flows[key]; out != nil {
 		return out, nil
 	}
-	out, err := net.DialUDP(r.network, nil, r.target)
+	out, err := r.dial()
 	if err != nil {
 		return nil, err
 	}
@@ -241,7 +273,7 @@ func (r *udpRelay) flow(from net.Addr) (*net.UDPConn, error) {
 
 // back carries the server's datagrams of one flow to the client until the
 // flow is idle for RelayIdle.
-func (r *udpRelay) back(key string, out *net.UDPConn, to net.Addr) {
+func (r *udpRelay) back(key string, out net.Conn, to net.Addr) {
 	defer func() {
 		r.mu.Lock()
 		if r.flows[key] == out {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 )
@@ -167,5 +168,55 @@ func TestForward(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		t.Error("the forwarder still accepts after its context was cancelled")
+	})
+}
+
+// ForwardPacket carries each flow of datagrams from the machine's own
+// network across the link, one client-side socket per source, and the
+// answers back; each round trip takes at least the link's.
+func TestForwardPacket(t *testing.T) {
+	forStacks(t, func(t *testing.T) {
+		n := newNet(t, Options{Up: Direction{Delay: 5 * time.Millisecond}, Down: Direction{Delay: 5 * time.Millisecond}})
+		pc, err := n.ListenPacket("udp", ":0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pc.Close()
+		sources := make(chan string, 16)
+		go func() {
+			buf := make([]byte, 2048)
+			for {
+				k, from, err := pc.ReadFrom(buf)
+				if err != nil {
+					return
+				}
+				sources <- from.String()
+				pc.WriteTo(buf[:k], from)
+			}
+		}()
+		local, err := n.ForwardPacket(t.Context(), "127.0.0.1:0", pc.LocalAddr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 2 { // two sources: two flows
+			c, err := net.Dial("udp", local)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			start := time.Now()
+			c.Write([]byte{byte(i)})
+			got := make([]byte, 8)
+			if k, err := c.Read(got); err != nil || k != 1 || got[0] != byte(i) {
+				t.Fatalf("echo %d through the forwarder: %v, %v", i, got[:k], err)
+			}
+			if d := time.Since(start); d < 10*time.Millisecond {
+				t.Errorf("a datagram's round trip took %v, less than the link's 10ms", d)
+			}
+			c.Close()
+		}
+		if a, b := <-sources, <-sources; a == b || !strings.HasPrefix(a, ClientIP.String()+":") {
+			t.Errorf("the server saw the flows from %s and %s; want two sockets on the client side", a, b)
+		}
 	})
 }
