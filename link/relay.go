@@ -310,3 +310,80 @@ func (r *udpRelay) stop() {
 		out.Close()
 	}
 }
+
+// ListenBehind listens for TCP on the server side and forwards from, a
+// host:port of the machine's own (port 0 chooses one), to it: a server that
+// serves the returned listener is reached at from by the machine's own
+// clients (a person's browser), each connection crossing the link. The
+// listener's Addr is the address reached. The forwarder stops when ctx is
+// done or n closes, not with the listener, so that connections already
+// across finish as the server lets them.
+func (n *Network) ListenBehind(ctx context.Context, from string, dialTimeout time.Duration) (net.Listener, error) {
+	l, err := n.Listen("tcp", ":0")
+	if err != nil {
+		return nil, err
+	}
+	at, err := n.ForwardFrom(ctx, from, l.Addr().String(), dialTimeout)
+	if err == nil {
+		var a *net.TCPAddr
+		if a, err = net.ResolveTCPAddr("tcp", at); err == nil {
+			return behindListener{Listener: l, at: a}, nil
+		}
+	}
+	l.Close()
+	return nil, err
+}
+
+// behindListener is a server-side listener that says where the machine's
+// own clients reach it.
+type behindListener struct {
+	net.Listener
+	at net.Addr
+}
+
+func (l behindListener) Addr() net.Addr { return l.at }
+
+// ListenPacketBehind is ListenBehind for UDP (QUIC): a server-side socket
+// reached at from through ForwardPacket, whose LocalAddr is the address
+// reached.
+func (n *Network) ListenPacketBehind(ctx context.Context, from string) (net.PacketConn, error) {
+	pc, err := n.ListenPacket("udp", ":0")
+	if err != nil {
+		return nil, err
+	}
+	at, err := n.ForwardPacket(ctx, from, pc.LocalAddr().String())
+	if err == nil {
+		var a *net.UDPAddr
+		if a, err = net.ResolveUDPAddr("udp", at); err == nil {
+			return behindPacketConn{PacketConn: pc, at: a}, nil
+		}
+	}
+	pc.Close()
+	return nil, err
+}
+
+// behindPacketConn is a server-side UDP socket that says where the
+// machine's own clients reach it; it passes on QUIC's requests for socket
+// buffers.
+type behindPacketConn struct {
+	net.PacketConn
+	at net.Addr
+}
+
+func (c behindPacketConn) LocalAddr() net.Addr { return c.at }
+
+// SetReadBuffer passes the size on to the socket, when it takes one.
+func (c behindPacketConn) SetReadBuffer(n int) error {
+	if s, ok := c.PacketConn.(interface{ SetReadBuffer(int) error }); ok {
+		return s.SetReadBuffer(n)
+	}
+	return nil
+}
+
+// SetWriteBuffer passes the size on to the socket, when it takes one.
+func (c behindPacketConn) SetWriteBuffer(n int) error {
+	if s, ok := c.PacketConn.(interface{ SetWriteBuffer(int) error }); ok {
+		return s.SetWriteBuffer(n)
+	}
+	return nil
+}

@@ -116,7 +116,7 @@ func (s *Server) serveDemo(w http.ResponseWriter, r *http.Request) {
 	}
 	var b bytes.Buffer
 	err := demoTemplate.Execute(&b, map[string]any{
-		"N": n, "Delay": delay.String(), "H1": h1, "H2": h2, "H3": h3,
+		"N": n, "Delay": delay.String(), "H1": h1, "H2": h2, "H3": h3, "Network": s.opts.Network,
 		"Delays": []string{"0s", "30ms", "200ms", "1s"}, "Counts": []int{16, 100, 400, 1000},
 	})
 	if err != nil {

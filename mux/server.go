@@ -63,6 +63,10 @@ type Options struct {
 	// elsewhere. The server closes them. Nil: every listener binds its
 	// address.
 	Listeners map[string]net.Listener
+	// Network says, for the demo page, what network stands between the
+	// listeners and their clients ("4g, emulated: 170 ms, 9 Mbit/s ..."):
+	// the server does not know, its caller does. Empty: the machine's own.
+	Network string
 	// Certificate is the TLS listeners' certificate. Nil: a self-signed one
 	// for localhost and 127.0.0.1, made at start and kept in memory.
 	Certificate *tls.Certificate

@@ -9,15 +9,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
+	"muxlab/bench"
+	"muxlab/link"
 	"muxlab/mux"
 	"muxlab/mux/h3"
 	"muxlab/pageset"
+	"muxlab/results"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -45,7 +49,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	harFile := fs.String("har", "", "replay a recorded page (a HAR file) offline: every entry answered as recorded, every origin by this server")
 	h3Addr := fs.String("h3", "", "HTTP/3 (QUIC) listener UDP address, e.g. 127.0.0.1:8443 (empty: off)")
 	h3Streams := fs.Int64("h3-max-streams", h3.DefaultMaxStreams, "with --h3: requests one client may have in flight on one QUIC connection")
+	var nf netFlags
+	nf.define(fs)
+	fs.Lookup("net").Usage = "put every listener behind this emulated network (see muxlab bench --list): a browser on this machine then sees its round trip, bottleneck and loss; default loopback, none"
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if nf.profile == "" {
+		nf.profile = "loopback"
+	}
+	netName, linkOpts, err := nf.resolve(fs)
+	if err != nil {
 		return err
 	}
 	o.ConnWindow, o.StreamWindow, o.MaxHeaderBytes = int(connWin), int(streamWin), int(headerBytes)
@@ -77,6 +91,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return usagef("--h1, --h2c and --both are all off: nothing to serve")
 	}
+	// Behind an emulated network every listener is made on the link's
+	// server side and reached at its address through a forwarder; the
+	// forwarders outlive ctx, so that Shutdown's grace still reaches them.
+	var lk *link.Network
+	if linkOpts != nil {
+		if lk, err = link.New(*linkOpts); err != nil {
+			return usageError{fmt.Errorf("--net %s: %w", netName, err)}
+		}
+		defer lk.Close()
+		if err := behindLink(lk, &o, netName, h3Addr); err != nil {
+			return err
+		}
+	}
 	var page *pageset.Page
 	if *harFile != "" {
 		f, err := os.Open(*harFile)
@@ -100,7 +127,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageError{err}
 	}
 	if *h3Addr != "" {
-		l, err := h3.Listen(s, h3.Options{Addr: *h3Addr, Certificate: o.Certificate, MaxStreams: *h3Streams})
+		ho := h3.Options{Addr: *h3Addr, Certificate: o.Certificate, MaxStreams: *h3Streams}
+		if lk != nil {
+			if ho.PacketConn, err = lk.ListenPacketBehind(context.Background(), *h3Addr); err != nil {
+				s.Close()
+				return usagef("--h3: cannot listen on %s: %v", *h3Addr, err)
+			}
+			ho.Addr = ""
+		}
+		l, err := h3.Listen(s, ho)
 		if errors.As(err, &le) {
 			s.Close()
 			return usagef("--h3: cannot listen on %s: %v", le.Addr, errors.Unwrap(le.Err))
@@ -113,6 +148,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	s.Start()
 	printListeners(stdout, s)
+	if o.Network != "" {
+		fmt.Fprintf(stdout, "  every listener is behind an emulated network: %s\n", o.Network)
+	}
 	if page != nil {
 		fmt.Fprintf(stdout, "  replaying %s: %d objects of %d origins (%s), each answered as recorded; send the origin's host in Host\n",
 			*harFile, len(page.Entries), len(page.Origins()), strings.Join(page.Origins(), ", "))
@@ -205,6 +243,42 @@ func demoOptions(fs *pflag.FlagSet, o *mux.Options, demo, h3on bool, h1TLS, h2TL
 			return usageError{err}
 		}
 		o.Certificate = cert
+	}
+	return nil
+}
+
+// behindLink puts o's TCP listeners behind lk: each is made on the link's
+// server side and reached at its configured address on this machine, and
+// o.Network says what the network is, for the demo page.
+func behindLink(lk *link.Network, o *mux.Options, name string, h3Addr *string) error {
+	if o.Listeners == nil {
+		o.Listeners = map[string]net.Listener{}
+	}
+	for _, l := range []struct {
+		flag, listener string
+		addr           *string
+	}{
+		{"h1", mux.ListenerH1, &o.H1Addr}, {"h2c", mux.ListenerH2C, &o.H2CAddr}, {"both", mux.ListenerBoth, &o.BothAddr},
+		{"h1-tls", mux.ListenerH1TLS, &o.H1TLSAddr}, {"h2-tls", mux.ListenerH2TLS, &o.H2TLSAddr},
+	} {
+		if *l.addr == "" {
+			continue
+		}
+		ln, err := lk.ListenBehind(context.Background(), *l.addr, bench.DefaultDialTimeout)
+		if err != nil {
+			for _, made := range o.Listeners {
+				made.Close()
+			}
+			return usagef("--%s: cannot listen on %s: %v", l.flag, *l.addr, err)
+		}
+		o.Listeners[l.listener], *l.addr = ln, ""
+	}
+	lo := lk.Options()
+	stack, _ := lk.Stack()
+	o.Network = fmt.Sprintf("%s, emulated: %v round trip, %s down, %s up, %g%% loss each way, on the %s stack", name,
+		lo.RTT(), results.FormatRate(lo.Down.Rate), results.FormatRate(lo.Up.Rate), lo.Down.Loss*100, stack)
+	if *h3Addr != "" {
+		o.Network += " (HTTP/3 too)"
 	}
 	return nil
 }

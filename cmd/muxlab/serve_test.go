@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"io"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"muxlab/h3client"
 	"muxlab/internal/muxtest"
 	"muxlab/mux"
 )
@@ -70,6 +72,10 @@ func TestServeBadUsage(t *testing.T) {
 		{[]string{"serve", "--demo", "--cert", junk}, "--cert and --key go together"},
 		{[]string{"serve", "--demo", "--h2-tls", "nowhere"}, `--h2-tls: "nowhere" is not an address`},
 		{[]string{"nosuchcommand"}, `unknown command "nosuchcommand"`},
+		{[]string{"serve", "--net", "moon"}, `--net: "moon" is not a network profile`},
+		{[]string{"serve", "--seed", "7"}, "--seed: only for an emulated network"},
+		{[]string{"serve", "--rtt", "40ms", "--stack", "gvisor"}, `--stack: "gvisor" is not one of auto, kernel, userspace`},
+		{[]string{"serve", "--net", "4g", "--h1", busy.Addr().String(), "--h2c", ""}, "--h1: cannot listen on " + busy.Addr().String()},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -152,4 +158,69 @@ func httpGet(url string) (string, error) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return string(b), err
+}
+
+// Behind --net every listener is reached at its own address on this
+// machine across the emulated link: a request takes the link's round trips
+// (the forwarder's connect, then the request), HTTP/3 crosses it too, and
+// the demo page names the network.
+func TestServeBehindNetwork(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	code := make(chan int, 1)
+	go func() {
+		code <- run(ctx, []string{"serve", "--demo", "--h1", "127.0.0.1:0", "--h2c", "127.0.0.1:0", "--h1-tls", "127.0.0.1:0",
+			"--h2-tls", "127.0.0.1:0", "--h3", "127.0.0.1:0", "--rtt", "100ms"}, &stdout, &stderr)
+	}()
+	find := func(re string) string {
+		var got string
+		muxtest.WaitFor(t, 10*time.Second, "the server's URLs on stdout", func() bool {
+			if m := regexp.MustCompile(re).FindStringSubmatch(stdout.String()); m != nil {
+				got = m[1]
+			}
+			return got != ""
+		})
+		return got
+	}
+	h1 := find(`HTTP/1\.1 only:\s+(http://127\.0\.0\.1:\d+)/`)
+	start := time.Now()
+	if body, err := httpGet(h1 + "/hello"); err != nil || body == "" {
+		t.Fatalf("GET /hello behind the network: %q, %v", body, err)
+	}
+	if d := time.Since(start); d < 200*time.Millisecond {
+		t.Errorf("a first request took %v behind a 100ms round trip, less than the two it needs", d)
+	}
+	demo := find(`open (https://127\.0\.0\.1:\d+/demo)`)
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	resp, err := c.Get(demo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(page), "Network between this browser and the server: custom, emulated: 100ms round trip") {
+		t.Errorf("the demo page does not name its network:\n%s", page)
+	}
+	h3 := find(`HTTP/3 \(QUIC, UDP\):\s+(https://127\.0\.0\.1:\d+)/`)
+	client, err := h3client.New(h3client.Options{Addr: strings.TrimPrefix(h3, "https://"), TLSConfig: &tls.Config{InsecureSkipVerify: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, h3+"/hello", nil)
+	start = time.Now()
+	r3, err := client.Do(req, nil)
+	if err != nil {
+		t.Fatalf("HTTP/3 behind the network: %v", err)
+	}
+	io.Copy(io.Discard, r3.Body)
+	r3.Body.Close()
+	if d := time.Since(start); d < 100*time.Millisecond || r3.StatusCode != http.StatusOK {
+		t.Errorf("HTTP/3: %d after %v; want 200 after at least the 100ms round trip", r3.StatusCode, d)
+	}
+	cancel()
+	if c := <-code; c != exitOK {
+		t.Errorf("exit %d, stderr %q", c, stderr.String())
+	}
 }
