@@ -4,9 +4,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/pem"
 	"fmt"
 	"math/big"
@@ -90,4 +92,18 @@ func LoadCertificate(certFile, keyFile string) (*tls.Certificate, error) {
 		return nil, &CertFileError{"key", keyFile, fmt.Errorf("does not match %s or cannot be read: %w", certFile, err)}
 	}
 	return &cert, nil
+}
+
+// SPKIHash is the base64 SHA-256 of cert's public key, as Chromium's
+// --ignore-certificate-errors-spki-list takes it; empty for no certificate.
+func SPKIHash(cert *tls.Certificate) string {
+	if cert == nil || len(cert.Certificate) == 0 {
+		return ""
+	}
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(leaf.RawSubjectPublicKeyInfo)
+	return base64.StdEncoding.EncodeToString(sum[:])
 }

@@ -2,10 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/tls"
-	"crypto/x509"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -187,23 +183,9 @@ func printListeners(w io.Writer, s *mux.Server) {
 		fmt.Fprintln(w, "  or start a throwaway Chrome with --ignore-certificate-errors --user-data-dir=$(mktemp -d)")
 		if h3 := s.Addr(mux.ListenerH3); h3 != "" {
 			fmt.Fprintf(w, "  the HTTP/3 pane needs Chrome told to use QUIC for its origin and to trust the key of its certificate:\n")
-			fmt.Fprintf(w, "  --origin-to-force-quic-on=%s --ignore-certificate-errors-spki-list=%s\n", h3, spkiHash(s.Certificate()))
+			fmt.Fprintf(w, "  --origin-to-force-quic-on=%s --ignore-certificate-errors-spki-list=%s\n", h3, mux.SPKIHash(s.Certificate()))
 		}
 	}
-}
-
-// spkiHash is the base64 SHA-256 of cert's public key, as Chromium's
-// --ignore-certificate-errors-spki-list takes it.
-func spkiHash(cert *tls.Certificate) string {
-	if cert == nil || len(cert.Certificate) == 0 {
-		return ""
-	}
-	leaf, err := x509.ParseCertificate(cert.Certificate[0])
-	if err != nil {
-		return ""
-	}
-	sum := sha256.Sum256(leaf.RawSubjectPublicKeyInfo)
-	return base64.StdEncoding.EncodeToString(sum[:])
 }
 
 // demoOptions adds the demo's TLS listeners, and the certificate of the
