@@ -78,6 +78,3 @@ func TestStartFails(t *testing.T) {
 		t.Errorf("a browser that exits at once: %v", err)
 	}
 }
-
-
-
