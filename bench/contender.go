@@ -23,6 +23,11 @@ const (
 	SidecarH2 = "sidecar-h2"
 	SidecarH3 = "sidecar-h3"
 	Hey       = "hey"
+	// Chromium loading the page from the server's listener of each
+	// protocol.
+	ChromiumH1 = "chromium-h1"
+	ChromiumH2 = "chromium-h2"
+	ChromiumH3 = "chromium-h3"
 )
 
 // Contender describes one client under test. The harness knows contenders
@@ -57,6 +62,9 @@ type Contender struct {
 	// Sweep marks the contenders a sweep runs when none are named: the two
 	// whose difference a sweep is about.
 	Sweep bool
+	// PageOnly says it loads pages and nothing else (a browser): it runs
+	// only in a page scenario.
+	PageOnly bool
 
 	// conns is how many connections (pool) or workers it uses for sc.
 	conns func(sc *results.Scenario) int
@@ -184,6 +192,37 @@ var table = []Contender{
 	},
 }
 
+// browserConns is how many connections Chromium keeps to an HTTP/1.1 origin.
+const browserConns = 6
+
+func init() {
+	// The browser contenders: Chromium on the TLS listener that offers one
+	// protocol, or forced to QUIC; references, run only when named.
+	for _, b := range []struct {
+		name, protocol, listener string
+		conns                    int
+		model                    func(objects, conns, maxStreams int) (int, int)
+		handshake                int
+		wire                     wire
+		probe                    func(t Target, dialTimeout time.Duration) (Client, error)
+	}{
+		{ChromiumH1, "HTTP/1.1 (Chromium)", "h1_tls", browserConns, poolModel, 2, wirePool, probeH1},
+		{ChromiumH2, "HTTP/2 (Chromium)", "h2_tls", 1, streamsModel, 2, wireTCP, func(t Target, d time.Duration) (Client, error) { return newH2(t, 1, d) }},
+		{ChromiumH3, "HTTP/3 (Chromium)", "h3", 1, streamsModel, 1, wireQUIC, func(t Target, d time.Duration) (Client, error) { return newH3(t, 1, d) }},
+	} {
+		n := b.conns
+		table = append(table, Contender{
+			Name: b.name, Protocol: b.protocol, Listener: b.listener, Reference: true, Optional: true, OneOrigin: true, PageOnly: true,
+			Summary: "headless Chromium loading each page of the scenario (fetch, every object at once) from the server's " + b.listener +
+				" listener, timed by its own Resource Timing (for reference)",
+			conns: func(*results.Scenario) int { return n }, unit: "connections", run: runChromium, probe: b.probe,
+			// TCP and TLS 1.3 before the first request; Chromium sends at once,
+			// where h2client waits for SETTINGS. QUIC: one round trip.
+			pageModel: b.model, handshake: b.handshake, wire: b.wire,
+		})
+	}
+}
+
 // Contenders returns the table of contenders, in the default order.
 func Contenders() []Contender { return append([]Contender(nil), table...) }
 
@@ -283,7 +322,7 @@ func newContender(d Contender, t Target, sc *results.Scenario) *contender {
 		c.planned = int64(sc.Pages * requested)
 	default:
 		c.planned = int64(sc.Requests)
-		if d.run != nil { // an outside tool sends what it sends: see heyObjects
+		if d.Name == Hey { // hey sends what it sends: see heyObjects
 			c.planned = int64(heyObjects(sc.Requests, c.n))
 		}
 	}

@@ -25,7 +25,7 @@ func Embed(opts *Options, maxStreams int, lk *link.Network) (stop func(), err er
 		listenPacket = func() (net.PacketConn, error) { return lk.ListenPacket("udp", ":0") }
 	}
 	names := []string{mux.ListenerH1, mux.ListenerH2C}
-	if opts.TLS {
+	if opts.TLS || NeedsAny(opts.Contenders, mux.ListenerH1TLS) || NeedsAny(opts.Contenders, mux.ListenerH2TLS) {
 		names = append(names, mux.ListenerH1TLS, mux.ListenerH2TLS)
 	}
 	lns := map[string]net.Listener{}
@@ -89,6 +89,7 @@ func Embed(opts *Options, maxStreams int, lk *link.Network) (stop func(), err er
 				t.ListenPacket = lk.DialPacket
 			}
 		}
+		t.Link, t.SPKI = lk, mux.SPKIHash(cert)
 		opts.Targets = append(opts.Targets, t)
 	}
 	opts.Embedded = true
@@ -104,7 +105,7 @@ func embeddedTruth(srv *mux.Server) TruthFuncs {
 			snap := ServerSnapshot{}
 			for name, l := range srv.Stats().Listeners {
 				snap[name] = ListenerCounts{Addr: l.Addr, ConnectionsAccepted: l.ConnectionsAccepted,
-					ConnectionsOpen: l.ConnectionsOpen, Requests: l.Requests,
+					ConnectionsOpen: l.ConnectionsOpen, ConnectionsIdle: l.ConnectionsIdle, Requests: l.Requests,
 					PeakInFlightPerConn: l.PeakInFlightPerConn, Protos: l.Protos}
 			}
 			return snap

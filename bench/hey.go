@@ -108,7 +108,7 @@ func heyTimeout(d time.Duration) int { return int(math.Ceil(d.Seconds())) }
 func heyNotes(opts *Options, cs []*contender) []string {
 	var out []string
 	for _, c := range cs {
-		if c.run == nil {
+		if c.Name != Hey {
 			continue
 		}
 		sc := &opts.Scenario

@@ -8,6 +8,7 @@ import (
 	"net/url"
 
 	"muxlab/internal/rawconn"
+	"muxlab/link"
 	"muxlab/roundtrip"
 )
 
@@ -34,6 +35,15 @@ type Target struct {
 	// ListenPacket makes a QUIC client's UDP socket. Nil: one on the
 	// machine's network.
 	ListenPacket func() (net.PacketConn, error)
+	// Link is the emulated link the listener is behind, for a contender
+	// that is a program of its own (a browser): it runs in the link's
+	// client namespace, or reaches the listener through a forwarder. Nil:
+	// the machine's own network.
+	Link *link.Network
+	// SPKI is the base64 SHA-256 of the listener's certificate's key, for a
+	// browser to trust (the embedded server's is self-signed); empty: the
+	// system's roots decide.
+	SPKI string
 }
 
 // NewTarget makes the target of listener at rawURL, a base URL like

@@ -32,6 +32,7 @@ type ListenerCounts struct {
 	Addr                string           `json:"addr"`
 	ConnectionsAccepted int64            `json:"connections_accepted"`
 	ConnectionsOpen     int64            `json:"connections_open"`
+	ConnectionsIdle     int64            `json:"connections_idle"`
 	Requests            int64            `json:"requests"`
 	PeakInFlightPerConn int64            `json:"peak_in_flight_per_conn"`
 	Protos              map[string]int64 `json:"protos"`
@@ -61,7 +62,7 @@ func (s ServerSnapshot) match(t Target) *results.ServerConns {
 	}
 	l = s[name]
 	return &results.ServerConns{Listener: name, Match: how, ConnectionsAccepted: l.ConnectionsAccepted,
-		Requests: l.Requests, PeakInFlightPerConn: l.PeakInFlightPerConn, Protos: l.Protos}
+		ConnectionsIdle: l.ConnectionsIdle, Requests: l.Requests, PeakInFlightPerConn: l.PeakInFlightPerConn, Protos: l.Protos}
 }
 
 // TruthFuncs is a GroundTruth made of two functions, for a server in the

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"time"
 
@@ -39,10 +40,11 @@ type Options struct {
 	// from the first request (it would otherwise wait for Alt-Svc). Empty:
 	// QUIC off.
 	QUICOrigins []string
-	// Launch, if not nil, is where the browser's process must be started
-	// from (a thread inside the client's network namespace): it calls its
-	// argument there. Nil: here.
-	Launch func(func() error) error
+	// NetNS, if not empty, is the network namespace the browser must run
+	// in (a path to join with nsenter --net, the link's client side): it
+	// is started there, and checked to be there before it loads anything.
+	// Empty: the process's own.
+	NetNS string
 	// StartTimeout bounds the start (DefaultStartTimeout).
 	StartTimeout time.Duration
 }
@@ -80,32 +82,56 @@ func Start(ctx context.Context, o Options) (*Browser, error) {
 	} else {
 		flags = append(flags, chromedp.Flag("disable-quic", true))
 	}
+	if o.NetNS != "" {
+		flags = append(flags, chromedp.ModifyCmdFunc(func(cmd *exec.Cmd) {
+			cmd.Args = append([]string{nsenterPath, "--net=" + o.NetNS, "--", cmd.Path}, cmd.Args[1:]...)
+			cmd.Path = nsenterPath
+		}))
+	}
 	actx, cancelA := chromedp.NewExecAllocator(context.WithoutCancel(ctx), flags...)
 	// chromedp's own complaints (a browser that went away) are not ours to
 	// print: the error returned says what failed.
 	tab, cancelT := chromedp.NewContext(actx, chromedp.WithErrorf(func(string, ...any) {}))
 	b := &Browser{cancel: func() { cancelT(); cancelA() }, tab: tab, dir: dir}
-	// The first action starts the process and dials its DevTools socket,
-	// both on the calling thread: where Launch puts it. Its context is the
-	// browser's lifetime, so the start's bound ends the browser instead.
-	start := func() error {
-		late := time.AfterFunc(o.StartTimeout, b.cancel)
-		err := chromedp.Do(tab)
-		if !late.Stop() {
-			return fmt.Errorf("it did not start within %v", o.StartTimeout)
-		}
-		return err
+	// The first action starts the process. Its context is the browser's
+	// lifetime, so the start's bound ends the browser instead.
+	late := time.AfterFunc(o.StartTimeout, b.cancel)
+	err = chromedp.Do(tab)
+	if !late.Stop() {
+		err = fmt.Errorf("it did not start within %v", o.StartTimeout)
 	}
-	if o.Launch != nil {
-		err = o.Launch(start)
-	} else {
-		err = start()
+	if err == nil && o.NetNS != "" {
+		err = inNamespace(chromedp.FromContext(tab).Browser.Process(), o.NetNS)
 	}
 	if err != nil {
 		b.Close()
 		return nil, fmt.Errorf("browser: starting %s: %w", o.ExecPath, err)
 	}
 	return b, nil
+}
+
+// nsenterPath is util-linux's nsenter, which joins a namespace and execs.
+const nsenterPath = "/usr/bin/nsenter"
+
+// inNamespace checks that the browser's process runs in the namespace ns:
+// one outside it would send the link's traffic to the machine's own
+// network.
+func inNamespace(p *os.Process, ns string) error {
+	if p == nil {
+		return errors.New("no process to check")
+	}
+	want, err := os.Readlink(ns)
+	if err != nil {
+		return err
+	}
+	got, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", p.Pid))
+	if err != nil {
+		return err
+	}
+	if got != want {
+		return fmt.Errorf("its process is in network namespace %s, not the link's %s", got, want)
+	}
+	return nil
 }
 
 // Close ends the browser and removes its profile.

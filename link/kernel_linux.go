@@ -274,6 +274,10 @@ func (ns *namespace) counts(active bool) (t TCP, u UDP) {
 	return t, u
 }
 
+func (k *kernel) clientNamespace() string {
+	return fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), k.client.fd)
+}
+
 func (k *kernel) deviceDrops() (up, down int64) {
 	return k.client.deviceDrops(), k.server.deviceDrops()
 }

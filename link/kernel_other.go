@@ -31,6 +31,7 @@ func (*kernel) listenTCP(netip.AddrPort) (net.Listener, error)   { return nil, K
 func (*kernel) listenUDP(netip.AddrPort) (net.PacketConn, error) { return nil, KernelSupport() }
 func (*kernel) tcp() (TCP, TCP)                                  { return TCP{}, TCP{} }
 func (*kernel) udp() (UDP, UDP)                                  { return UDP{}, UDP{} }
+func (*kernel) clientNamespace() string                          { return "" }
 func (*kernel) deviceDrops() (int64, int64)                      { return 0, 0 }
 func (*kernel) close()                                           {}
 func (*kernel) wait()                                            {}

@@ -57,6 +57,9 @@ type carrier interface {
 	// deviceDrops is what the senders' own devices dropped before the link
 	// saw it, client to server and back.
 	deviceDrops() (up, down int64)
+	// clientNamespace is the path of the client's network namespace for
+	// another program to join; empty on a stack in process.
+	clientNamespace() string
 	// close aborts every connection; wait frees the rest once the pipes
 	// have stopped.
 	close()
@@ -247,6 +250,17 @@ func (n *Network) ListenPacket(network, address string) (net.PacketConn, error) 
 		return nil, fmt.Errorf("link: listen udp on %s: %w", address, err)
 	}
 	return c, nil
+}
+
+// ClientNamespace returns, on the kernel stack, the path of the client's
+// network namespace (/proc/PID/fd/N, valid while the process and the link
+// live), for a program of its own (a browser) to run in with nsenter
+// --net=PATH: it then dials the server side across the link. It reports
+// false on the userspace stack, whose client side is in process: a program
+// reaches the link there through Forward and ForwardPacket.
+func (n *Network) ClientNamespace() (string, bool) {
+	p := n.stk.clientNamespace()
+	return p, p != ""
 }
 
 // onClose registers f to run when n closes; it runs f at once if n is closed.

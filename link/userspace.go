@@ -150,6 +150,8 @@ func udpStats(s *stack.Stack) UDP {
 	return UDP{Sent: v(st.PacketsSent), BufferDrops: v(st.ReceiveBufferErrors)}
 }
 
+func (u *userspace) clientNamespace() string { return "" }
+
 func (u *userspace) deviceDrops() (up, down int64) { return 0, 0 }
 
 // close aborts every connection on both stacks.

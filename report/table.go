@@ -458,6 +458,12 @@ func connRows(r *results.Run) []tableRow {
 		}},
 		{name: "connections (server)", figure: "server connections",
 			cell: server(func(s *results.ServerConns) int64 { return s.ConnectionsAccepted })},
+		{name: "of them idle (server)", cell: func(t *results.Round) string {
+			if t.Server == nil || t.Server.ConnectionsIdle == 0 {
+				return ""
+			}
+			return fmt.Sprint(t.Server.ConnectionsIdle)
+		}},
 		{name: "peak in flight per conn (server)",
 			cell: server(func(s *results.ServerConns) int64 { return s.PeakInFlightPerConn })},
 		{name: "sidecar added p50 / p99 ms", cell: func(t *results.Round) string {

@@ -163,6 +163,7 @@ func mergeRounds(rs []Round) (Round, error) {
 				server = &ServerConns{Listener: rd.Server.Listener}
 			}
 			server.ConnectionsAccepted += rd.Server.ConnectionsAccepted
+			server.ConnectionsIdle += rd.Server.ConnectionsIdle
 			server.Requests += rd.Server.Requests
 			server.PeakInFlightPerConn = max(server.PeakInFlightPerConn, rd.Server.PeakInFlightPerConn)
 		}

@@ -337,8 +337,11 @@ type ServerConns struct {
 	// Match says how the listener was matched to the contender's target
 	// when not by name and address both (by address only, by name only,
 	// or ambiguously); empty for an exact match.
-	Match               string           `json:"match,omitempty"`
-	ConnectionsAccepted int64            `json:"connections_accepted"`
+	Match               string `json:"match,omitempty"`
+	ConnectionsAccepted int64  `json:"connections_accepted"`
+	// ConnectionsIdle counts the accepted connections that carried no
+	// request (a browser's speculative ones, a probe).
+	ConnectionsIdle     int64            `json:"connections_idle,omitempty"`
 	Requests            int64            `json:"requests"`
 	PeakInFlightPerConn int64            `json:"peak_in_flight_per_conn"`
 	Protos              map[string]int64 `json:"protos,omitempty"`

@@ -1,0 +1,74 @@
+package bench_test
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"muxlab/bench"
+	"muxlab/browser"
+	"muxlab/link"
+	"muxlab/results"
+)
+
+// requireChromium fails the test under CI when Chromium is missing (make
+// test installs it), and skips it elsewhere.
+func requireChromium(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(browser.DefaultExecPath); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is missing: make test installs Debian's chromium package", browser.DefaultExecPath)
+		}
+		t.Skipf("%s is missing (apt-get install chromium)", browser.DefaultExecPath)
+	}
+}
+
+func TestChromiumContenders(t *testing.T) { onStacks(t, testChromiumContenders) }
+
+// A real Chromium on either stack, in the client namespace or through
+// forwarders, loads every page: every object answered, the server counting
+// 6, 1 and 1 connections that carried requests (Chromium's idle ones
+// apart), each protocol the one its listener offers, and no page faster
+// than the link's round trip.
+func testChromiumContenders(t *testing.T, stack string) {
+	requireChromium(t)
+	sc := scenario(t, "page", func(s *results.Scenario) {
+		s.Objects, s.Pages, s.Rounds, s.Warmup, s.Delay, s.Size = 24, 2, 1, 1, 0, 4<<10
+	})
+	lo := linkOpts(20*time.Millisecond, 0, 0)
+	lo.Stack = stack
+	n, err := link.New(lo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	opts := bench.Options{Scenario: sc, Contenders: []string{bench.ChromiumH1, bench.ChromiumH2, bench.ChromiumH3}, Link: n}
+	stop, err := bench.Embed(&opts, 0, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	r := run(t, context.Background(), opts)
+	accounted(t, r)
+	want := map[string]struct {
+		conns int64
+		proto string
+	}{bench.ChromiumH1: {6, "HTTP/1.1"}, bench.ChromiumH2: {1, "HTTP/2.0"}, bench.ChromiumH3: {1, "HTTP/3.0"}}
+	for _, c := range r.Contenders {
+		tot, w := c.Total, want[c.Name]
+		if tot.Error != "" || tot.OK != tot.Sent || tot.Sent != int64(sc.Pages*sc.Objects) {
+			t.Errorf("%s: ok %d of %d, error %q", c.Name, tot.OK, tot.Sent, tot.Error)
+			continue
+		}
+		if s := tot.Server; s == nil || s.ConnectionsAccepted-s.ConnectionsIdle != w.conns || s.Protos[w.proto] != s.Requests {
+			t.Errorf("%s: server %+v; want %d connections carrying %s", c.Name, s, w.conns, w.proto)
+		}
+		if p := tot.Page; p == nil || p.Count != int64(sc.Pages) || p.P50 < 20 {
+			t.Errorf("%s: page %+v; want %d pages, none under the 20 ms round trip", c.Name, p, sc.Pages)
+		}
+		if tot.Model == nil || tot.Model.Predicted <= 0 {
+			t.Errorf("%s: model %+v", c.Name, tot.Model)
+		}
+	}
+}
