@@ -3,6 +3,7 @@ package bench_test
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,7 +44,7 @@ func testChromiumContenders(t *testing.T, stack string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { n.Close() })
-	opts := bench.Options{Scenario: sc, Contenders: []string{bench.ChromiumH1, bench.ChromiumH2, bench.ChromiumH3}, Link: n}
+	opts := bench.Options{Scenario: sc, Contenders: []string{bench.H2, bench.ChromiumH1, bench.ChromiumH2, bench.ChromiumH3}, Link: n}
 	stop, err := bench.Embed(&opts, 0, n)
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +56,13 @@ func testChromiumContenders(t *testing.T, stack string) {
 		conns int64
 		proto string
 	}{bench.ChromiumH1: {6, "HTTP/1.1"}, bench.ChromiumH2: {1, "HTTP/2.0"}, bench.ChromiumH3: {1, "HTTP/3.0"}}
+	if !strings.Contains(r.Verdict, "Chromium / muxlab, HTTP/2: ") {
+		t.Errorf("verdict %q: want the browser's page against h2's", r.Verdict)
+	}
 	for _, c := range r.Contenders {
+		if c.Name == bench.H2 {
+			continue
+		}
 		tot, w := c.Total, want[c.Name]
 		if tot.Error != "" || tot.OK != tot.Sent || tot.Sent != int64(sc.Pages*sc.Objects) {
 			t.Errorf("%s: ok %d of %d, error %q", c.Name, tot.OK, tot.Sent, tot.Error)

@@ -65,6 +65,9 @@ type Contender struct {
 	// PageOnly says it loads pages and nothing else (a browser): it runs
 	// only in a page scenario.
 	PageOnly bool
+	// Counterpart names the muxlab client this contender is the browser's
+	// version of (chromium-h2's is h2): the verdict compares their pages.
+	Counterpart string
 
 	// conns is how many connections (pool) or workers it uses for sc.
 	conns func(sc *results.Scenario) int
@@ -199,20 +202,21 @@ func init() {
 	// The browser contenders: Chromium on the TLS listener that offers one
 	// protocol, or forced to QUIC; references, run only when named.
 	for _, b := range []struct {
-		name, protocol, listener string
+		name, counterpart, protocol, listener string
 		conns                    int
 		model                    func(objects, conns, maxStreams int) (int, int)
 		handshake                int
 		wire                     wire
 		probe                    func(t Target, dialTimeout time.Duration) (Client, error)
 	}{
-		{ChromiumH1, "HTTP/1.1 (Chromium)", "h1_tls", browserConns, poolModel, 2, wirePool, probeH1},
-		{ChromiumH2, "HTTP/2 (Chromium)", "h2_tls", 1, streamsModel, 2, wireTCP, func(t Target, d time.Duration) (Client, error) { return newH2(t, 1, d) }},
-		{ChromiumH3, "HTTP/3 (Chromium)", "h3", 1, streamsModel, 1, wireQUIC, func(t Target, d time.Duration) (Client, error) { return newH3(t, 1, d) }},
+		{ChromiumH1, H1, "HTTP/1.1 (Chromium)", "h1_tls", browserConns, poolModel, 2, wirePool, probeH1},
+		{ChromiumH2, H2, "HTTP/2 (Chromium)", "h2_tls", 1, streamsModel, 2, wireTCP, func(t Target, d time.Duration) (Client, error) { return newH2(t, 1, d) }},
+		{ChromiumH3, H3, "HTTP/3 (Chromium)", "h3", 1, streamsModel, 1, wireQUIC, func(t Target, d time.Duration) (Client, error) { return newH3(t, 1, d) }},
 	} {
 		n := b.conns
 		table = append(table, Contender{
 			Name: b.name, Protocol: b.protocol, Listener: b.listener, Reference: true, Optional: true, OneOrigin: true, PageOnly: true,
+			Counterpart: b.counterpart,
 			Summary: "headless Chromium loading each page of the scenario (fetch, every object at once) from the server's " + b.listener +
 				" listener, timed by its own Resource Timing (for reference)",
 			conns: func(*results.Scenario) int { return n }, unit: "connections", run: runChromium, probe: b.probe,

@@ -192,7 +192,7 @@ func newRun(opts *Options, cs []*contender, truthNote string) *results.Run {
 	for _, c := range cs {
 		run.Target.URLs[c.Listener] = c.target.URL
 		run.Contenders = append(run.Contenders, results.Contender{Name: c.Name, Label: c.label(), Protocol: c.Protocol,
-			Listener: c.Listener, Conns: c.n, Reference: c.Reference})
+			Listener: c.Listener, Conns: c.n, Reference: c.Reference, Counterpart: c.Counterpart})
 		if c.Baseline && run.Baseline == "" {
 			run.Baseline = c.Name
 		}

@@ -193,8 +193,11 @@ type Contender struct {
 	// Reference marks an outside tool run beside the contenders for
 	// reference (hey): it is in the table, but it has no verdict and no
 	// ratio column.
-	Reference bool    `json:"reference,omitempty"`
-	Rounds    []Round `json:"rounds"`
+	Reference bool `json:"reference,omitempty"`
+	// Counterpart names the contender this one is a real browser's version
+	// of (chromium-h2's is h2): the verdict compares their page times.
+	Counterpart string  `json:"counterpart,omitempty"`
+	Rounds      []Round `json:"rounds"`
 	// Total merges the rounds: counts added up, histograms merged.
 	Total Round `json:"total"`
 }

@@ -277,14 +277,40 @@ func (r *Run) Contender(name string) *Contender {
 func verdict(r *Run) string {
 	b := r.BaselineContender()
 	cs := r.Challengers()
-	if b == nil || len(cs) == 0 {
-		return "no verdict: the run needs two contenders to compare"
+	lines := []string{"no verdict: the run needs two contenders to compare"}
+	if b != nil && len(cs) > 0 {
+		lines = lines[:0]
+		for _, o := range cs {
+			lines = append(lines, verdictLine(r, b, o))
+		}
 	}
-	lines := make([]string, len(cs))
-	for i, o := range cs {
-		lines[i] = verdictLine(r, b, o)
+	return strings.Join(append(lines, browserLines(r)...), "\n")
+}
+
+// browserLines compare each browser contender's pages with its
+// counterpart's, the muxlab client of the same protocol.
+func browserLines(r *Run) []string {
+	var out []string
+	for i := range r.Contenders {
+		br := &r.Contenders[i]
+		if br.Counterpart == "" || r.Scenario.Mode != Page {
+			continue
+		}
+		for j := range r.Contenders {
+			m := &r.Contenders[j]
+			if m.Name != br.Counterpart {
+				continue
+			}
+			bp, mp := br.Total.Page, m.Total.Page
+			if bp == nil || mp == nil || bp.Count == 0 || mp.Count == 0 {
+				out = append(out, fmt.Sprintf("no comparison of %s with the browser: one of them loaded no page", m.Label))
+				continue
+			}
+			out = append(out, fmt.Sprintf("Chromium / muxlab, %s: %s the page time of %s: p50 page %s vs %s",
+				m.Protocol, times(bp.P50/mp.P50), m.Label, ms(bp.P50), ms(mp.P50)))
+		}
 	}
-	return strings.Join(lines, "\n")
+	return out
 }
 
 func verdictLine(r *Run, b, o *Contender) string {
