@@ -203,11 +203,11 @@ func init() {
 	// protocol, or forced to QUIC; references, run only when named.
 	for _, b := range []struct {
 		name, counterpart, protocol, listener string
-		conns                    int
-		model                    func(objects, conns, maxStreams int) (int, int)
-		handshake                int
-		wire                     wire
-		probe                    func(t Target, dialTimeout time.Duration) (Client, error)
+		conns                                 int
+		model                                 func(objects, conns, maxStreams int) (int, int)
+		handshake                             int
+		wire                                  wire
+		probe                                 func(t Target, dialTimeout time.Duration) (Client, error)
 	}{
 		{ChromiumH1, H1, "HTTP/1.1 (Chromium)", "h1_tls", browserConns, poolModel, 2, wirePool, probeH1},
 		{ChromiumH2, H2, "HTTP/2 (Chromium)", "h2_tls", 1, streamsModel, 2, wireTCP, func(t Target, d time.Duration) (Client, error) { return newH2(t, 1, d) }},
