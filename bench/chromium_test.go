@@ -2,28 +2,15 @@ package bench_test
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"muxlab/bench"
-	"muxlab/browser"
+	"muxlab/internal/browsertest"
 	"muxlab/link"
 	"muxlab/results"
 )
-
-// requireChromium fails the test under CI when Chromium is missing (make
-// test installs it), and skips it elsewhere.
-func requireChromium(t *testing.T) {
-	t.Helper()
-	if _, err := os.Stat(browser.DefaultExecPath); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is missing: make test installs Debian's chromium package", browser.DefaultExecPath)
-		}
-		t.Skipf("%s is missing (apt-get install chromium)", browser.DefaultExecPath)
-	}
-}
 
 func TestChromiumContenders(t *testing.T) { onStacks(t, testChromiumContenders) }
 
@@ -33,7 +20,7 @@ func TestChromiumContenders(t *testing.T) { onStacks(t, testChromiumContenders) 
 // apart), each protocol the one its listener offers, and no page faster
 // than the link's round trip.
 func testChromiumContenders(t *testing.T, stack string) {
-	requireChromium(t)
+	browsertest.Require(t)
 	sc := scenario(t, "page", func(s *results.Scenario) {
 		s.Objects, s.Pages, s.Rounds, s.Warmup, s.Delay, s.Size = 24, 2, 1, 1, 0, 4<<10
 	})

@@ -71,9 +71,7 @@ func Start(ctx context.Context, o Options) (*Browser, error) {
 	if err != nil {
 		return nil, fmt.Errorf("browser: %w", err)
 	}
-	flags := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(o.ExecPath), chromedp.NoSandbox,
-		chromedp.DisableGPU, chromedp.UserDataDir(dir), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-sync", true))
+	flags := Flags(o.ExecPath, dir)
 	if len(o.TrustSPKI) > 0 {
 		flags = append(flags, chromedp.Flag("ignore-certificate-errors-spki-list", strings.Join(o.TrustSPKI, ",")))
 	}
@@ -132,6 +130,16 @@ func inNamespace(p *os.Process, ns string) error {
 		return fmt.Errorf("its process is in network namespace %s, not the link's %s", got, want)
 	}
 	return nil
+}
+
+// Flags are the options every headless Chromium of muxlab's starts with:
+// the browser at execPath, a fresh profile in dir, no sandbox (it runs as
+// root in a container), no GPU, and nothing of its own on the network
+// (component updates, background networking, sync).
+func Flags(execPath, dir string) []chromedp.ExecAllocatorOption {
+	return append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(execPath), chromedp.NoSandbox,
+		chromedp.DisableGPU, chromedp.UserDataDir(dir), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-sync", true))
 }
 
 // Close ends the browser and removes its profile.

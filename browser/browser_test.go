@@ -8,27 +8,16 @@ import (
 	"testing"
 
 	"muxlab/browser"
+	"muxlab/internal/browsertest"
 	"muxlab/internal/muxtest"
 	"muxlab/mux"
 )
-
-// requireChromium fails the test under CI when Chromium is missing, and
-// skips it elsewhere.
-func requireChromium(t *testing.T) {
-	t.Helper()
-	if _, err := os.Stat(browser.DefaultExecPath); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is missing: make test installs Debian's chromium package", browser.DefaultExecPath)
-		}
-		t.Skipf("%s is missing (apt-get install chromium)", browser.DefaultExecPath)
-	}
-}
 
 // A real Chromium loads a page's objects from the HTTP/1.1-only and the h2
 // TLS listeners: every object arrives over the protocol the listener
 // offers, with its timings in order, and the server answered every one.
 func TestLoadOverEachProtocol(t *testing.T) {
-	requireChromium(t)
+	browsertest.Require(t)
 	srv := muxtest.Start(t, mux.Options{H1TLSAddr: "127.0.0.1:0", H2TLSAddr: "127.0.0.1:0"})
 	for _, tc := range []struct{ listener, proto string }{{mux.ListenerH1TLS, "http/1.1"}, {mux.ListenerH2TLS, "h2"}} {
 		t.Run(tc.listener, func(t *testing.T) {

@@ -19,6 +19,8 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"muxlab/browser"
 )
 
 // Defaults of Options.
@@ -78,8 +80,7 @@ func Page(ctx context.Context, url string, o Options) ([]byte, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	flags := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(o.ExecPath), chromedp.NoSandbox,
-		chromedp.DisableGPU, chromedp.UserDataDir(dir), chromedp.Flag("disable-component-update", true))
+	flags := browser.Flags(o.ExecPath, dir)
 	if o.IgnoreCertErrors {
 		flags = append(flags, chromedp.IgnoreCertErrors)
 	}

@@ -21,6 +21,18 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
+// Require fails the test when Chromium is missing and CI is set (make test
+// installs it), and skips it elsewhere.
+func Require(t testing.TB) {
+	t.Helper()
+	if _, err := os.Stat(Path); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is missing: make test installs Debian's chromium package for this test", Path)
+		}
+		t.Skipf("%s is missing (apt-get install chromium, or run make test as root); CI runs this test", Path)
+	}
+}
+
 // Path is where Debian's chromium package installs the browser.
 const Path = "/usr/bin/chromium"
 
@@ -71,12 +83,7 @@ func (e *Events) add(list *[]string, s string) {
 // no background networking.
 func New(t *testing.T, o Options) (context.Context, *Events) {
 	t.Helper()
-	if _, err := os.Stat(Path); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is missing: make test installs Debian's chromium package for this test", Path)
-		}
-		t.Skipf("%s is missing (apt-get install chromium, or run make test as root); CI runs this test", Path)
-	}
+	Require(t)
 	if o.Width == 0 {
 		o.Width, o.Height = 1200, 900
 	}
