@@ -2,12 +2,16 @@ package bench_test
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"muxlab/bench"
 	"muxlab/internal/browsertest"
+	"muxlab/internal/muxtest"
 	"muxlab/link"
 	"muxlab/results"
 )
@@ -39,6 +43,23 @@ func testChromiumContenders(t *testing.T, stack string) {
 	t.Cleanup(stop)
 	r := run(t, context.Background(), opts)
 	accounted(t, r)
+	if ns, ok := n.ClientNamespace(); ok {
+		// The browsers have ended with their turns: no process is left in
+		// the client namespace.
+		want, err := os.Readlink(ns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		muxtest.WaitFor(t, 10*time.Second, "no process left in the client namespace", func() bool {
+			paths, _ := filepath.Glob("/proc/[0-9]*/ns/net")
+			for _, p := range paths {
+				if got, err := os.Readlink(p); err == nil && got == want && p != fmt.Sprintf("/proc/%d/ns/net", os.Getpid()) {
+					return false
+				}
+			}
+			return true
+		})
+	}
 	want := map[string]struct {
 		conns int64
 		proto string
