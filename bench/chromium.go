@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"muxlab/browser"
 	"muxlab/mux"
@@ -12,12 +15,14 @@ import (
 )
 
 // runChromium runs a turn of a browser contender: one fresh headless
-// Chromium opens the listener's /blank page (its first connection), loads
-// the warm-up pages, then the measured ones, each page's objects fetched
-// all at once and timed by the browser's own Resource Timing. On the
-// kernel stack the browser runs in the link's client namespace; on the
-// userspace stack it reaches the link through forwarders on loopback, one
-// emulated connection (or QUIC flow) per browser connection.
+// Chromium loads the warm-up pages, then the measured ones, each a page
+// whose objects are all discoverable at once, timed by the browser's own
+// Navigation and Resource Timing. Warm pages load in the browser's tab,
+// reusing the connections of the pages before; cold ones (Scenario.Cold)
+// each in a fresh browser context. On the kernel stack the browser runs in
+// the link's client namespace; on the userspace stack it reaches the link
+// through forwarders on loopback, one emulated connection (or QUIC flow)
+// per browser connection.
 func runChromium(ctx context.Context, r *runner, c *contender, rd *results.Round) {
 	sc := &r.opts.Scenario
 	t := c.target
@@ -33,6 +38,18 @@ func runChromium(ctx context.Context, r *runner, c *contender, rd *results.Round
 		rd.Error = "chromium: " + err.Error()
 		return
 	}
+	// A quiet moment first: how busy the machine is with something else.
+	own := &results.Browser{}
+	q0, quietKnown := cpuStall()
+	qstart := time.Now()
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(quietWindow):
+	}
+	q1, ok := cpuStall()
+	own.QuietWall, own.QuietStall = results.Duration(time.Since(qstart)), results.Duration(q1-q0)
+	quietKnown = quietKnown && ok
 	bo := browser.Options{NetNS: netns}
 	if t.SPKI != "" {
 		bo.TrustSPKI = []string{t.SPKI}
@@ -46,16 +63,12 @@ func runChromium(ctx context.Context, r *runner, c *contender, rd *results.Round
 		return
 	}
 	defer b.Close()
-	if err := b.Open(ctx, origin+"/blank"); err != nil {
-		rd.Error = err.Error()
-		return
-	}
 	var urls []string
 	for _, tg := range paths(sc) {
 		urls = append(urls, tg.path)
 	}
 	for range sc.Warmup {
-		if _, err := b.Load(ctx, urls); err != nil {
+		if _, err := b.LoadPage(ctx, origin, urls, sc.Cold); err != nil {
 			rd.Error = err.Error()
 			return
 		}
@@ -63,37 +76,78 @@ func runChromium(ctx context.Context, r *runner, c *contender, rd *results.Round
 	r.progress.Store(0)
 	rec := newRecorder()
 	page := results.NewHistogram()
+	stall0, stallKnown := cpuStall()
+	start := time.Now()
 	r.measure(rd, func() {
 		for p := 0; p < sc.Pages && ctx.Err() == nil; p++ {
-			pg, err := b.Load(ctx, urls)
+			pg, err := b.LoadPage(ctx, origin, urls, sc.Cold)
 			if err != nil {
-				for range urls { // the page's objects were sent: each ends as failed or cancelled
+				for range urls { // the page's objects were asked for: each ends as failed or cancelled
 					rec.record(&outcome{err: err, canceled: ctx.Err() != nil, lag: -1})
 				}
 				rd.PagesIncomplete++
 				continue
 			}
 			complete := true
-			for _, o := range pg.Objects {
-				out := outcome{status: o.Status, latency: o.End, lag: -1, wait: o.RequestStart, service: o.End - o.RequestStart}
+			for i, o := range pg.Objects {
+				out := outcome{status: o.Status, latency: o.End - o.Start, lag: -1, wait: o.RequestStart - o.Start, service: o.End - o.RequestStart}
 				if o.Status == 0 {
-					out.err = errors.New("the browser's fetch failed: " + o.Err)
-					complete = false
+					out.err = errors.New("the browser's request failed: " + o.Err)
+					out.latency, out.wait, out.service = 0, 0, 0
 				}
 				complete = complete && o.Status >= 200 && o.Status <= 299
 				rec.record(&out)
+				if len(rd.Sample) < len(urls) && p == 0 {
+					rd.Sample = append(rd.Sample, results.Timing{Object: i, StartUS: o.Start.Microseconds(),
+						SentUS: o.RequestStart.Microseconds(), EndUS: o.End.Microseconds(), Status: o.Status})
+				}
 			}
 			if complete {
 				page.Record(pg.Total)
+				own.Pages++
+				own.FirstRequest += results.Duration(pg.FirstRequest)
+				own.Network += results.Duration(pg.Network)
+				own.Idle += results.Duration(max(pg.Total-pg.FirstRequest-pg.Network, 0))
+				own.AfterLastByte += results.Duration(max(pg.Load-pg.Total, 0))
 			} else {
 				rd.PagesIncomplete++
 			}
 			r.progress.Add(int64(len(urls)))
 		}
 	})
+	own.Wall = results.Duration(time.Since(start))
+	if stall1, ok := cpuStall(); ok && stallKnown && quietKnown {
+		own.CPUStall, own.CPUStallKnown = results.Duration(stall1-stall0), true
+	}
 	rec.fill(rd)
 	rd.Page = page.Dist()
+	rd.Browser = own
 	rd.Model = c.model(sc, &r.run.Network, 0, rd.Page)
+}
+
+// quietWindow is how long a browser contender's turn watches the machine
+// before it starts the browser.
+const quietWindow = 500 * time.Millisecond
+
+// cpuStall is the machine's total time with some task waiting for a CPU
+// (Linux's pressure stall information, /proc/pressure/cpu); ok is false
+// where the kernel does not keep it.
+func cpuStall() (time.Duration, bool) {
+	b, err := os.ReadFile("/proc/pressure/cpu")
+	if err != nil {
+		return 0, false
+	}
+	line, _, _ := strings.Cut(string(b), "\n") // some avg10=0.00 avg60=0.00 avg300=0.00 total=123
+	if !strings.HasPrefix(line, "some ") {
+		return 0, false
+	}
+	for _, f := range strings.Fields(line) {
+		if v, ok := strings.CutPrefix(f, "total="); ok {
+			us, err := strconv.ParseInt(v, 10, 64)
+			return time.Duration(us) * time.Microsecond, err == nil
+		}
+	}
+	return 0, false
 }
 
 // chromiumOrigin is where the browser finds the target, and the network

@@ -85,5 +85,57 @@ func testChromiumContenders(t *testing.T, stack string) {
 		if tot.Model == nil || tot.Model.Predicted <= 0 {
 			t.Errorf("%s: model %+v", c.Name, tot.Model)
 		}
+		if b := tot.Browser; b == nil || b.Pages != int64(sc.Pages) || b.FirstRequest <= 0 || b.Network <= 0 || !b.CPUStallKnown || b.QuietWall <= 0 {
+			t.Errorf("%s: the browser's own timings %+v", c.Name, b)
+		}
+		if len(c.Rounds[0].Sample) != sc.Objects {
+			t.Errorf("%s: %d objects in the waterfall's sample, want the page's %d", c.Name, len(c.Rounds[0].Sample), sc.Objects)
+		}
+	}
+}
+
+func TestChromiumColdPages(t *testing.T) { onStacks(t, testChromiumColdPages) }
+
+// Cold pages each load in a fresh browser context: every page (the warm-up
+// one too) opens its connection, which the server counts, and each page's
+// first request waits for the handshake's round trips (TCP and TLS, or
+// QUIC's one) on the link.
+func testChromiumColdPages(t *testing.T, stack string) {
+	browsertest.Require(t)
+	const rtt = 30 * time.Millisecond
+	sc := scenario(t, "page", func(s *results.Scenario) {
+		s.Objects, s.Pages, s.Rounds, s.Warmup, s.Delay, s.Size, s.Cold = 12, 2, 1, 1, 0, 4<<10, true
+	})
+	lo := linkOpts(rtt, 0, 0)
+	lo.Stack = stack
+	n, err := link.New(lo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	opts := bench.Options{Scenario: sc, Contenders: []string{bench.ChromiumH2, bench.ChromiumH3}, Link: n}
+	stop, err := bench.Embed(&opts, 0, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	r := run(t, context.Background(), opts)
+	accounted(t, r)
+	for _, c := range r.Contenders {
+		tot := c.Total
+		if tot.Error != "" || tot.OK != int64(sc.Pages*sc.Objects) {
+			t.Errorf("%s: ok %d, error %q", c.Name, tot.OK, tot.Error)
+			continue
+		}
+		if s := tot.Server; s == nil || s.ConnectionsAccepted-s.ConnectionsIdle != int64(sc.Pages+sc.Warmup) {
+			t.Errorf("%s: server %+v; want one connection carrying requests per page, %d", c.Name, s, sc.Pages+sc.Warmup)
+		}
+		handshake := 2 * rtt
+		if c.Name == bench.ChromiumH3 {
+			handshake = rtt
+		}
+		if b := tot.Browser; b == nil || b.Pages == 0 || b.FirstRequest.D()/time.Duration(b.Pages) < handshake {
+			t.Errorf("%s: the browser's timings %+v; want each page's first request after the %v handshake", c.Name, b, handshake)
+		}
 	}
 }

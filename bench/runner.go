@@ -110,9 +110,6 @@ func (o *Options) normalize() ([]*contender, error) {
 		if d.PageOnly && o.Scenario.Mode != results.Page {
 			return nil, fmt.Errorf("bench: %s loads pages: use a page scenario, or leave it out", name)
 		}
-		if d.PageOnly && o.Scenario.Cold {
-			return nil, fmt.Errorf("bench: %s keeps its connections from page to page: --cold is not supported for it yet", name)
-		}
 		if o.Scenario.Mode == results.Open && !d.OpenLoop {
 			return nil, fmt.Errorf("bench: %s cannot start requests at a fixed rate (an open loop); leave it out", name)
 		}

@@ -269,6 +269,7 @@ func tableRows(r *results.Run) []tableRow {
 	rows := countRows(r)
 	if r.Scenario.Mode == results.Page {
 		rows = append(rows, pageRows()...)
+		rows = append(rows, browserRows()...)
 	}
 	lat := func(t *results.Round) *results.Dist { return t.Latency }
 	wait := func(t *results.Round) *results.Dist { return t.Wait }
@@ -430,6 +431,38 @@ func pageRows() []tableRow {
 				return ""
 			}
 			return fmt.Sprintf("%+.1f%%", 100*t.Model.Deviation)
+		}},
+	}
+}
+
+// browserRows split a browser contender's page time by its own timings:
+// the mean per page before its first request, waiting on the network, with
+// nothing in flight, and after the last byte; and how busy the machine was.
+func browserRows() []tableRow {
+	perPage := func(pick func(*results.Browser) results.Duration) func(*results.Round) string {
+		return func(t *results.Round) string {
+			if t.Browser == nil || t.Browser.Pages == 0 {
+				return ""
+			}
+			return fmt.Sprintf("%.1f", msOf(pick(t.Browser))/float64(t.Browser.Pages))
+		}
+	}
+	return []tableRow{
+		{name: "browser: to 1st request ms", cell: perPage(func(b *results.Browser) results.Duration { return b.FirstRequest })},
+		{name: "browser: on the network ms", cell: perPage(func(b *results.Browser) results.Duration { return b.Network })},
+		{name: "browser: nothing in flight ms", cell: perPage(func(b *results.Browser) results.Duration { return b.Idle })},
+		{name: "browser: after last byte ms", cell: perPage(func(b *results.Browser) results.Duration { return b.AfterLastByte })},
+		{name: "cpu pressure: turn / before", cell: func(t *results.Round) string {
+			turn, quiet, ok := t.Browser.Pressure()
+			switch {
+			case t.Browser == nil:
+				return ""
+			case !ok:
+				return "unknown"
+			case t.Browser.Loaded():
+				return fmt.Sprintf("%.0f%% / %.0f%% LOADED", 100*turn, 100*quiet)
+			}
+			return fmt.Sprintf("%.0f%% / %.0f%%", 100*turn, 100*quiet)
 		}},
 	}
 }

@@ -59,7 +59,10 @@ func waterfall(c *results.Contender, col color.RGBA) string {
 		reqs := lanes[conn]
 		slices.SortFunc(reqs, func(a, b results.Timing) int { return int(a.SentUS - b.SentUS) })
 		label := fmt.Sprintf("conn %d (%d)", conn, len(reqs))
-		if conn == 0 {
+		switch {
+		case conn == 0 && c.Counterpart != "": // a browser's timings do not say which connection
+			label = fmt.Sprintf("browser (%d)", len(reqs))
+		case conn == 0:
 			label = fmt.Sprintf("no connection (%d)", len(reqs))
 		}
 		laneH := float64(len(reqs)) * wfRow

@@ -283,6 +283,83 @@ type Round struct {
 	// Sample keeps the timings of a few requests (the first measured page
 	// of the round) for a waterfall.
 	Sample []Timing `json:"sample,omitempty"`
+	// Browser is a browser contender's own timings of its pages; nil for
+	// muxlab's clients.
+	Browser *Browser `json:"browser,omitempty"`
+}
+
+// Browser is what a real browser's own timings (Navigation and Resource
+// Timing) say about the complete pages of a turn, and how busy the machine
+// was while it loaded them.
+type Browser struct {
+	// Pages counts the complete pages timed; the durations are summed over
+	// them.
+	Pages int64 `json:"pages"`
+	// FirstRequest is from each navigation start to the page's first
+	// request sent: the browser's own work (the document parsed, the
+	// objects found and scheduled) and, on a page that opens connections,
+	// their handshakes.
+	FirstRequest Duration `json:"first_request"`
+	// Network is the time at least one request was sent and not yet
+	// answered in full: waiting on the link and the server.
+	Network Duration `json:"network"`
+	// Idle is the rest of the page time (first request to last byte) with
+	// no request in flight: the browser's own work and limits, handshakes
+	// after the first.
+	Idle Duration `json:"idle"`
+	// AfterLastByte is from the last object's last byte to the end of the
+	// load event: decoding and layout.
+	AfterLastByte Duration `json:"after_last_byte"`
+	// CPUStall is how long, within Wall (the measured part of the turn),
+	// some task of the machine was waiting for a CPU (Linux's pressure
+	// stall information): the browser's processes, the harness's and
+	// anything else. QuietStall is the same within QuietWall, a moment
+	// before the browser started, when nothing of muxlab's ran: a machine
+	// busy with something else. CPUStallKnown is false where the kernel
+	// does not say.
+	CPUStall      Duration `json:"cpu_stall"`
+	Wall          Duration `json:"wall"`
+	QuietStall    Duration `json:"quiet_stall"`
+	QuietWall     Duration `json:"quiet_wall"`
+	CPUStallKnown bool     `json:"cpu_stall_known"`
+}
+
+// LoadedPressure is the share of time with some task waiting for a CPU,
+// while nothing of muxlab's runs, above which a browser's figures are not
+// to be trusted: the browser would compete with something else for the
+// machine. (With the browser and the harness running, a 2-core machine
+// shows 30 to 40% as a matter of course; that is part of what is measured.)
+const LoadedPressure = 0.10
+
+// Pressure is the share of the turn some task waited for a CPU, and of the
+// quiet moment before it; ok is false when they are not known.
+func (b *Browser) Pressure() (turn, quiet float64, ok bool) {
+	if b == nil || !b.CPUStallKnown || b.Wall <= 0 || b.QuietWall <= 0 {
+		return 0, 0, false
+	}
+	return float64(b.CPUStall) / float64(b.Wall), float64(b.QuietStall) / float64(b.QuietWall), true
+}
+
+// Loaded says the machine was too busy with something else to time the
+// browser fairly.
+func (b *Browser) Loaded() bool {
+	_, q, ok := b.Pressure()
+	return ok && q > LoadedPressure
+}
+
+// Add adds o's pages and times to b; the stall stays known if it was in
+// both.
+func (b *Browser) Add(o *Browser) {
+	b.Pages += o.Pages
+	b.FirstRequest += o.FirstRequest
+	b.Network += o.Network
+	b.Idle += o.Idle
+	b.AfterLastByte += o.AfterLastByte
+	b.CPUStall += o.CPUStall
+	b.Wall += o.Wall
+	b.QuietStall += o.QuietStall
+	b.QuietWall += o.QuietWall
+	b.CPUStallKnown = b.CPUStallKnown && o.CPUStallKnown
 }
 
 // ClientConns is what a client reported about its connections.

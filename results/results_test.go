@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -238,5 +239,32 @@ func TestTotalSaysWhatItLeftOut(t *testing.T) {
 	results.Summarize(r)
 	if len(r.Notes) != 1 || !strings.Contains(r.Notes[0], r.Contenders[0].Name+": the latency histogram") || !strings.Contains(r.Notes[0], "leaves those figures out") {
 		t.Errorf("notes %q", r.Notes)
+	}
+}
+
+// A browser contender's verdict line carries LOADED when the machine was
+// busy with something else before its turns, summed over its rounds; a
+// quiet machine's does not.
+func TestBrowserLoadedInVerdict(t *testing.T) {
+	t.Parallel()
+	for _, quietStall := range []time.Duration{0, 80 * time.Millisecond} {
+		r := resultstest.Sample()
+		br := *r.Contender("h2")
+		br.Name, br.Label, br.Counterpart, br.Reference = "chromium-h2", "chromium-h2 (1 connection)", "h2", true
+		br.Rounds = slices.Clone(br.Rounds)
+		for i := range br.Rounds {
+			br.Rounds[i].Browser = &results.Browser{Pages: 2, FirstRequest: results.Duration(40 * time.Millisecond), CPUStallKnown: true,
+				Wall: results.Duration(time.Second), QuietWall: results.Duration(250 * time.Millisecond), QuietStall: results.Duration(quietStall / 2)}
+		}
+		r.Contenders = append(r.Contenders, br)
+		results.Summarize(r)
+		b := r.Contender("chromium-h2").Total.Browser
+		if b == nil || b.Pages != 2*int64(len(br.Rounds)) || b.QuietWall.D() != time.Duration(len(br.Rounds))*250*time.Millisecond {
+			t.Fatalf("total of the browser's timings %+v", b)
+		}
+		loaded := strings.Contains(r.Verdict, "Chromium / muxlab") && strings.Contains(r.Verdict, "LOADED")
+		if want := quietStall > 0; loaded != want || b.Loaded() != want {
+			t.Errorf("quiet stall %v: verdict %q, Loaded %v", quietStall, r.Verdict, b.Loaded())
+		}
 	}
 }

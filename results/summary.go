@@ -101,6 +101,12 @@ func total(c *Contender) (Round, error) {
 			m := *rd.Model
 			t.Model = &m
 		}
+		if rd.Browser != nil {
+			if t.Browser == nil {
+				t.Browser = &Browser{CPUStallKnown: true}
+			}
+			t.Browser.Add(rd.Browser)
+		}
 	}
 	if quic != nil && t.Client != nil {
 		c := *t.Client // the busiest turn's connections, every turn's QUIC packets
@@ -306,8 +312,13 @@ func browserLines(r *Run) []string {
 				out = append(out, fmt.Sprintf("no comparison of %s with the browser: one of them loaded no page", m.Label))
 				continue
 			}
-			out = append(out, fmt.Sprintf("Chromium / muxlab, %s: %s the page time of %s: p50 page %s vs %s",
-				m.Protocol, times(bp.P50/mp.P50), m.Label, ms(bp.P50), ms(mp.P50)))
+			line := fmt.Sprintf("Chromium / muxlab, %s: %s the page time of %s: p50 page %s vs %s",
+				m.Protocol, times(bp.P50/mp.P50), m.Label, ms(bp.P50), ms(mp.P50))
+			if b := br.Total.Browser; b.Loaded() {
+				_, q, _ := b.Pressure()
+				line += fmt.Sprintf(" (LOADED: before the browser started, with nothing of muxlab's running, some task waited for a CPU %.0f%% of the time; the browser's figure is not to be trusted)", 100*q)
+			}
+			out = append(out, line)
 		}
 	}
 	return out

@@ -317,8 +317,6 @@ func (f *benchFlags) plan(fs *pflag.FlagSet) (plan, error) {
 	for _, name := range f.contenders {
 		if c, _ := bench.LookupContender(name); c.PageOnly && sc.Mode != results.Page { // checked by checkOther
 			return plan{}, usagef("--contenders: %s loads pages: use a page scenario, or leave it out", name)
-		} else if c.PageOnly && sc.Cold {
-			return plan{}, usagef("--cold: %s keeps its connections from page to page; --cold is not supported for it yet", name)
 		}
 	}
 	if !fs.Changed("net") {

@@ -58,7 +58,6 @@ func TestBenchBadUsage(t *testing.T) {
 		{[]string{"--stack", "gvisor"}, `--stack: "gvisor" is not one of auto, kernel, userspace`},
 		{[]string{"--stack", "userspace", "--congestion-control", "bbr"}, `--congestion-control: "bbr" is not one of cubic, reno on the userspace stack`},
 		{[]string{"--scenario", "latency", "--contenders", "h1,chromium-h2"}, "--contenders: chromium-h2 loads pages: use a page scenario"},
-		{[]string{"--scenario", "page", "--cold", "--contenders", "chromium-h1"}, "--cold: chromium-h1 keeps its connections from page to page"},
 		{[]string{"--scenario", "page", "--seed", "7"}, "--seed: only for an emulated network; --net loopback is the machine's own"},
 		{[]string{"--scenario", "latency", "--cold"}, "--cold: only for the page scenario"},
 	}
