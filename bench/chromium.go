@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -54,8 +55,23 @@ func runChromium(ctx context.Context, r *runner, c *contender, rd *results.Round
 	if t.SPKI != "" {
 		bo.TrustSPKI = []string{t.SPKI}
 	}
-	if quic {
+	urls, origins := chromiumURLs(sc)
+	if quic && len(origins) == 0 {
 		bo.QUICOrigins = []string{strings.TrimPrefix(origin, "https://")}
+	}
+	if u, err := url.Parse(origin); err == nil {
+		bo.Reach = []string{u.Hostname()}
+	}
+	if len(origins) > 0 { // a recorded page: every origin is the target's
+		bo.MapTo = strings.TrimPrefix(origin, "https://")
+		for _, o := range origins {
+			host := strings.TrimPrefix(o, "https://")
+			bo.MapHosts = append(bo.MapHosts, host)
+			if quic {
+				bo.QUICOrigins = append(bo.QUICOrigins, host+":443")
+			}
+		}
+		origin = origins[0]
 	}
 	b, err := browser.Start(ctx, bo)
 	if err != nil {
@@ -63,10 +79,6 @@ func runChromium(ctx context.Context, r *runner, c *contender, rd *results.Round
 		return
 	}
 	defer b.Close()
-	var urls []string
-	for _, tg := range paths(sc) {
-		urls = append(urls, tg.path)
-	}
 	for range sc.Warmup {
 		if _, err := b.LoadPage(ctx, origin, urls, sc.Cold); err != nil {
 			rd.Error = err.Error()
@@ -123,6 +135,27 @@ func runChromium(ctx context.Context, r *runner, c *contender, rd *results.Round
 	rd.Page = page.Dist()
 	rd.Browser = own
 	rd.Model = c.model(sc, &r.run.Network, 0, rd.Page)
+}
+
+// chromiumURLs are the page's objects as the browser asks for them: the
+// paths of the one origin, or for a recorded page of several origins
+// (Scenario.Hosts) the URLs of each, every origin over https, and its
+// origins in the order first named.
+func chromiumURLs(sc *results.Scenario) (urls, origins []string) {
+	seen := map[string]bool{}
+	for _, tg := range paths(sc) {
+		if tg.host == "" {
+			urls = append(urls, tg.path)
+			continue
+		}
+		o := "https://" + tg.host
+		if !seen[o] {
+			seen[o] = true
+			origins = append(origins, o)
+		}
+		urls = append(urls, o+tg.path)
+	}
+	return urls, origins
 }
 
 // quietWindow is how long a browser contender's turn watches the machine

@@ -13,6 +13,7 @@ import (
 	"muxlab/internal/browsertest"
 	"muxlab/internal/muxtest"
 	"muxlab/link"
+	"muxlab/pageset"
 	"muxlab/results"
 )
 
@@ -136,6 +137,60 @@ func testChromiumColdPages(t *testing.T, stack string) {
 		}
 		if b := tot.Browser; b == nil || b.Pages == 0 || b.FirstRequest.D()/time.Duration(b.Pages) < handshake {
 			t.Errorf("%s: the browser's timings %+v; want each page's first request after the %v handshake", c.Name, b, handshake)
+		}
+	}
+}
+
+func TestChromiumRecordedPage(t *testing.T) { onStacks(t, testChromiumRecordedPage) }
+
+// A recorded page of three origins, replayed by the embedded server: the
+// browser reaches every origin (its names mapped onto the link's server),
+// fetches every object across origins, and keeps a connection of its own
+// per origin, as muxlab's per-origin clients do; the browser's own requests
+// (its updater's, its accounts') resolve to nothing.
+func testChromiumRecordedPage(t *testing.T, stack string) {
+	browsertest.Require(t)
+	origins := []string{"https://www.shop.test", "https://static.shop.test", "https://cdn.example.test"}
+	var entries []string
+	for i := range 12 {
+		entries = append(entries, fmt.Sprintf(`{"request": {"method": "GET", "url": "%s/o/%d.js"},
+		  "response": {"status": 200, "headers": [{"name": "Content-Type", "value": "text/javascript"}], "content": {"size": %d}},
+		  "timings": {"wait": 2}}`, origins[i%len(origins)], i, 1000+i))
+	}
+	page, err := pageset.ParseHAR(strings.NewReader(`{"log": {"version": "1.2", "entries": [` + strings.Join(entries, ",") + `]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := scenario(t, "page", func(s *results.Scenario) {
+		s.Pages, s.Rounds, s.Warmup, s.Delay, s.Size, s.Endpoint = 2, 1, 1, 0, 0, ""
+		for _, e := range page.Entries {
+			s.Paths, s.Hosts = append(s.Paths, e.URL.RequestURI()), append(s.Hosts, e.URL.Hostname())
+		}
+		s.Objects = len(s.Paths)
+	})
+	lo := linkOpts(20*time.Millisecond, 0, 0)
+	lo.Stack = stack
+	n, err := link.New(lo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	opts := bench.Options{Scenario: sc, Contenders: []string{bench.H2, bench.ChromiumH2, bench.ChromiumH3}, Link: n, Replay: pageset.NewReplayer(page)}
+	stop, err := bench.Embed(&opts, 0, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	r := run(t, context.Background(), opts)
+	accounted(t, r)
+	for _, c := range r.Contenders {
+		tot := c.Total
+		if tot.Error != "" || tot.OK != int64(sc.Pages*sc.Objects) || tot.Statuses["200"] != tot.OK {
+			t.Errorf("%s: ok %d of %d, statuses %v, error %q", c.Name, tot.OK, sc.Pages*sc.Objects, tot.Statuses, tot.Error)
+		}
+		if s := tot.Server; s == nil || s.ConnectionsAccepted-s.ConnectionsIdle != int64(len(origins)) || s.Requests != int64((sc.Pages+sc.Warmup)*sc.Objects) {
+			t.Errorf("%s: server %+v; want a connection carrying requests per origin, %d, and the pages' %d requests, none of the browser's own",
+				c.Name, s, len(origins), (sc.Pages+sc.Warmup)*sc.Objects)
 		}
 	}
 }

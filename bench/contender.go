@@ -215,7 +215,7 @@ func init() {
 	} {
 		n := b.conns
 		table = append(table, Contender{
-			Name: b.name, Protocol: b.protocol, Listener: b.listener, Reference: true, Optional: true, OneOrigin: true, PageOnly: true,
+			Name: b.name, Protocol: b.protocol, Listener: b.listener, Reference: true, Optional: true, PageOnly: true,
 			Counterpart: b.counterpart,
 			Summary: "headless Chromium loading each page of the scenario (fetch, every object at once) from the server's " + b.listener +
 				" listener, timed by its own Resource Timing (for reference)",

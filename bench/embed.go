@@ -47,7 +47,7 @@ func Embed(opts *Options, maxStreams int, lk *link.Network) (stop func(), err er
 		closeAll()
 		return nil, err
 	}
-	srv, err := mux.New(mux.Options{Listeners: lns, MaxConcurrentStreams: maxStreams, Certificate: cert})
+	srv, err := mux.New(mux.Options{Listeners: lns, MaxConcurrentStreams: maxStreams, Certificate: cert, Replay: opts.Replay})
 	if err != nil {
 		return nil, err
 	}

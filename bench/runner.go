@@ -12,6 +12,7 @@ import (
 
 	"muxlab/h1pool"
 	"muxlab/link"
+	"muxlab/mux"
 	"muxlab/results"
 	"muxlab/roundtrip"
 )
@@ -48,6 +49,10 @@ type Options struct {
 	// Embedded says the server runs in this process: its CPU time is in
 	// every CPU figure.
 	Embedded bool
+	// Replay is a recorded page (pageset.Replayer) the embedded server
+	// answers before its own endpoints, every origin of it (Embed); nil:
+	// none.
+	Replay mux.Replayer
 	// Timeout bounds each request (DefaultTimeout, 30s); DialTimeout each
 	// dial and handshake (DefaultDialTimeout, 5s).
 	Timeout, DialTimeout time.Duration

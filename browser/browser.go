@@ -51,6 +51,17 @@ type Options struct {
 	// from the first request (it would otherwise wait for Alt-Svc). Empty:
 	// QUIC off.
 	QUICOrigins []string
+	// MapHosts are host names that resolve to MapTo, a host:port
+	// (Chromium's host resolver rules, as its own page-replay tooling uses
+	// them): a page of several origins, all served by one server. Every
+	// other host but those of Reach resolves to nothing, so that the
+	// browser's own requests (its updater, its accounts) reach neither the
+	// server nor the world.
+	MapHosts []string
+	MapTo    string
+	// Reach are the other hosts (names or addresses) the browser may
+	// reach, as they are.
+	Reach []string
 	// NetNS, if not empty, is the network namespace the browser must run
 	// in (a path to join with nsenter --net, the link's client side): it
 	// is started there, and checked to be there before it loads anything.
@@ -95,6 +106,14 @@ func Start(ctx context.Context, o Options) (*Browser, error) {
 	} else {
 		flags = append(flags, chromedp.Flag("disable-quic", true))
 	}
+	var rules []string
+	for _, h := range o.MapHosts {
+		rules = append(rules, "MAP "+h+" "+o.MapTo)
+	}
+	for _, h := range o.Reach {
+		rules = append(rules, "EXCLUDE "+h)
+	}
+	flags = append(flags, chromedp.Flag("host-resolver-rules", strings.Join(append(rules, "MAP * ~NOTFOUND"), ", ")))
 	if o.NetNS != "" {
 		flags = append(flags, chromedp.ModifyCmdFunc(func(cmd *exec.Cmd) {
 			cmd.Args = append([]string{nsenterPath, "--net=" + o.NetNS, "--", cmd.Path}, cmd.Args[1:]...)
@@ -152,12 +171,17 @@ func inNamespace(p *os.Process, ns string) error {
 
 // Flags are the options every headless Chromium of muxlab's starts with:
 // the browser at execPath, a fresh profile in dir, no sandbox (it runs as
-// root in a container), no GPU, and nothing of its own on the network
-// (component updates, background networking, sync).
+// root in a container), no GPU, nothing of its own on the network
+// (component updates, background networking, sync), and no Local Network
+// Access checks.
 func Flags(execPath, dir string) []chromedp.ExecAllocatorOption {
 	return append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(execPath), chromedp.NoSandbox,
 		chromedp.DisableGPU, chromedp.UserDataDir(dir), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-sync", true))
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-sync", true),
+		// chromedp's own, and Local Network Access: the pages' origins are
+		// names mapped onto the link's private address, which Chromium
+		// would otherwise block as a public page reaching a private network.
+		chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,LocalNetworkAccessChecks,PrivateNetworkAccessSendPreflights,PrivateNetworkAccessRespectPreflightResults"))
 }
 
 // Close ends the browser and removes its profile.

@@ -26,7 +26,7 @@ func TestLoadPageOverEachProtocol(t *testing.T) {
 		maxConns        int
 	}{{mux.ListenerH1TLS, "http/1.1", 6}, {mux.ListenerH2TLS, "h2", 1}} {
 		t.Run(tc.listener, func(t *testing.T) {
-			b, err := browser.Start(context.Background(), browser.Options{TrustSPKI: []string{mux.SPKIHash(srv.Certificate())}})
+			b, err := browser.Start(context.Background(), browser.Options{TrustSPKI: []string{mux.SPKIHash(srv.Certificate())}, Reach: []string{"127.0.0.1"}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -11,7 +11,8 @@ import (
 
 // Replayer answers the requests of a recorded page offline: every entry
 // with its recorded status, the headers that matter, its body (recorded, or
-// as many bytes as recorded), after its recorded server time. Every origin
+// as many bytes as recorded), after its recorded server time, open to
+// every origin (CORS and Resource Timing's Timing-Allow-Origin). Every origin
 // of the page is served by the one server: a request is matched by its Host
 // and its path and query, or by its path and query alone when only one
 // origin recorded them.
@@ -76,6 +77,10 @@ func (rp *Replayer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for k, v := range e.Header {
 		h.Set(k, v)
 	}
+	// Every origin is this one server's: a browser's page on one of them
+	// may fetch, and time, the objects of all.
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Timing-Allow-Origin", "*")
 	body := e.Body
 	if body == nil {
 		body = bytes.Repeat([]byte{'x'}, int(e.Size))

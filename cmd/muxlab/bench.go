@@ -65,10 +65,11 @@ type benchFlags struct {
 	h3URL       string
 	insecure    bool
 	cacert      string
-	pageList    *pageset.List  // read from --urls
-	harPage     *pageset.Page  // read from --har, its 2xx entries
-	harLeftOut  int            // --har's entries of other statuses
-	flagSet     *pflag.FlagSet // the flags as parsed, for what was given
+	pageList    *pageset.List     // read from --urls
+	harPage     *pageset.Page     // read from --har, its 2xx entries
+	harLeftOut  int               // --har's entries of other statuses
+	harReplay   *pageset.Replayer // --har's page, for the embedded server to answer
+	flagSet     *pflag.FlagSet    // the flags as parsed, for what was given
 	cpuProfile  string
 }
 
@@ -343,6 +344,9 @@ func (f *benchFlags) measure(ctx context.Context, p plan, bar *progressBar) (*re
 		Link: ln, Profile: p.profile}
 	opts.TLS, opts.NoTruth = f.tls, f.noTruth
 	if f.embedded() {
+		if f.harReplay != nil {
+			opts.Replay = f.harReplay
+		}
 		stop, err := bench.Embed(&opts, f.maxStreams, ln)
 		if err != nil {
 			return nil, err

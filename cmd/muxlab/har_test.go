@@ -101,7 +101,6 @@ func TestHARBadInput(t *testing.T) {
 		want string
 	}{
 		{[]string{"bench", "--har", bad, "--url", "http://127.0.0.1:1"}, "--har: " + bad + ": entry 1: request.url"},
-		{[]string{"bench", "--har", bad}, "--har: give the server that replays the page"},
 		{[]string{"serve", "--har", bad, "--h1", "127.0.0.1:0", "--h2c", ""}, "--har: " + bad + ": entry 1: request.url"},
 		{[]string{"bench", "--har", writeHAR(t, 3, []string{"https://a"}), "--url", "http://127.0.0.1:1", "--contenders", "h1,hey"}, "hey cannot keep connections per origin"},
 	} {

@@ -42,17 +42,15 @@ func (f *benchFlags) readURLs() error {
 
 // readHAR reads --har: its 2xx entries (the objects a replay can succeed
 // on) become the page's objects, each with its origin's host; the server
-// is the one given, replaying every origin (muxlab serve --har). hey,
-// which cannot keep connections per origin, is left out.
+// is the one given, replaying every origin (muxlab serve --har), or the
+// embedded one, replaying it itself. hey, which cannot keep connections
+// per origin, is left out.
 func (f *benchFlags) readHAR() error {
 	if f.harFile == "" {
 		return nil
 	}
 	if f.urlsFile != "" {
 		return usagef("--har and --urls: one page at a time")
-	}
-	if f.url == "" && f.h1URL == "" {
-		return usagef("--har: give the server that replays the page: --url http://127.0.0.1:8080 (muxlab serve --har %s --both 127.0.0.1:8080)", f.harFile)
 	}
 	file, err := os.Open(f.harFile)
 	if err != nil {
@@ -73,6 +71,7 @@ func (f *benchFlags) readHAR() error {
 		return usagef("--har: %s: no entry answered 2xx, nothing a replay can load", f.harFile)
 	}
 	f.harPage, f.harLeftOut = &pageset.Page{Entries: kept}, len(p.Entries)-len(kept)
+	f.harReplay = pageset.NewReplayer(p)
 	oneOrigin := func(name string) bool { c, err := bench.LookupContender(name); return err == nil && c.OneOrigin }
 	if !f.flagSet.Changed("contenders") {
 		f.contenders = slices.DeleteFunc(slices.Clone(f.contenders), oneOrigin)
