@@ -260,3 +260,19 @@ func trim(s string) string {
 	}
 	return s
 }
+
+// A browser contender's page is drawn beside muxlab's clients', in one
+// lane that says the browser does not name its connections, and its
+// fidelity row and LOADED flag are in the report's table and verdict.
+func TestReportBrowserWaterfall(t *testing.T) {
+	var buf bytes.Buffer
+	if err := report.WriteReport(&buf, []report.Source{{Name: "b.json", Run: resultstest.SampleWithBrowser()}}); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	for _, want := range []string{"waterfall of one page, chromium-h2 (1 connection)", ">browser (12)<", "1.10x h2", "LOADED", "Chromium / muxlab, HTTP/2: 1.10x"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+}

@@ -269,7 +269,7 @@ func tableRows(r *results.Run) []tableRow {
 	rows := countRows(r)
 	if r.Scenario.Mode == results.Page {
 		rows = append(rows, pageRows()...)
-		rows = append(rows, browserRows()...)
+		rows = append(rows, browserRows(r)...)
 	}
 	lat := func(t *results.Round) *results.Dist { return t.Latency }
 	wait := func(t *results.Round) *results.Dist { return t.Wait }
@@ -438,7 +438,7 @@ func pageRows() []tableRow {
 // browserRows split a browser contender's page time by its own timings:
 // the mean per page before its first request, waiting on the network, with
 // nothing in flight, and after the last byte; and how busy the machine was.
-func browserRows() []tableRow {
+func browserRows(r *results.Run) []tableRow {
 	perPage := func(pick func(*results.Browser) results.Duration) func(*results.Round) string {
 		return func(t *results.Round) string {
 			if t.Browser == nil || t.Browser.Pages == 0 {
@@ -448,6 +448,20 @@ func browserRows() []tableRow {
 		}
 	}
 	return []tableRow{
+		{name: "page p50 / muxlab client's", cell: func(t *results.Round) string {
+			for i := range r.Contenders {
+				c := &r.Contenders[i]
+				if &c.Total != t || c.Counterpart == "" {
+					continue
+				}
+				m := r.Contender(c.Counterpart)
+				if m == nil || m.Total.Page == nil || t.Page == nil || m.Total.Page.P50 == 0 || t.Page.Count == 0 {
+					return ""
+				}
+				return fmt.Sprintf("%.2fx %s", t.Page.P50/m.Total.Page.P50, c.Counterpart)
+			}
+			return ""
+		}},
 		{name: "browser: to 1st request ms", cell: perPage(func(b *results.Browser) results.Duration { return b.FirstRequest })},
 		{name: "browser: on the network ms", cell: perPage(func(b *results.Browser) results.Duration { return b.Network })},
 		{name: "browser: nothing in flight ms", cell: perPage(func(b *results.Browser) results.Duration { return b.Idle })},

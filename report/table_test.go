@@ -21,6 +21,7 @@ func TestTableGolden(t *testing.T) {
 	}{
 		{"table.golden", resultstest.Sample()},
 		{"table-link.golden", resultstest.SampleOverLink()},
+		{"table-browser.golden", resultstest.SampleWithBrowser()},
 	} {
 		t.Run(tc.golden, func(t *testing.T) { checkGolden(t, tc.golden, tc.run) })
 	}

@@ -74,3 +74,33 @@ func SampleOverLink() *results.Run {
 	results.Summarize(r)
 	return r
 }
+
+// SampleWithBrowser is Sample with a browser contender beside h2:
+// chromium-h2, a reference whose pages take 10% longer than h2's, with its
+// own timings of them (a machine busy before its second round) and a
+// sampled page whose connections it does not name.
+func SampleWithBrowser() *results.Run {
+	r := Sample()
+	r.Contenders[1].Protocol = "HTTP/2"
+	br := r.Contenders[1]
+	br.Name, br.Label, br.Reference, br.Counterpart = "chromium-h2", "chromium-h2 (1 connection)", true, "h2"
+	br.Rounds = nil
+	for j, rd := range r.Contenders[1].Rounds {
+		page := results.NewHistogram()
+		page.Record(time.Duration(float64(rd.Page.P50)*1.1) * time.Millisecond)
+		page.Record(time.Duration(float64(rd.Page.P50)*1.1) * time.Millisecond)
+		rd.Page, rd.Client, rd.Model = page.Dist(), nil, nil
+		rd.Sample = nil
+		for obj := range 12 {
+			rd.Sample = append(rd.Sample, results.Timing{Object: obj, StartUS: 5000, SentUS: 8000, EndUS: 50000 + int64(obj)*500, Status: 200})
+		}
+		rd.Browser = &results.Browser{Pages: 2, FirstRequest: results.Duration(16 * time.Millisecond), Network: results.Duration(90 * time.Millisecond),
+			Idle: results.Duration(4 * time.Millisecond), AfterLastByte: results.Duration(6 * time.Millisecond),
+			CPUStall: results.Duration(300 * time.Millisecond), Wall: results.Duration(time.Second), CPUStallKnown: true,
+			QuietWall: results.Duration(500 * time.Millisecond), QuietStall: results.Duration(time.Duration(j) * 150 * time.Millisecond)}
+		br.Rounds = append(br.Rounds, rd)
+	}
+	r.Contenders = append(r.Contenders, br)
+	results.Summarize(r)
+	return r
+}
