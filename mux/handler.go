@@ -35,7 +35,6 @@ const (
 	defaultInterval   = 100 * time.Millisecond
 	defaultChunkSize  = 1024
 	helloBody         = "hello from muxlab\n"
-	blankPage         = "<!doctype html><link rel=\"icon\" href=\"data:,\"><title>muxlab</title>\n"
 	patternBufferSize = 32 << 10
 )
 
@@ -63,14 +62,6 @@ func (s *Server) routes() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Content-Length", strconv.Itoa(len(helloBody)))
 		io.WriteString(w, helloBody)
-	})
-	// /blank is the empty page a browser contender opens before it
-	// fetches a page's objects from its origin: an icon of its own, so
-	// that the browser asks the server for no favicon.
-	m.HandleFunc("GET /blank", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-store")
-		io.WriteString(w, blankPage)
 	})
 	// /echo takes any method and reads (and drops) a request body first,
 	// so that it can stand for any endpoint, conformance checks included.
