@@ -10,7 +10,7 @@ TESTFUZZTIME ?= 3000x
 .PHONY: build run serve deps test bench fuzz lint clean report peers fidelity
 
 build:
-	$(GO) build -o $(BIN) ./cmd/muxlab
+	$(GO) build -ldflags "-X main.commit=$$(git rev-parse --short=12 HEAD 2>/dev/null)" -o $(BIN) ./cmd/muxlab
 
 # The main job: a typical page over an emulated 4G network, h1 vs h2 vs hey, against an embedded server.
 run: build

@@ -2,6 +2,8 @@ package results
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,8 +14,9 @@ import (
 	"time"
 )
 
-// FileName is the name a run is written under: its start time and scenario,
-// e.g. "20261123-201500-page.json".
+// FileName is the name a run is written under: its start time, scenario
+// and ID, e.g. "20261123-201500-page-3f9a2c1d.json", so that runs started
+// in the same second never share a name.
 func FileName(r *Run) string {
 	name := strings.Map(func(c rune) rune {
 		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' {
@@ -31,6 +34,9 @@ func FileName(r *Run) string {
 			}
 			return '_'
 		}, r.Agent)
+	}
+	if r.ID != "" {
+		name += "-" + r.ID
 	}
 	return r.Started.UTC().Format("20060102-150405") + "-" + name + ".json"
 }
@@ -60,7 +66,29 @@ func Write(dir string, r *Run) (string, error) {
 		return "", fmt.Errorf("results: encoding run: %w", err)
 	}
 	path := filepath.Join(dir, FileName(r))
-	return path, WriteFileAtomic(path, append(data, '\n'))
+	return path, WriteNewFile(path, append(data, '\n'))
+}
+
+// ErrExists says a result file of that name is already there: a result is
+// never written over another.
+var ErrExists = errors.New("results: a file of that name exists; results are never overwritten")
+
+// WriteNewFile writes data to path atomically, as WriteFileAtomic does, but
+// never over an existing file (ErrExists): the temporary file is linked to
+// its name, which fails if the name is taken, rather than renamed over it.
+func WriteNewFile(path string, data []byte) error {
+	tmp := path + ".new"
+	if err := WriteFileAtomic(tmp, data); err != nil {
+		return err
+	}
+	defer os.Remove(tmp)
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("%w: %s", ErrExists, path)
+		}
+		return fmt.Errorf("results: writing %s: %w", path, err)
+	}
+	return nil
 }
 
 // WriteFileAtomic writes data to path through a temporary file in the same
@@ -174,7 +202,10 @@ func describeJSONError(data []byte, err error) error {
 // NewRun starts a run's record with the schema version, the tool and the
 // machine filled in.
 func NewRun(version, goVersion string, m Machine, started time.Time) *Run {
+	id := make([]byte, 4)
+	rand.Read(id) // never fails (crypto/rand)
 	return &Run{
+		ID:            hex.EncodeToString(id),
 		SchemaVersion: SchemaVersion,
 		Tool:          Tool{Name: "muxlab", Version: version, GoVersion: goVersion},
 		Machine:       m,

@@ -18,7 +18,10 @@ type Run struct {
 	Tool          Tool      `json:"tool"`
 	Machine       Machine   `json:"machine"`
 	Started       time.Time `json:"started"`
-	Finished      time.Time `json:"finished"`
+	// ID tells apart runs started in the same second (eight hex digits,
+	// random); it is in the file's name.
+	ID       string    `json:"id,omitempty"`
+	Finished time.Time `json:"finished"`
 	// Interrupted says the run was stopped (Ctrl-C) before it finished: the
 	// figures are what was measured until then.
 	Interrupted bool   `json:"interrupted"`

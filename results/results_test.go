@@ -38,7 +38,7 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if filepath.Base(path) != "20261123-201500-page.json" {
+	if filepath.Base(path) != "20261123-201500-page-"+r.ID+".json" || len(r.ID) != 8 {
 		t.Errorf("file name %s", filepath.Base(path))
 	}
 	back, err := results.Read(path)
@@ -266,5 +266,31 @@ func TestBrowserLoadedInVerdict(t *testing.T) {
 		if want := quietStall > 0; loaded != want || b.Loaded() != want {
 			t.Errorf("quiet stall %v: verdict %q, Loaded %v", quietStall, r.Verdict, b.Loaded())
 		}
+	}
+}
+
+// Runs started in the same second get names of their own, and a result is
+// never written over another: the second write of the same run is refused.
+func TestNoResultOverwritten(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	seen := map[string]bool{}
+	for range 5 {
+		path, err := results.Write(dir, resultstest.Sample()) // the same start time each
+		if err != nil || seen[path] {
+			t.Fatalf("write %s: %v", path, err)
+		}
+		seen[path] = true
+	}
+	r := resultstest.Sample()
+	if _, err := results.Write(dir, r); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := results.Write(dir, r); !errors.Is(err, results.ErrExists) {
+		t.Errorf("writing the same run twice: %v, want ErrExists", err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	if len(files) != 6 {
+		t.Errorf("%d files in the directory, want 6 and no temporary ones: %v", len(files), files)
 	}
 }

@@ -90,7 +90,7 @@ func (f *benchFlags) define(fs *pflag.FlagSet) {
 	fs.IntVar(&f.warmup, "warmup", 0, "unmeasured requests (pages) at the start of each turn")
 	fs.StringSliceVar(&f.contenders, "contenders", bench.DefaultContenderNames(), "who runs, in turn (the order rotates each round); see --list (sidecar-h2, sidecar-h3 only when named)")
 	fs.IntVar(&f.appConns, "app-conns", 0, "the app's connections to its sidecar, for sidecar-h2 and sidecar-h3 (default: --conns)")
-	fs.StringVar(&f.out, "out", "muxlab-results", "directory for the result file; - writes the result's JSON to standard output (for a collector)")
+	fs.StringVar(&f.out, "out", "muxlab-results", "directory for the result file; - writes the result's JSON to standard output (for a collector); with --json no file unless --out is given")
 	fs.StringVar(&f.startAt, "start-at", "", "wait until this time (RFC 3339) before the first request: agents start together")
 	fs.DurationVar(&f.startAtMax, "start-at-max", 10*time.Minute, "how far ahead --start-at may be")
 	fs.BoolVar(&f.json, "json", false, "print the result JSON instead of the table")
@@ -402,7 +402,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if f.out != "-" {
+	f.noFileWithJSON(fs)
+	if f.out != "-" && f.out != "" {
 		if err := results.CheckDir(f.out); err != nil {
 			return usagef("--out: %v", err)
 		}
@@ -446,6 +447,14 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
+// noFileWithJSON: --json prints the result, and writes no file unless
+// --out names a directory.
+func (f *benchFlags) noFileWithJSON(fs *pflag.FlagSet) {
+	if f.json && !fs.Changed("out") {
+		f.out = ""
+	}
+}
+
 // emit prints run (the table, or the JSON) and then writes its file: shown
 // before written, so that a failed write loses no figure.
 func (f *benchFlags) emit(run *results.Run, stdout, stderr io.Writer) error {
@@ -459,6 +468,9 @@ func (f *benchFlags) emit(run *results.Run, stdout, stderr io.Writer) error {
 	}
 	if err := printRun(stdout, run, f.json); err != nil {
 		return err
+	}
+	if f.out == "" { // --json, and no --out: the JSON printed is the result
+		return nil
 	}
 	path, err := results.Write(f.out, run)
 	if err != nil {

@@ -9,6 +9,9 @@
 //	muxlab record   record a page with headless Chromium into a HAR
 //	muxlab sidecar  HTTP/1.1 in from local apps, one multiplexed connection out
 //	muxlab serve    run the demo server (HTTP/1.1 and h2c listeners)
+//	muxlab compare  two result files side by side, with a significance test
+//	muxlab completion  a shell completion script (bash, zsh, fish)
+//	muxlab version  the version, commit and Go version
 //
 // cmd/muxlab only parses flags, handles signals, prints and chooses exit
 // codes: 0 success, 1 a failure while running, 2 bad usage, 130 interrupted.
@@ -51,14 +54,21 @@ type command struct {
 	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
-var commands = []command{
-	{"bench", "run a scenario against h1 (6 connections), h2 and h3 (1 connection each) and hey, over an emulated network or loopback; the default", runBench},
-	{"report", "write an HTML report of result files, or browse a results directory (--serve)", runReport},
-	{"sweep", "run one scenario across values of one parameter (loss, rtt, bandwidth, objects): one result, one chart", runSweep},
-	{"merge", "merge several agents' results of one scenario into one (counts summed, histograms merged)", runMerge},
-	{"record", "record a page with headless Chromium into a HAR (muxlab record URL -o page.har)", runRecord},
-	{"sidecar", "a local proxy: HTTP/1.1 in from apps, one HTTP/2 (or HTTP/3) connection out", runSidecar},
-	{"serve", "run the demo server: HTTP/1.1, h2c (and TLS, HTTP/3) listeners with ground-truth /stats", runServe},
+var commands []command
+
+func init() { // in init: completion reads the table
+	commands = []command{
+		{"bench", "run a scenario against h1 (6 connections), h2 and h3 (1 connection each) and hey, over an emulated network or loopback; the default", runBench},
+		{"report", "write an HTML report of result files, or browse a results directory (--serve)", runReport},
+		{"sweep", "run one scenario across values of one parameter (loss, rtt, bandwidth, objects): one result, one chart", runSweep},
+		{"merge", "merge several agents' results of one scenario into one (counts summed, histograms merged)", runMerge},
+		{"record", "record a page with headless Chromium into a HAR (muxlab record URL -o page.har)", runRecord},
+		{"sidecar", "a local proxy: HTTP/1.1 in from apps, one HTTP/2 (or HTTP/3) connection out", runSidecar},
+		{"serve", "run the demo server: HTTP/1.1, h2c (and TLS, HTTP/3) listeners with ground-truth /stats", runServe},
+		{"compare", "compare two result files: each figure side by side, its change, and whether the change is significant over their rounds", runCompare},
+		{"completion", "print a shell completion script: muxlab completion bash|zsh|fish", runCompletion},
+		{"version", "print muxlab's version, commit and Go version (also muxlab --version)", runVersion},
+	}
 }
 
 // gcPercent is the GOGC muxlab runs with unless GOGC is set. A load
@@ -92,8 +102,20 @@ func main() {
 
 // run dispatches to a subcommand and turns its error into an exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "--version" {
+		fmt.Fprintln(stdout, versionLine())
+		return exitOK
+	}
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") && args[0] != "-h" && args[0] != "--help" {
 		args = append([]string{"bench"}, args...) // the main job
+	}
+	if args[0] == "help" && len(args) > 1 { // muxlab help COMMAND: its flags
+		if c := lookupCommand(args[1]); c != nil {
+			return exitCode(c.run(ctx, []string{"--help"}, stdout, stdout), stderr)
+		}
+		fmt.Fprintf(stderr, "muxlab: help: unknown command %q\n\n", args[1])
+		usage(stderr)
+		return exitUsage
 	}
 	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		usage(stdout)
@@ -109,12 +131,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitUsage
 }
 
+// lookupCommand finds a subcommand by name; nil if there is none.
+func lookupCommand(name string) *command {
+	for i := range commands {
+		if commands[i].name == name {
+			return &commands[i]
+		}
+	}
+	return nil
+}
+
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: muxlab [COMMAND] [flags]   (no command: bench)\n\ncommands:")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nrun 'muxlab COMMAND --help' for a command's flags")
+	fmt.Fprintln(w, "\nrun 'muxlab help COMMAND' (or 'muxlab COMMAND --help') for a command's flags; 'muxlab --version' for the version")
 }
 
 // errInterrupted is returned by a command stopped by Ctrl-C before it finished.

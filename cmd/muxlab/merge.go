@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 
 	"muxlab/results"
@@ -21,6 +22,9 @@ func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	files := fs.Args()
 	if len(files) < 2 {
 		return usagef("merge: give two result files or more, like muxlab merge a.json b.json -o merged.json")
+	}
+	if _, err := os.Lstat(*out); err == nil {
+		return usagef("--output: %s exists; a result is never written over another (remove it, or name another file)", *out)
 	}
 	var runs []*results.Run
 	for _, f := range files {
@@ -41,7 +45,7 @@ func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if err := results.WriteFileAtomic(filepath.Clean(*out), append(data, '\n')); err != nil {
+	if err := results.WriteNewFile(filepath.Clean(*out), append(data, '\n')); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "merged result written to %s\n", *out)

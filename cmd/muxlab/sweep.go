@@ -112,7 +112,8 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		plans, xs = append(plans, p), append(xs, x)
 	}
-	if f.out != "-" {
+	f.noFileWithJSON(fs)
+	if f.out != "-" && f.out != "" {
 		if err := results.CheckDir(f.out); err != nil {
 			return usagef("--out: %v", err)
 		}
