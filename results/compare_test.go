@@ -1,6 +1,7 @@
 package results_test
 
 import (
+	"errors"
 	"math"
 	"testing"
 
@@ -58,5 +59,39 @@ func TestCompareRuns(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no throughput change among %+v", changes)
+	}
+}
+
+// Thresholds read as k6's do and hold against a run: a ratio as the ratio
+// columns give it, a figure of one contender, a bare figure of every
+// contender but the references.
+func TestThresholds(t *testing.T) {
+	r := resultstest.Sample() // h2/h1 page p50 about 0.51; 2 failed each
+	for _, tc := range []struct {
+		expr   string
+		missed bool
+	}{
+		{"h2/h1 page p50>0.8", false},
+		{"h2/h1 page p50<0.8", true},
+		{"h2/h1 page p50 < 80%", true},
+		{"failed>0", true},
+		{"failed>=3", false},
+		{"h1 page p50>=101ms", true},
+		{"h1 throughput<20 req/s", false},
+		{"h3 latency p99>1", true}, // did not run: missed, not checked
+	} {
+		th, err := results.ParseThreshold(tc.expr)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.expr, err)
+		}
+		th.Check(r)
+		if th.Missed != tc.missed {
+			t.Errorf("%q: missed %v (%s), want %v", tc.expr, th.Missed, th.Why, tc.missed)
+		}
+	}
+	for _, bad := range []string{"", "failed", "page p50 > x", "nothing>1", "a b page p50>1"} {
+		if _, err := results.ParseThreshold(bad); !errors.Is(err, results.ErrThreshold) {
+			t.Errorf("%q: %v, want ErrThreshold", bad, err)
+		}
 	}
 }

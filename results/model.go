@@ -18,6 +18,9 @@ type Run struct {
 	Tool          Tool      `json:"tool"`
 	Machine       Machine   `json:"machine"`
 	Started       time.Time `json:"started"`
+	// Thresholds are the conditions the run was not to meet (--fail-on),
+	// each with whether it was missed, checked after the run.
+	Thresholds []Threshold `json:"thresholds,omitempty"`
 	// ID tells apart runs started in the same second (eight hex digits,
 	// random); it is in the file's name.
 	ID       string    `json:"id,omitempty"`

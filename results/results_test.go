@@ -25,7 +25,9 @@ func TestSummarize(t *testing.T) {
 	if !ok || x.Min > x.Median || x.Median > x.Max || x.Min < 0.50 || x.Max > 0.52 {
 		t.Errorf("page p50 ratio %+v", x)
 	}
-	want := "h2 (1 connection) loaded the 12-object page 2.0x faster than h1 (6 connections): p50 page 51.0 ms vs 101 ms; the server saw 1 vs 6 connections"
+	want := "h2 (1 connection) loaded the 12-object page 2.0x faster than h1 (6 connections): p50 page 51.0 ms vs 101 ms; the server saw 1 vs 6 connections\n" +
+		"FAILED: 2 of 50 requests of h1 (6 connections) failed (status 503: 2)\n" +
+		"FAILED: 2 of 50 requests of h2 (1 connection) failed (status 503: 2)"
 	if r.Verdict != want {
 		t.Errorf("verdict\n got %q\nwant %q", r.Verdict, want)
 	}

@@ -290,7 +290,42 @@ func verdict(r *Run) string {
 			lines = append(lines, verdictLine(r, b, o))
 		}
 	}
-	return strings.Join(append(lines, browserLines(r)...), "\n")
+	lines = append(lines, browserLines(r)...)
+	return strings.Join(append(lines, failureLines(r)...), "\n")
+}
+
+// failureLines say, for every contender but the references, how many of
+// its requests failed and why: a run whose requests fail says so in its
+// verdict.
+func failureLines(r *Run) []string {
+	var out []string
+	for i := range r.Contenders {
+		c := &r.Contenders[i]
+		t := &c.Total
+		if c.Reference || t.Failed == 0 {
+			continue
+		}
+		out = append(out, fmt.Sprintf("FAILED: %d of %d requests of %s failed (%s)", t.Failed, t.Sent, c.Label, errorKinds(t)))
+	}
+	return out
+}
+
+// errorKinds lists a round's errors by kind, the most frequent first.
+func errorKinds(t *Round) string {
+	kinds := make([]string, 0, len(t.Errors))
+	for k := range t.Errors {
+		kinds = append(kinds, k)
+	}
+	sort.Slice(kinds, func(a, b int) bool {
+		if t.Errors[kinds[a]] != t.Errors[kinds[b]] {
+			return t.Errors[kinds[a]] > t.Errors[kinds[b]]
+		}
+		return kinds[a] < kinds[b]
+	})
+	for j, k := range kinds {
+		kinds[j] = fmt.Sprintf("%s: %d", k, t.Errors[k])
+	}
+	return strings.Join(kinds, ", ")
 }
 
 // browserLines compare each browser contender's pages with its
@@ -407,20 +442,7 @@ func (r *Run) Unanswered() []string {
 		if t.OK > 0 || t.Failed == 0 {
 			continue
 		}
-		kinds := make([]string, 0, len(t.Errors))
-		for k := range t.Errors {
-			kinds = append(kinds, k)
-		}
-		sort.Slice(kinds, func(a, b int) bool {
-			if t.Errors[kinds[a]] != t.Errors[kinds[b]] {
-				return t.Errors[kinds[a]] > t.Errors[kinds[b]]
-			}
-			return kinds[a] < kinds[b]
-		})
-		for j, k := range kinds {
-			kinds[j] = fmt.Sprintf("%s: %d", k, t.Errors[k])
-		}
-		out = append(out, fmt.Sprintf("%s (%d failed; %s)", c.Name, t.Failed, strings.Join(kinds, ", ")))
+		out = append(out, fmt.Sprintf("%s (%d failed; %s)", c.Name, t.Failed, errorKinds(t)))
 	}
 	return out
 }

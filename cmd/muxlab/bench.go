@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,6 +62,7 @@ type benchFlags struct {
 	tls         bool
 	urlsFile    string
 	harFile     string
+	path        string
 	url         string
 	h3URL       string
 	insecure    bool
@@ -69,7 +71,9 @@ type benchFlags struct {
 	harPage     *pageset.Page     // read from --har, its 2xx entries
 	harLeftOut  int               // --har's entries of other statuses
 	harReplay   *pageset.Replayer // --har's page, for the embedded server to answer
-	flagSet     *pflag.FlagSet    // the flags as parsed, for what was given
+	failOn      []string          // --fail-on, as given
+	thresholds  []results.Threshold
+	flagSet     *pflag.FlagSet // the flags as parsed, for what was given
 	cpuProfile  string
 }
 
@@ -94,9 +98,11 @@ func (f *benchFlags) define(fs *pflag.FlagSet) {
 	fs.StringVar(&f.startAt, "start-at", "", "wait until this time (RFC 3339) before the first request: agents start together")
 	fs.DurationVar(&f.startAtMax, "start-at-max", 10*time.Minute, "how far ahead --start-at may be")
 	fs.BoolVar(&f.json, "json", false, "print the result JSON instead of the table")
+	fs.StringArrayVar(&f.failOn, "fail-on", nil, "a condition that fails the run (exit 3), e.g. 'failed>0', 'h2/h1 page p50>0.8', 'h3 latency p99>=250ms'; repeatable")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar, no file message")
 	fs.StringVar(&f.h1URL, "h1-url", "", "HTTP/1.1 server to measure (default: an embedded mux server)")
 	fs.StringVar(&f.h2cURL, "h2c-url", "", "h2c server to measure (default: an embedded mux server); https:// with --tls")
+	fs.StringVar(&f.path, "path", "", "ask every request for this path as it is (a file of any server: --url URL --path /index.html); default the scenario's own paths, meant for muxlab's server")
 	fs.StringVar(&f.harFile, "har", "", "a recorded page's objects (a HAR file) replayed against the server given (muxlab serve --har FILE): each origin its own connections")
 	fs.StringVar(&f.urlsFile, "urls", "", "a page's objects from a file: one URL per line (one origin), # comments; the page scenario requests them")
 	fs.StringVar(&f.url, "url", "", "one server to measure with every contender: https:// (HTTP/1.1 and HTTP/2 chosen by ALPN) or http:// (HTTP/1.1 and h2c on one port)")
@@ -113,6 +119,34 @@ func (f *benchFlags) define(fs *pflag.FlagSet) {
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof reads it)")
 	fs.BoolVar(&f.cold, "cold", false, "page: every page on new connections, handshakes included")
 	f.net.define(fs)
+}
+
+// applyPath makes every request of the scenario ask for --path as it is:
+// no query of muxlab's own (delay, size) is added unless those flags were
+// given, so any server's file can be measured.
+func (f *benchFlags) applyPath(sc *results.Scenario, fs *pflag.FlagSet) error {
+	switch {
+	case f.harPage != nil || f.pageList != nil:
+		return usagef("--path: one path for every request; --har and --urls give a page's own")
+	case !strings.HasPrefix(f.path, "/") || strings.ContainsAny(f.path, " \t\r\n#"):
+		return usagef("--path: %q is not a path like /index.html or /api/items?id=1", f.path)
+	case sc.SlowEvery > 0:
+		return usagef("--path: the %s scenario mixes slow and fast requests of muxlab's server; --path gives one path", sc.Name)
+	}
+	sc.Endpoint, sc.Query = f.path, ""
+	if !fs.Changed("delay") {
+		sc.Delay = 0
+	}
+	if !fs.Changed("size") {
+		sc.Size = 0
+	}
+	sc.Source = "--path " + f.path
+	if sc.Mode == results.Page {
+		sc.Summary = fmt.Sprintf("a page of %d requests for %s, all at once", sc.Objects, f.path)
+	} else {
+		sc.Summary = "every request for " + f.path
+	}
+	return nil
 }
 
 // scenario returns the chosen scenario with the flags that were set applied.
@@ -187,6 +221,11 @@ func (f *benchFlags) scenarioFrom(fs *pflag.FlagSet) (results.Scenario, error) {
 			}
 		}
 		sc.Summary = fmt.Sprintf("a page of the %d URLs of %s, requested all at once; %s", sc.Objects, f.urlsFile, known)
+	}
+	if fs.Changed("path") {
+		if err := f.applyPath(&sc, fs); err != nil {
+			return sc, err
+		}
 	}
 	sc.Conns = f.conns
 	var changed []string
@@ -286,9 +325,13 @@ func waitUntil(ctx context.Context, start time.Time, stderr io.Writer) error {
 
 // warn says on stderr, whatever -q says, what makes the run's figures
 // less than they seem.
-func (f *benchFlags) warn(stderr io.Writer) {
+func (f *benchFlags) warn(stderr io.Writer, sc *results.Scenario) {
 	if f.insecure {
 		fmt.Fprintln(stderr, "muxlab: warning: --insecure: the servers' certificates are not verified")
+	}
+	if !f.embedded() && f.path == "" && f.harPage == nil && f.pageList == nil && sc.Endpoint != "" {
+		fmt.Fprintf(stderr, "muxlab: note: the %s scenario asks for %s, a path of muxlab's own server (muxlab serve); "+
+			"to measure another server, give --path (one path), --urls (a page's URLs) or --har (a recorded page)\n", sc.Name, sc.Endpoint)
 	}
 }
 
@@ -403,6 +446,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	f.noFileWithJSON(fs)
+	if err := f.readThresholds(); err != nil {
+		return err
+	}
 	if f.out != "-" && f.out != "" {
 		if err := results.CheckDir(f.out); err != nil {
 			return usagef("--out: %v", err)
@@ -412,7 +458,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	f.warn(stderr)
+	f.warn(stderr, &p.sc)
 	if err := waitUntil(ctx, start, stderr); err != nil {
 		return err
 	}
@@ -435,6 +481,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	run.Label, run.Agent = f.label, f.agent
+	run.Thresholds = f.thresholds
+	missed := run.CheckThresholds()
 	if err := f.emit(run, stdout, stderr); err != nil {
 		return err
 	}
@@ -443,6 +491,32 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if bad := run.Unanswered(); len(bad) > 0 {
 		return fmt.Errorf("no request was answered for %s: the result holds what failed", strings.Join(bad, "; "))
+	}
+	if len(missed) > 0 {
+		var why []string
+		for _, t := range missed {
+			why = append(why, fmt.Sprintf("%q (%s)", t.Expr, t.Why))
+		}
+		return thresholdError{fmt.Errorf("%d of %d thresholds missed: %s", len(missed), len(run.Thresholds), strings.Join(why, "; "))}
+	}
+	return nil
+}
+
+// readThresholds parses --fail-on and checks that the contenders it names
+// run.
+func (f *benchFlags) readThresholds() error {
+	f.thresholds = nil
+	for _, e := range f.failOn {
+		t, err := results.ParseThreshold(e)
+		if err != nil {
+			return usagef("--fail-on: %v", err)
+		}
+		for _, name := range []string{t.Contender, t.Other} {
+			if name != "" && !slices.Contains(f.contenders, name) {
+				return usagef("--fail-on: %q names %s, which does not run (--contenders %s)", e, name, strings.Join(f.contenders, ","))
+			}
+		}
+		f.thresholds = append(f.thresholds, t)
 	}
 	return nil
 }

@@ -118,7 +118,7 @@ func TestBenchRuns(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, stdout.String())
 		}
 	}
-	files, _ := filepath.Glob(filepath.Join(out, "*-page.json"))
+	files, _ := filepath.Glob(filepath.Join(out, "*-page-*.json"))
 	if len(files) != 1 || !strings.Contains(stderr.String(), "result written to "+files[0]) {
 		t.Fatalf("files %v, stderr %q", files, stderr.String())
 	}

@@ -14,7 +14,8 @@
 //	muxlab version  the version, commit and Go version
 //
 // cmd/muxlab only parses flags, handles signals, prints and chooses exit
-// codes: 0 success, 1 a failure while running, 2 bad usage, 130 interrupted.
+// codes: 0 success, 1 a failure while running (or no request of a contender
+// answered), 2 bad usage, 3 a --fail-on threshold missed, 130 interrupted.
 package main
 
 import (
@@ -34,8 +35,15 @@ const (
 	exitOK          = 0
 	exitFailure     = 1
 	exitUsage       = 2
+	exitThresholds  = 3
 	exitInterrupted = 130
 )
+
+// thresholdError is a run that missed a --fail-on threshold: exit 3.
+type thresholdError struct{ err error }
+
+func (e thresholdError) Error() string { return e.err.Error() }
+func (e thresholdError) Unwrap() error { return e.err }
 
 // usageError is bad input from the command line: exit 2.
 type usageError struct{ err error }
@@ -165,6 +173,9 @@ func exitCode(err error, stderr io.Writer) int {
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "muxlab: %v\n", err)
 		return exitUsage
+	case errors.As(err, new(thresholdError)):
+		fmt.Fprintf(stderr, "muxlab: %v\n", err)
+		return exitThresholds
 	default:
 		fmt.Fprintf(stderr, "muxlab: %v\n", err)
 		return exitFailure

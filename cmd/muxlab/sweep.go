@@ -113,12 +113,15 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		plans, xs = append(plans, p), append(xs, x)
 	}
 	f.noFileWithJSON(fs)
+	if len(f.failOn) > 0 {
+		return usagef("--fail-on: for muxlab bench; a sweep's points are runs of their own")
+	}
 	if f.out != "-" && f.out != "" {
 		if err := results.CheckDir(f.out); err != nil {
 			return usagef("--out: %v", err)
 		}
 	}
-	f.warn(stderr)
+	f.warn(stderr, &plans[0].sc)
 	sw := &results.Sweep{Parameter: param.name, Unit: param.unit}
 	var failure error
 	for i, p := range plans {

@@ -48,7 +48,7 @@ func sweepResult(t *testing.T, out, over string, args ...string) (r *results.Run
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
-	files, _ := filepath.Glob(filepath.Join(out, "*-page-sweep-"+over+".json"))
+	files, _ := filepath.Glob(filepath.Join(out, "*-page-sweep-"+over+"-*.json"))
 	if len(files) != 1 {
 		t.Fatalf("files %v", files)
 	}
