@@ -5,7 +5,9 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"muxlab/internal/resultstest"
 	"muxlab/report"
@@ -94,5 +96,39 @@ func TestMergedRunShowsAgents(t *testing.T) {
 	}
 	if !bytes.Contains(buf.Bytes(), []byte(`class="summary agents"`)) {
 		t.Error("the report shows no agents")
+	}
+}
+
+// A table wider than the width asked for comes in a narrow form that keeps
+// every contender, the ratio, the server's counts and the verdict, no line
+// longer than the width; one that fits comes whole.
+func TestTableFitsWidth(t *testing.T) {
+	for _, run := range []*results.Run{resultstest.Sample(), resultstest.SampleOverLink(), resultstest.SampleWithBrowser()} {
+		for _, width := range []int{100, 80, 60} {
+			var buf bytes.Buffer
+			if err := report.WriteTableWidth(&buf, run, width); err != nil {
+				t.Fatal(err)
+			}
+			out := buf.String()
+			for i, line := range strings.Split(out, "\n") {
+				if n := utf8.RuneCountInString(line); n > width {
+					t.Errorf("width %d: line %d is %d long: %q", width, i+1, n, line)
+				}
+			}
+			for _, c := range run.Contenders {
+				if !strings.Contains(out, c.Label) {
+					t.Errorf("width %d: %s missing", width, c.Label)
+				}
+			}
+			if words := strings.Join(strings.Fields(out), " "); !strings.Contains(out, "0.51x") || !strings.Contains(words, "2.0x faster than h1") {
+				t.Errorf("width %d: no ratio or verdict:\n%s", width, out)
+			}
+		}
+		var full, wide bytes.Buffer
+		report.WriteTable(&full, run)
+		report.WriteTableWidth(&wide, run, 0)
+		if full.String() != wide.String() {
+			t.Errorf("width 0 is not the whole table")
+		}
 	}
 }

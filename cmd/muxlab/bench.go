@@ -430,13 +430,14 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if f.list {
+		width := outputWidth(stdout)
 		fmt.Fprintln(stdout, "scenarios (--scenario):")
 		for _, s := range bench.Scenarios() {
-			fmt.Fprintf(stdout, "  %-11s %s\n", s.Name, s.Summary)
+			listItem(stdout, width, s.Name, s.Summary)
 		}
 		fmt.Fprintln(stdout, "contenders (--contenders):")
 		for _, c := range bench.Contenders() {
-			fmt.Fprintf(stdout, "  %-11s %s\n", c.Name, c.Summary)
+			listItem(stdout, width, c.Name, c.Summary)
 		}
 		listProfiles(stdout)
 		return nil
@@ -577,7 +578,7 @@ func (f *benchFlags) openLoopContenders(named bool) error {
 // printRun prints the table, or with asJSON the result itself.
 func printRun(w io.Writer, run *results.Run, asJSON bool) error {
 	if !asJSON {
-		return report.WriteTable(w, run)
+		return report.WriteTableWidth(w, run, outputWidth(w))
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"muxlab/internal/resultstest"
 	"muxlab/results"
@@ -129,5 +130,32 @@ func TestConcurrentRunsKeepEveryResult(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
 	if len(files) != 5 {
 		t.Errorf("%d result files, want 5: %v", len(files), files)
+	}
+}
+
+// With COLUMNS=100 a run's table, bench --help and --list fit in 100
+// columns, and the table still shows every contender, the ratios and the
+// verdict.
+func TestOutputFitsColumns(t *testing.T) {
+	t.Setenv("COLUMNS", "100")
+	code, out, errOut := runArgs(t, "bench", "--scenario", "page", "--objects", "12", "--pages", "1", "--rounds", "1", "--warmup", "0",
+		"--delay", "0", "--net", "loopback", "--out", t.TempDir())
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	words := strings.Join(strings.Fields(out), " ")
+	for _, want := range []string{"h1 (6 connections)", "h2 (1 connection)", "h3 (1 connection)", "hey (6 workers)", "vs h1", "0.", "the 12-object page", "than h1 (6 connections)"} {
+		if !strings.Contains(words, want) && !strings.Contains(out, want) {
+			t.Errorf("the table lacks %q:\n%s", want, out)
+		}
+	}
+	_, help, _ := runArgs(t, "bench", "--help")
+	_, list, _ := runArgs(t, "bench", "--list")
+	for name, text := range map[string]string{"the table": out, "bench --help": help, "bench --list": list} {
+		for i, line := range strings.Split(text, "\n") {
+			if n := utf8.RuneCountInString(line); n > 100 {
+				t.Errorf("%s: line %d is %d long: %q", name, i+1, n, line)
+			}
+		}
 	}
 }

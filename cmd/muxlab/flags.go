@@ -24,6 +24,9 @@ func newFlagSet(name string, out io.Writer) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.SortFlags = false
+	fs.Usage = func() { // wrapped to the width it is shown in
+		fmt.Fprintf(fs.Output(), "Usage of %s:\n%s", name, fs.FlagUsagesWrapped(outputWidth(fs.Output())))
+	}
 	return fs
 }
 

@@ -192,12 +192,14 @@ func (l *lossValue) Set(v string) error {
 
 // listProfiles prints the network profiles for --list.
 func listProfiles(w io.Writer) {
+	width := outputWidth(w)
 	fmt.Fprintln(w, "networks (--net; --rtt, --bandwidth, --uplink, --loss, --queue override):")
 	for _, p := range link.Profiles() {
-		fmt.Fprintf(w, "  %-11s %s\n", p.Name, p.Summary)
+		text := p.Summary
 		if p.Emulated {
-			fmt.Fprintf(w, "  %-11s rtt %v, down %s, up %s, loss %g%%, queue %s down; source: %s\n", "", p.RTT,
+			text += fmt.Sprintf(". rtt %v, down %s, up %s, loss %g%%, queue %s down; source: %s", p.RTT,
 				results.FormatRate(p.Down), results.FormatRate(p.Up), p.Loss*100, mux.FormatSize(p.QueueBytes(p.Down, link.DefaultMTU)), p.Source)
 		}
+		listItem(w, width, p.Name, text)
 	}
 }
