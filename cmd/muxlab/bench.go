@@ -72,6 +72,7 @@ type benchFlags struct {
 	harLeftOut  int               // --har's entries of other statuses
 	harReplay   *pageset.Replayer // --har's page, for the embedded server to answer
 	failOn      []string          // --fail-on, as given
+	csv         bool
 	thresholds  []results.Threshold
 	flagSet     *pflag.FlagSet // the flags as parsed, for what was given
 	cpuProfile  string
@@ -98,6 +99,7 @@ func (f *benchFlags) define(fs *pflag.FlagSet) {
 	fs.StringVar(&f.startAt, "start-at", "", "wait until this time (RFC 3339) before the first request: agents start together")
 	fs.DurationVar(&f.startAtMax, "start-at-max", 10*time.Minute, "how far ahead --start-at may be")
 	fs.BoolVar(&f.json, "json", false, "print the result JSON instead of the table")
+	fs.BoolVar(&f.csv, "csv", false, "print the figures as CSV instead of the table (a row per contender per round, and its total)")
 	fs.StringArrayVar(&f.failOn, "fail-on", nil, "a condition that fails the run (exit 3), e.g. 'failed>0', 'h2/h1 page p50>0.8', 'h3 latency p99>=250ms'; repeatable")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar, no file message")
 	fs.StringVar(&f.h1URL, "h1-url", "", "HTTP/1.1 server to measure (default: an embedded mux server)")
@@ -541,7 +543,11 @@ func (f *benchFlags) emit(run *results.Run, stdout, stderr io.Writer) error {
 		}
 		return printRun(stdout, run, true)
 	}
-	if err := printRun(stdout, run, f.json); err != nil {
+	show := func() error { return printRun(stdout, run, f.json) }
+	if f.csv {
+		show = func() error { return report.WriteCSV(stdout, run) }
+	}
+	if err := show(); err != nil {
 		return err
 	}
 	if f.out == "" { // --json, and no --out: the JSON printed is the result
@@ -587,6 +593,9 @@ func printRun(w io.Writer, run *results.Run, asJSON bool) error {
 
 // checkOther checks the flags that are not part of the scenario.
 func (f *benchFlags) checkOther() error {
+	if f.csv && (f.json || f.out == "-") {
+		return usagef("--csv and --json (or --out -): one form of output at a time")
+	}
 	if f.insecure && f.cacert != "" {
 		return usagef("--insecure and --cacert: verify with the file, or not at all")
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -157,5 +158,24 @@ func TestOutputFitsColumns(t *testing.T) {
 				t.Errorf("%s: line %d is %d long: %q", name, i+1, n, line)
 			}
 		}
+	}
+}
+
+// --csv prints a header and a row per contender per round and its total,
+// and still writes the result file.
+func TestCSV(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errOut := runArgs(t, "bench", "-q", "--csv", "--scenario", "latency", "--requests", "20", "--contenders", "h1,h2",
+		"--rounds", "2", "--warmup", "0", "--net", "loopback", "--out", dir)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil || len(rows) != 1+2*3 || rows[0][0] != "contender" || rows[3][2] != "total" || rows[3][5] != "40" {
+		t.Errorf("csv %v: %q", err, rows)
+	}
+	readOnly(t, dir)
+	if code, _, errOut := runArgs(t, "bench", "--csv", "--json"); code != exitUsage || !strings.Contains(errOut, "one form of output at a time") {
+		t.Errorf("--csv --json: exit %d, %q", code, errOut)
 	}
 }

@@ -113,6 +113,9 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		plans, xs = append(plans, p), append(xs, x)
 	}
 	f.noFileWithJSON(fs)
+	if f.csv {
+		return usagef("--csv: for muxlab bench; a sweep's result is its JSON file and chart")
+	}
 	if len(f.failOn) > 0 {
 		return usagef("--fail-on: for muxlab bench; a sweep's points are runs of their own")
 	}
