@@ -84,8 +84,8 @@ func runChromium(ctx context.Context, r *runner, c *contender, rd *results.Round
 			rd.Error = err.Error()
 			return
 		}
+		r.progress.Add(int64(len(urls)))
 	}
-	r.progress.Store(0)
 	rec := newRecorder()
 	page := results.NewHistogram()
 	stall0, stallKnown := cpuStall()

@@ -315,6 +315,7 @@ type contender struct {
 	rtt     time.Duration // the round trip on its protocol; zero if rttErr
 	rttErr  error
 	planned int64 // requests a counted turn sends; zero when turns are timed
+	warmup  int64 // requests its warm-up sends before them
 }
 
 func newContender(d Contender, t Target, sc *results.Scenario) *contender {
@@ -324,10 +325,15 @@ func newContender(d Contender, t Target, sc *results.Scenario) *contender {
 	case sc.Mode == results.Page:
 		requested, _ := d.pageModel(sc.Objects, c.n, 0)
 		c.planned = int64(sc.Pages * requested)
+		if d.Name != Hey { // hey has no warm-up
+			c.warmup = int64(sc.Warmup * requested)
+		}
 	default:
 		c.planned = int64(sc.Requests)
 		if d.Name == Hey { // hey sends what it sends: see heyObjects
 			c.planned = int64(heyObjects(sc.Requests, c.n))
+		} else {
+			c.warmup = int64(sc.Warmup)
 		}
 	}
 	return c

@@ -75,8 +75,10 @@ type Progress struct {
 	Contender string
 	Round     int // 1-based
 	Rounds    int
-	Done      int64 // requests finished in this turn
-	Total     int64 // requests in this turn; -1 when the turn is timed
+	Turn      int // 1-based, of Turns: rounds times contenders
+	Turns     int
+	Done      int64 // requests finished in this turn, its warm-up's included
+	Total     int64 // requests in this turn, its warm-up's included; -1 when the turn is timed
 }
 
 // normalize fills in the defaults and validates o, and returns the
@@ -167,6 +169,7 @@ func Run(ctx context.Context, opts Options) (*results.Run, error) {
 				break
 			}
 			i := (pos + round - 1) % len(cs) // the order rotates: A B C, B C A, ...
+			r.turnNo, r.turns = (round-1)*len(cs)+pos+1, opts.Scenario.Rounds*len(cs)
 			rd := r.turn(ctx, cs[i], round)
 			rd.Position = pos + 1
 			run.Contenders[i].Rounds = append(run.Contenders[i].Rounds, *rd)
@@ -212,6 +215,9 @@ type runner struct {
 	truth    GroundTruth
 	progress atomic.Int64
 	current  atomic.Pointer[Progress]
+	turnNo   int // the turn running, from 1, of turns
+	turns    int
+	started  chan struct{} // a turn started: report it without waiting for the tick
 }
 
 func (r *runner) reportProgress() func() {
@@ -220,18 +226,20 @@ func (r *runner) reportProgress() func() {
 	}
 	t := time.NewTicker(100 * time.Millisecond)
 	done := make(chan struct{})
+	r.started = make(chan struct{}, 1)
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for {
 			select {
 			case <-t.C:
-				if p := r.current.Load(); p != nil {
-					q := *p
-					q.Done = r.progress.Load()
-					r.opts.Progress(q)
-				}
+			case <-r.started:
 			case <-done:
 				return
+			}
+			if p := r.current.Load(); p != nil {
+				q := *p
+				q.Done = r.progress.Load()
+				r.opts.Progress(q)
 			}
 		}
 	})
@@ -243,10 +251,15 @@ func (r *runner) reportProgress() func() {
 func (r *runner) turn(ctx context.Context, c *contender, round int) *results.Round {
 	total := int64(-1)
 	if c.planned > 0 {
-		total = c.planned
+		total = c.planned + c.warmup // the warm-up counts on: the bar never goes back
 	}
 	r.progress.Store(0)
-	r.current.Store(&Progress{Contender: c.label(), Round: round, Rounds: r.opts.Scenario.Rounds, Total: total})
+	p := &Progress{Contender: c.label(), Round: round, Rounds: r.opts.Scenario.Rounds, Turn: r.turnNo, Turns: r.turns, Total: total}
+	r.current.Store(p)
+	select {
+	case r.started <- struct{}{}:
+	default: // nil (no Progress), or a report already due
+	}
 	rd := &results.Round{Round: round}
 	truthErr := r.truth.Reset(ctx, c.Listener)
 	if c.run != nil {

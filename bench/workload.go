@@ -47,7 +47,9 @@ func (r *runner) runClient(ctx context.Context, c *contender, rd *results.Round)
 	defer s.close()
 	if sc.Warmup > 0 {
 		s.run(workers(sc), sc.Warmup, results.NewHistogram(), nil)
-		r.progress.Store(0)
+		if sc.Duration > 0 { // a timed turn's progress is its measured requests
+			r.progress.Store(0)
+		}
 	}
 	recs := workers(sc)
 	page := results.NewHistogram()

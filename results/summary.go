@@ -348,7 +348,7 @@ func browserLines(r *Run) []string {
 				continue
 			}
 			line := fmt.Sprintf("Chromium / muxlab, %s: %s the page time of %s: p50 page %s vs %s",
-				m.Protocol, times(bp.P50/mp.P50), m.Label, ms(bp.P50), ms(mp.P50))
+				m.Protocol, times(bp.P50/mp.P50), m.Label, ms(bp.P50), ms(mp.P50)) + behindNote(br, m)
 			if b := br.Total.Browser; b.Loaded() {
 				_, q, _ := b.Pressure()
 				line += fmt.Sprintf(" (LOADED: before the browser started, with nothing of muxlab's running, some task waited for a CPU %.0f%% of the time; the browser's figure is not to be trusted)", 100*q)
@@ -359,7 +359,35 @@ func browserLines(r *Run) []string {
 	return out
 }
 
+// behindTurns counts the turns of cs whose emulated link fell behind its
+// schedule, and all their turns.
+func behindTurns(cs ...*Contender) (behind, turns int) {
+	for _, c := range cs {
+		for i := range c.Rounds {
+			turns++
+			if l := c.Rounds[i].Link; l != nil && l.Behind {
+				behind++
+			}
+		}
+	}
+	return behind, turns
+}
+
+// behindNote is what a verdict line over turns whose link fell behind says
+// in itself: "" when none did.
+func behindNote(cs ...*Contender) string {
+	behind, turns := behindTurns(cs...)
+	if behind == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (BEHIND in %d of %d turns: the emulated link fell behind its schedule; not to be trusted)", behind, turns)
+}
+
 func verdictLine(r *Run, b, o *Contender) string {
+	return verdictFigures(r, b, o) + behindNote(b, o)
+}
+
+func verdictFigures(r *Run, b, o *Contender) string {
 	bt, ot := &b.Total, &o.Total
 	if bt.OK == 0 || ot.OK == 0 {
 		return fmt.Sprintf("no verdict: %s had %d successful requests and %s %d", b.Label, bt.OK, o.Label, ot.OK)

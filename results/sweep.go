@@ -44,6 +44,7 @@ func SummarizeSweep(r *Run) {
 	r.Baseline = first.Baseline
 	figure, name := SweepFigure(first.Scenario)
 	var lines []string
+	behindPoints := 0
 	for _, c := range first.Challengers() {
 		var cells []string
 		prev, prevX := 0.0, ""
@@ -57,7 +58,14 @@ func SummarizeSweep(r *Run) {
 				cells = append(cells, fmt.Sprintf("- at %s", p.Value))
 				continue
 			}
-			cells = append(cells, fmt.Sprintf("%.2fx at %s", x.Median, p.Value))
+			cell := fmt.Sprintf("%.2fx at %s", x.Median, p.Value)
+			if b, oc := p.Run.BaselineContender(), p.Run.Contender(c.Name); b != nil && oc != nil {
+				if behind, _ := behindTurns(b, oc); behind > 0 {
+					cell += " BEHIND"
+					behindPoints++
+				}
+			}
+			cells = append(cells, cell)
 			if prevX != "" && cross == "" && (prev < 1) != (x.Median < 1) {
 				faster := "faster"
 				if x.Median >= 1 {
@@ -76,6 +84,9 @@ func SummarizeSweep(r *Run) {
 	}
 	if s.Parameter == "stack" {
 		lines = append(lines, stackRatios(s, name)...)
+	}
+	if behindPoints > 0 {
+		lines = append(lines, fmt.Sprintf("BEHIND: at %d of the points above the emulated link fell behind its schedule in some turn: those ratios are not to be trusted", behindPoints))
 	}
 	r.Verdict = strings.Join(lines, "\n")
 }

@@ -465,10 +465,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := waitUntil(ctx, start, stderr); err != nil {
 		return err
 	}
-	var bar *progressBar
-	if !f.quiet && isTerminal(stderr) {
-		bar = &progressBar{w: stderr}
-	}
+	bar := newProgress(stderr, f.quiet)
 	stopProfile, err := startCPUProfile(f.cpuProfile)
 	if err != nil {
 		return err
@@ -636,11 +633,23 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// progressBar shows one bar per turn on a terminal.
+// progressBar shows one bar per turn on a terminal, or, where stderr is
+// not one (a log, CI), one line per turn with the time elapsed and an
+// estimate of the time left.
 type progressBar struct {
-	w    io.Writer
-	bar  *progressbar.ProgressBar
-	turn string
+	w     io.Writer
+	lines bool // a line per turn, no bar
+	start time.Time
+	bar   *progressbar.ProgressBar
+	turn  string
+}
+
+// newProgress is the feedback of a run on stderr: none when quiet.
+func newProgress(stderr io.Writer, quiet bool) *progressBar {
+	if quiet {
+		return nil
+	}
+	return &progressBar{w: stderr, lines: !isTerminal(stderr), start: time.Now()}
 }
 
 func (p *progressBar) update(pr bench.Progress) {
@@ -648,11 +657,22 @@ func (p *progressBar) update(pr bench.Progress) {
 	if turn != p.turn {
 		p.finish()
 		p.turn = turn
+		elapsed := time.Since(p.start)
+		left := "estimating the time left"
+		if pr.Turn > 1 {
+			left = "about " + clock(elapsed/time.Duration(pr.Turn-1)*time.Duration(pr.Turns-pr.Turn+1)) + " left"
+		}
+		if p.lines {
+			fmt.Fprintf(p.w, "muxlab: turn %d of %d: %s; %s elapsed, %s\n", pr.Turn, pr.Turns, turn, clock(elapsed), left)
+			return
+		}
 		p.bar = progressbar.NewOptions64(pr.Total, progressbar.OptionSetWriter(p.w),
-			progressbar.OptionSetDescription(turn), progressbar.OptionClearOnFinish(),
+			progressbar.OptionSetDescription(fmt.Sprintf("turn %d/%d: %s (%s)", pr.Turn, pr.Turns, turn, left)), progressbar.OptionClearOnFinish(),
 			progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionThrottle(100*time.Millisecond))
 	}
-	p.bar.Set64(pr.Done)
+	if p.bar != nil {
+		p.bar.Set64(pr.Done)
+	}
 }
 
 func (p *progressBar) finish() {
@@ -660,4 +680,10 @@ func (p *progressBar) finish() {
 		p.bar.Finish()
 		p.bar = nil
 	}
+}
+
+// clock writes d as minutes and seconds, "1:05".
+func clock(d time.Duration) string {
+	s := int(d.Round(time.Second).Seconds())
+	return fmt.Sprintf("%d:%02d", s/60, s%60)
 }

@@ -135,7 +135,7 @@ func TestBenchJSONAndList(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
 	nc, ns := len(bench.ContenderNames()), len(bench.ScenarioNames())
-	if len(lines) != 1+ns+1+nc+1+len(link.Profiles())*2-1 || !strings.HasPrefix(lines[1], "  web ") || !strings.HasPrefix(lines[2+ns], "  h1 ") ||
+	if len(lines) != 1+ns+1+nc+1+len(link.Profiles()) || !strings.HasPrefix(lines[1], "  web ") || !strings.HasPrefix(lines[2+ns], "  h1 ") ||
 		!strings.HasPrefix(lines[3+ns+nc], "  loopback ") || !strings.Contains(stdout.String(), "source: WebPageTest") {
 		t.Errorf("--list printed %q", stdout.String())
 	}

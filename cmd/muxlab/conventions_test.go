@@ -179,3 +179,14 @@ func TestCSV(t *testing.T) {
 		t.Errorf("--csv --json: exit %d, %q", code, errOut)
 	}
 }
+
+// Where stderr is not a terminal, a run says a line per turn with the time
+// elapsed and left.
+func TestProgressLines(t *testing.T) {
+	code, _, errOut := runArgs(t, "bench", "--scenario", "latency", "--requests", "30", "--contenders", "h1,h2",
+		"--rounds", "1", "--warmup", "0", "--net", "loopback", "--out", t.TempDir())
+	if code != exitOK || !strings.Contains(errOut, "muxlab: turn 1 of 2: round 1/1 h1 (6 connections); 0:00 elapsed, estimating the time left") ||
+		!strings.Contains(errOut, "muxlab: turn 2 of 2: round 1/1 h2 (1 connection); ") || !strings.Contains(errOut, " left\n") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}

@@ -127,14 +127,17 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	f.warn(stderr, &plans[0].sc)
 	sw := &results.Sweep{Parameter: param.name, Unit: param.unit}
 	var failure error
+	sweepStart := time.Now()
 	for i, p := range plans {
 		if !f.quiet {
-			fmt.Fprintf(stderr, "sweep: %s %s (%d of %d)\n", param.name, vals[i], i+1, len(plans))
+			left := "estimating the time left"
+			if i > 0 {
+				elapsed := time.Since(sweepStart)
+				left = fmt.Sprintf("%s elapsed, about %s left", clock(elapsed), clock(elapsed/time.Duration(i)*time.Duration(len(plans)-i)))
+			}
+			fmt.Fprintf(stderr, "sweep: %s %s (%d of %d; %s)\n", param.name, vals[i], i+1, len(plans), left)
 		}
-		var bar *progressBar
-		if !f.quiet && isTerminal(stderr) {
-			bar = &progressBar{w: stderr}
-		}
+		bar := newProgress(stderr, f.quiet)
 		run, err := f.measure(ctx, p, bar)
 		if err != nil {
 			if ctx.Err() == nil {
