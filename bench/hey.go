@@ -120,6 +120,9 @@ func heyNotes(opts *Options, cs []*contender) []string {
 			out = append(out, fmt.Sprintf("hey takes its timeout in whole seconds: --timeout %v ran as %ds", opts.Timeout, secs))
 		}
 		out = append(out, "hey prints its times to 0.1 ms: its percentiles are rounded to that")
+		if sc.Mode == results.Page || sc.Mode == results.Closed && sc.Concurrency > c.n {
+			out = append(out, "hey's latency starts when one of its workers sends the request: it leaves out the time the request waited for a worker (h1's wait), so compare its page time, not its latency")
+		}
 	}
 	return out
 }

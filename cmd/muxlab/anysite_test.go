@@ -64,6 +64,15 @@ func TestAnySite(t *testing.T) {
 		t.Errorf("--fail-on: exit %d, %s", code, errOut)
 	}
 
+	// One protocol's URL is enough for the contenders that use it: the
+	// others are left out of the default.
+	dir = t.TempDir()
+	code, _, errOut = runArgs(t, "bench", "-q", "--h2c-url", srv.URL, "--path", "/some/file", "--scenario", "latency", "--requests", "10",
+		"--rounds", "1", "--warmup", "0", "--net", "loopback", "--out", dir)
+	if r := readOnly(t, dir); code != exitOK || len(r.Contenders) != 1 || r.Contenders[0].Name != "h2" || r.Contenders[0].Total.OK != 10 {
+		t.Errorf("--h2c-url alone: exit %d, %s", code, errOut)
+	}
+
 	// Without --path the run says first that the scenario's paths are muxlab's.
 	_, _, errOut = runArgs(t, append(base[:len(base):len(base)], "--out", t.TempDir())...)
 	if !strings.Contains(errOut, "a path of muxlab's own server") {

@@ -82,17 +82,17 @@ func (f *benchFlags) define(fs *pflag.FlagSet) {
 	f.flagSet = fs
 	fs.StringVar(&f.scenario, "scenario", "web", "built-in scenario (see --list)")
 	fs.BoolVar(&f.list, "list", false, "list the built-in scenarios and contenders and exit")
-	fs.IntVarP(&f.requests, "requests", "n", 0, "requests per contender per round (not for page)")
-	fs.IntVarP(&f.concurrency, "concurrency", "c", 0, "requests in flight (not for page)")
+	fs.IntVarP(&f.requests, "requests", "n", 0, "requests per contender per round (not for page; default: the scenario's, see --list)")
+	fs.IntVarP(&f.concurrency, "concurrency", "c", 0, "requests in flight (not for page; default: the scenario's)")
 	fs.DurationVar(&f.duration, "duration", 0, "run each turn for this long instead of a count")
 	fs.Float64Var(&f.rate, "rate", 0, "open loop: requests per second, latency from each intended start")
-	fs.IntVar(&f.objects, "objects", 0, "objects per page (page)")
-	fs.IntVar(&f.pages, "pages", 0, "pages per contender per round (page)")
-	fs.DurationVar(&f.delay, "delay", 0, "server-side delay of each request")
-	fs.Var(&f.size, "size", "response size, like 1024 or 4KiB")
+	fs.IntVar(&f.objects, "objects", 0, "objects per page (page scenarios; default: the scenario's, 70 for web)")
+	fs.IntVar(&f.pages, "pages", 0, "pages per contender per round (page scenarios; default: the scenario's, 2 for web)")
+	fs.DurationVar(&f.delay, "delay", 0, "server-side delay of each request (default: the scenario's, 5ms for web)")
+	fs.Var(&f.size, "size", "response size, like 1024 or 4KiB (default: the scenario's, 16KiB for web)")
 	fs.IntVar(&f.conns, "conns", bench.DefaultConns, "HTTP/1.1 connections of h1 (and hey's workers)")
-	fs.IntVar(&f.rounds, "rounds", 0, "rounds: the contenders take turns in each")
-	fs.IntVar(&f.warmup, "warmup", 0, "unmeasured requests (pages) at the start of each turn")
+	fs.IntVar(&f.rounds, "rounds", 0, "rounds: the contenders take turns in each (default: the scenario's, 3)")
+	fs.IntVar(&f.warmup, "warmup", 0, "unmeasured requests (pages) at the start of each turn (default: the scenario's)")
 	fs.StringSliceVar(&f.contenders, "contenders", bench.DefaultContenderNames(), "who runs, in turn (the order rotates each round); see --list (sidecar-h2, sidecar-h3 only when named)")
 	fs.IntVar(&f.appConns, "app-conns", 0, "the app's connections to its sidecar, for sidecar-h2 and sidecar-h3 (default: --conns)")
 	fs.StringVar(&f.out, "out", "muxlab-results", "directory for the result file; - writes the result's JSON to standard output (for a collector); with --json no file unless --out is given")
@@ -121,6 +121,30 @@ func (f *benchFlags) define(fs *pflag.FlagSet) {
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof reads it)")
 	fs.BoolVar(&f.cold, "cold", false, "page: every page on new connections, handshakes included")
 	f.net.define(fs)
+}
+
+// describeDemands says what the scenario asks of the server once flags
+// changed its figures, as the built-in summaries do for theirs.
+func describeDemands(sc *results.Scenario) string {
+	what := fmt.Sprintf("%d objects", sc.Objects)
+	if sc.Mode != results.Page {
+		what = fmt.Sprintf("%s, %d in flight", sc.Endpoint, sc.Concurrency)
+	}
+	if sc.Size > 0 {
+		what += " of " + mux.FormatSize(sc.Size)
+	}
+	if sc.Delay > 0 {
+		what += fmt.Sprintf(", each delayed %v at the server", sc.Delay.D())
+	} else {
+		what += ", no delay at the server"
+	}
+	if sc.SlowEvery > 0 {
+		what += fmt.Sprintf(", every %dth one %v", sc.SlowEvery, sc.SlowDelay.D())
+	}
+	if sc.Mode == results.Page {
+		return "pages of " + what + ", every object requested at once"
+	}
+	return what
 }
 
 // applyPath makes every request of the scenario ask for --path as it is:
@@ -236,7 +260,11 @@ func (f *benchFlags) scenarioFrom(fs *pflag.FlagSet) (results.Scenario, error) {
 			changed = append(changed, "--"+name+" "+fl.Value.String())
 		}
 	}
-	if len(changed) > 0 { // the summary describes the built-in figures
+	demands := fs.Changed("objects") || fs.Changed("delay") || fs.Changed("size") || fs.Changed("requests") || fs.Changed("concurrency")
+	if demands && f.harPage == nil && f.pageList == nil && !fs.Changed("path") {
+		sc.Summary = describeDemands(&sc) // the built-in one quotes the built-in figures
+	}
+	if len(changed) > 0 {
 		sc.Summary += " [changed: " + strings.Join(changed, ", ") + "]"
 	}
 	if err := bench.Validate(&sc); err != nil {
@@ -608,9 +636,6 @@ func (f *benchFlags) checkOther() error {
 	}
 	if len(f.contenders) == 0 {
 		return usagef("--contenders: name at least one of %s", strings.Join(bench.ContenderNames(), ", "))
-	}
-	if (f.h1URL == "") != (f.h2cURL == "") {
-		return usagef("--h1-url and --h2c-url go together: give both to measure another server, or neither for the embedded one")
 	}
 	if f.embedded() {
 		for _, name := range []string{"insecure", "cacert"} {

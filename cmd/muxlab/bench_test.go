@@ -42,7 +42,7 @@ func TestBenchBadUsage(t *testing.T) {
 		{[]string{"--size", "1parsec"}, `"--size"`},
 		{[]string{"-c", "5"}, "--concurrency: the page scenario requests whole pages at once"},
 		{[]string{"--scenario", "latency", "--pages", "5"}, "--pages: only for the page scenario"},
-		{[]string{"--h1-url", "http://127.0.0.1:1"}, "--h1-url and --h2c-url go together"},
+		{[]string{"--h1-url", "http://127.0.0.1:1", "--contenders", "h1,h2"}, "--contenders: h2 needs --h2c-url, the server to measure for it"},
 		{[]string{"--out", filepath.Join(blocker, "sub")}, "--out:"},
 		{[]string{"--timeout", "0s"}, "--timeout"},
 		{[]string{"--bogus"}, "unknown flag: --bogus"},

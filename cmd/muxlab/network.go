@@ -34,11 +34,14 @@ type netFlags struct {
 
 func (f *netFlags) define(fs *pflag.FlagSet) {
 	fs.StringVar(&f.profile, "net", "", "network profile between muxlab and the server (see --list; loopback: no emulation); default: the scenario's")
-	fs.DurationVar(&f.rtt, "rtt", 0, "emulated round trip, e.g. 40ms (overrides the profile's)")
+	fs.DurationVar(&f.rtt, "rtt", 0, "emulated round trip, e.g. 40ms (default: the profile's, --net)")
 	fs.DurationVar(&f.jitter, "jitter", 0, "emulated jitter: extra one-way delay drawn per packet up to this, each way (never reorders)")
-	fs.Var(&f.bandwidth, "bandwidth", "emulated bottleneck rate both ways, e.g. 10Mbit/s or unlimited (overrides the profile's)")
-	fs.Var(&f.uplink, "uplink", "emulated uplink rate, when it differs from --bandwidth")
-	fs.Var(&f.loss, "loss", "emulated packet loss each way, e.g. 2% (overrides the profile's)")
+	fs.Var(&f.bandwidth, "bandwidth", "emulated bottleneck rate both ways, e.g. 10Mbit/s or unlimited (default: the profile's, --net)")
+	fs.Var(&f.uplink, "uplink", "emulated uplink rate, when it differs from --bandwidth (default: the profile's)")
+	fs.Var(&f.loss, "loss", "emulated packet loss each way, e.g. 2% (default: the profile's)")
+	for _, name := range []string{"bandwidth", "uplink", "loss"} {
+		fs.Lookup(name).DefValue = "" // the profile's, not the zero value: help shows no default of its own
+	}
 	fs.Float64Var(&f.burst, "loss-burst", 0, "mean length of a loss burst in packets (Gilbert-Elliott); 0 or 1: independent losses")
 	fs.Var(&f.queue, "queue", "bottleneck queue each way, e.g. 64KiB (default: 100 ms at the rate)")
 	fs.Int64Var(&f.seed, "seed", link.DefaultSeed, "seed of the emulated loss and jitter: the same seed loses the same packets")

@@ -16,7 +16,7 @@ import (
 	"muxlab/results"
 )
 
-const defaultServeAddr = "127.0.0.1:8090"
+const defaultServeAddr = "127.0.0.1:8070" // not the sidecar's 8090
 
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("report", stderr)

@@ -43,7 +43,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	certFile := fs.String("cert", "", "with --demo or --h3: PEM certificate file (default: a self-signed one made at start)")
 	keyFile := fs.String("key", "", "with --demo or --h3: PEM key file for --cert")
 	harFile := fs.String("har", "", "replay a recorded page (a HAR file) offline: every entry answered as recorded, every origin by this server")
-	h3Addr := fs.String("h3", "", "HTTP/3 (QUIC) listener UDP address, e.g. 127.0.0.1:8443 (empty: off)")
+	h3Addr := fs.String("h3", "", "HTTP/3 (QUIC) listener UDP address, e.g. 127.0.0.1:8445 (empty: off)")
 	h3Streams := fs.Int64("h3-max-streams", h3.DefaultMaxStreams, "with --h3: requests one client may have in flight on one QUIC connection")
 	var nf netFlags
 	nf.define(fs)

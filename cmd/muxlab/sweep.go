@@ -63,6 +63,9 @@ func runSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlagSet("sweep", stderr)
 	var f benchFlags
 	f.define(fs)
+	// A sweep's own defaults, as help shows them.
+	fs.Lookup("scenario").DefValue = "lossy"
+	fs.Lookup("contenders").DefValue = "[" + strings.Join(bench.SweepContenderNames(), ",") + "]"
 	over := fs.String("over", "loss", "the parameter that varies: "+sweepNames())
 	values := fs.StringSlice("values", nil, "its values, e.g. 0,1%,2%,3% (default: a range for the parameter)")
 	if err := parse(fs, args); err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/x509"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -108,28 +109,66 @@ func (f *benchFlags) oneURL() error {
 	return nil
 }
 
+// givenURLs names the server URLs given.
+func (f *benchFlags) givenURLs() []string {
+	var out []string
+	for _, u := range []struct{ flag, url string }{{"--h1-url", f.h1URL}, {"--h2c-url", f.h2cURL}, {"--h3-url", f.h3URL}} {
+		if u.url != "" {
+			out = append(out, u.flag+" "+u.url)
+		}
+	}
+	return out
+}
+
 // embedded reports whether the run measures a server started in process.
 func (f *benchFlags) embedded() bool { return f.h1URL == "" && f.h2cURL == "" && f.h3URL == "" }
 
-// remoteContenders checks the contenders against the servers named: h3
-// needs --h3-url, and is left out of the default when it is not given;
-// --tls needs https:// URLs, and cleartext http:// ones.
+// remoteContenders checks the contenders against the servers named: each
+// needs the URL of its listener (--h1-url, --h2c-url, --h3-url), and one
+// whose URL is not given is left out of the default, or, named, is an
+// error; --tls needs https:// URLs, and cleartext http:// ones.
 func (f *benchFlags) remoteContenders() error {
 	named := f.flagSet.Changed("contenders")
-	needsH3 := func(name string) bool { return bench.Needs(name, mux.ListenerH3) }
-	switch {
-	case f.h3URL == "" && named && slices.ContainsFunc(f.contenders, needsH3):
-		them := slices.DeleteFunc(slices.Clone(f.contenders), func(c string) bool { return !needsH3(c) })
-		verb := "needs"
-		if len(them) > 1 {
-			verb = "need"
-		}
-		return usagef("--contenders: %s %s --h3-url, the HTTP/3 server to measure", strings.Join(them, " and "), verb)
-	case f.h3URL == "":
-		f.contenders = slices.DeleteFunc(slices.Clone(f.contenders), needsH3)
-	case f.h3URL != "" && f.h1URL == "" && !named:
-		f.contenders = bench.DefaultContendersOn(mux.ListenerH3)
+	h1, h2 := mux.ListenerH1, mux.ListenerH2C
+	if f.tls {
+		h1, h2 = mux.ListenerH1TLS, mux.ListenerH2TLS
 	}
+	urls := map[string]string{h1: f.h1URL, h2: f.h2cURL, mux.ListenerH3: f.h3URL}
+	flags := map[string]string{h1: "--h1-url", h2: "--h2c-url", mux.ListenerH3: "--h3-url"}
+	var keep []string
+	missing := map[string][]string{} // flag -> the contenders that need it
+	for _, name := range f.contenders {
+		c, err := bench.LookupContender(name)
+		if err != nil {
+			return usagef("--contenders: %v", err)
+		}
+		l := c.Listener
+		if f.tls && c.TLSListener != "" {
+			l = c.TLSListener
+		}
+		if urls[l] != "" {
+			keep = append(keep, name)
+			continue
+		}
+		flag := flags[l]
+		if flag == "" {
+			flag = "the embedded server (its " + l + " listener)"
+		}
+		missing[flag] = append(missing[flag], name)
+	}
+	if named && len(missing) > 0 {
+		for _, flag := range slices.Sorted(maps.Keys(missing)) {
+			them, verb := missing[flag], "needs"
+			if len(them) > 1 {
+				verb = "need"
+			}
+			return usagef("--contenders: %s %s %s, the server to measure for it", strings.Join(them, " and "), verb, flag)
+		}
+	}
+	if len(keep) == 0 {
+		return usagef("--contenders: none of %s measures the servers given (%s)", strings.Join(f.contenders, ", "), strings.Join(f.givenURLs(), ", "))
+	}
+	f.contenders = keep
 	scheme := "http://"
 	if f.tls {
 		scheme = "https://"
