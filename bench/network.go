@@ -20,6 +20,9 @@ const ipOverhead = 1500.0 / 1448.0
 
 // networkOf describes the network of a run for its result.
 func networkOf(o *Options) results.Network {
+	if o.Link == nil && !o.Embedded { // another server: the path to it is what it is
+		return results.Network{Profile: results.ProfileNone, Source: "no emulation: the real network path to the server, not described by muxlab"}
+	}
 	if o.Link == nil {
 		p, _ := link.LookupProfile("loopback")
 		return results.Network{Profile: p.Name, Source: p.Source}

@@ -190,6 +190,11 @@ func newRun(opts *Options, cs []*contender, truthNote string) *results.Run {
 	}, time.Now())
 	run.Scenario = opts.Scenario
 	run.Network = networkOf(opts)
+	for _, c := range cs {
+		if ms := float64(c.rtt) / float64(time.Millisecond); c.rtt > 0 && (run.Network.MeasuredRTTMS == 0 || ms < run.Network.MeasuredRTTMS) {
+			run.Network.MeasuredRTTMS = ms
+		}
+	}
 	run.Target = results.Target{URLs: map[string]string{}, Embedded: opts.Embedded, GroundTruth: truthNote, CPUScope: "client"}
 	if opts.Embedded {
 		run.Target.CPUScope = "client + embedded server"

@@ -38,6 +38,7 @@ type demoPane struct {
 	Conns        int            `json:"conns"`
 	TilesPerConn []int          `json:"tilesPerConn"`
 	ServerTiles  int            `json:"serverTiles"`
+	Idle         int64          `json:"idle"`
 }
 
 type demoResult struct {
@@ -79,6 +80,11 @@ func TestDemoInChromium(t *testing.T) {
 		t.Errorf("server: %d h2_tls connections carried the load's tiles, want 1", got)
 	}
 	st := s.Stats().Listeners
+	// The page's idle count is this load's: on a fresh server, all there are.
+	if h2.Idle != st[mux.ListenerH2TLS].ConnectionsIdle || h1.Idle != st[mux.ListenerH1TLS].ConnectionsIdle {
+		t.Errorf("idle connections shown %d and %d, the server's %d and %d", h1.Idle, h2.Idle,
+			st[mux.ListenerH1TLS].ConnectionsIdle, st[mux.ListenerH2TLS].ConnectionsIdle)
+	}
 	if st[mux.ListenerH2TLS].Protos["HTTP/2.0"] < n || st[mux.ListenerH1TLS].Protos["HTTP/1.1"] < n {
 		t.Errorf("server protocols: h1_tls %v, h2_tls %v", st[mux.ListenerH1TLS].Protos, st[mux.ListenerH2TLS].Protos)
 	}

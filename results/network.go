@@ -14,6 +14,11 @@ type Network struct {
 	Emulated bool   `json:"emulated"`
 	// RTTMS is the round trip the link adds, milliseconds.
 	RTTMS float64 `json:"rtt_ms"`
+	// MeasuredRTTMS is the round trip to the server the contenders'
+	// probes measured before the rounds (the least of them),
+	// milliseconds: on a path muxlab does not emulate, the one figure of
+	// it there is. Zero: not measured.
+	MeasuredRTTMS float64 `json:"measured_rtt_ms,omitempty"`
 	// JitterMS is the most a packet's one-way delay is drawn above its
 	// delay, each way, milliseconds (zero: none).
 	JitterMS float64 `json:"jitter_ms,omitempty"`
@@ -115,6 +120,13 @@ func (l *Link) Add(o *Link) {
 // Describe says in one line what the network was.
 func (n Network) Describe() string {
 	if !n.Emulated {
+		if n.Profile == ProfileNone {
+			s := "none (no emulation: the real path to the server"
+			if n.MeasuredRTTMS > 0 {
+				s += fmt.Sprintf(", a round trip of %s ms measured", strconv.FormatFloat(n.MeasuredRTTMS, 'f', 2, 64))
+			}
+			return s + ")"
+		}
 		return n.Profile + " (no emulation: the machine's own network)"
 	}
 	s := fmt.Sprintf("%s (emulated: rtt %s ms, down %s, up %s, loss %s%%", n.Profile,
@@ -135,6 +147,10 @@ func (n Network) Describe() string {
 	}
 	return s + ")"
 }
+
+// ProfileNone names the network of a run against another server with no
+// emulated link: the real path to it, whatever it is.
+const ProfileNone = "none"
 
 // Unplanned is the count of packets lost where the link model did not
 // decide it (a device's queue, a full socket buffer): see DroppedDevice.

@@ -46,6 +46,9 @@ func TestAnySite(t *testing.T) {
 			t.Errorf("%s: %+v", c.Name, c.Total)
 		}
 	}
+	if n := r.Network; n.Profile != "none" || n.MeasuredRTTMS <= 0 || !strings.Contains(n.Describe(), "the real path to the server, a round trip of") {
+		t.Errorf("another server over no emulated link is described as %q (%+v)", n.Describe(), n)
+	}
 	if r.Scenario.Endpoint != "/some/file" || strings.Contains(r.Scenario.Summary, "delay") {
 		t.Errorf("the scenario says %q, %q", r.Scenario.Endpoint, r.Scenario.Summary)
 	}
