@@ -141,7 +141,7 @@ th, td { border-bottom: 1px solid #e3e3e3; padding: 4px 10px; text-align: left; 
 </style></head>
 <body>
 <h1>muxlab results</h1>
-<p>{{len .Entries}} files in {{.Dir}}. results.Open a run's report, or tick two or more and compare them.</p>
+<p>{{len .Entries}} files in {{.Dir}}. Open a run's report, or tick two or more and compare them.</p>
 <form method="get" action="/report">
 <table id="runs">
 <thead><tr><th>compare</th><th>started</th><th>scenario</th><th>verdict</th><th>file</th></tr></thead>

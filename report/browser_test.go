@@ -170,3 +170,45 @@ func TestReportInChromiumThroughServe(t *testing.T) {
 		return strings.HasPrefix(u, host+"/") || strings.HasPrefix(u, "data:")
 	})
 }
+
+// The report of a four-contender run (the reference run: h1, h2, h3, hey)
+// fits a 1280 px window: nothing reaches past its right edge, the summary
+// table's ratio columns included.
+func TestReportFits1280(t *testing.T) {
+	ctx, ev := browsertest.New(t, browsertest.Options{Width: 1280, Height: 900})
+	_, ref := referenceRun(t)
+	if len(ref.Contenders) < 4 {
+		t.Fatalf("the reference run has %d contenders, want 4", len(ref.Contenders))
+	}
+	path := filepath.Join(t.TempDir(), "report.html")
+	if err := report.WriteReportFile(path, []report.Source{{Name: "reference.json", Run: ref}}); err != nil {
+		t.Fatal(err)
+	}
+	checkReport(t, ctx, ev, "file://"+path, func(u string) bool { return strings.HasPrefix(u, "file://") || strings.HasPrefix(u, "data:") })
+	type fit struct {
+		Window  float64 `json:"window"`
+		Page    float64 `json:"page"`
+		Widest  float64 `json:"widest"`
+		Columns int     `json:"columns"`
+	}
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[fit](`(() => ({
+	  window: window.innerWidth, page: document.documentElement.scrollWidth,
+	  widest: Math.max(...[...document.querySelectorAll('table, svg, p')].map(e => e.getBoundingClientRect().right)),
+	  columns: document.querySelector('table.summary thead tr').children.length}))()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Window != 1280 || got.Page > got.Window || got.Widest > got.Window || got.Columns < 1+len(ref.Contenders)+2 {
+		t.Errorf("in a %v px window the page is %v px wide, its widest element ends at %v px, the summary has %d columns",
+			got.Window, got.Page, got.Widest, got.Columns)
+	}
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	shot := filepath.Join(os.TempDir(), "muxlab-report-1280.png")
+	if err := os.WriteFile(shot, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", shot)
+}

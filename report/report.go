@@ -2,6 +2,7 @@ package report
 
 import (
 	"muxlab/results"
+	"slices"
 
 	"bytes"
 	_ "embed"
@@ -32,8 +33,28 @@ var reportTemplate = template.Must(template.New("report").Parse(reportTmpl))
 
 // reportPage is what the template renders.
 type reportPage struct {
-	Title  string
-	Groups []reportGroup
+	Title    string
+	Subtitle string
+	Groups   []reportGroup
+}
+
+// subtitle names every protocol the runs measured, in the order first met.
+func subtitle(srcs []Source) string {
+	var protos []string
+	for _, s := range srcs {
+		for i := range s.Run.Contenders {
+			if p := s.Run.Contenders[i].Protocol; p != "" && !slices.Contains(protos, p) {
+				protos = append(protos, p)
+			}
+		}
+	}
+	switch len(protos) {
+	case 0:
+		return "Measured by muxlab."
+	case 1:
+		return protos[0] + ", measured by muxlab."
+	}
+	return strings.Join(protos[:len(protos)-1], ", ") + " and " + protos[len(protos)-1] + ", side by side on the same network, measured by muxlab."
 }
 
 // reportGroup is the runs of one scenario, whose charts are overlaid.
@@ -102,7 +123,7 @@ func buildReport(srcs []Source) (*reportPage, error) {
 	if len(srcs) == 0 {
 		return nil, fmt.Errorf("results: no run to report")
 	}
-	page := &reportPage{Title: "muxlab report: " + srcs[0].title()}
+	page := &reportPage{Title: "muxlab report: " + srcs[0].title(), Subtitle: subtitle(srcs)}
 	if len(srcs) > 1 {
 		page.Title = fmt.Sprintf("muxlab report: %d runs", len(srcs))
 	}
@@ -151,9 +172,9 @@ func buildGroup(gi int, srcs []Source, cols colors) (reportGroup, error) {
 				name = fmt.Sprintf("#%d %s", k+1, c.Label) // the run's number, as in its heading
 			}
 			ss = append(ss, series{name: name, color: cols.of(c.Name), runIndex: k, c: c, r: s.Run})
-			if wf := waterfall(c, cols.of(c.Name)); wf != "" {
+			if wf := waterfall(c, cols.of(c.Name), sampleEnd(s.Run)); wf != "" {
 				rr.Waterfalls = append(rr.Waterfalls, reportChart{Kind: "waterfall", SVG: template.HTML(wf),
-					Caption: fmt.Sprintf("%s: the first measured page of round 1, one lane per connection; each bar starts when the request was handed to the client (the gap before it is the launch delay), light is the wait for a connection or stream slot, solid the service", c.Label)})
+					Caption: fmt.Sprintf("%s: the first measured page of round 1, on the time axis every waterfall of this run shares, one lane per connection; each bar starts when the request was handed to the client (the gap before it is the launch delay), light is the wait for a connection or stream slot, solid the service", c.Label)})
 			}
 		}
 		g.Runs = append(g.Runs, rr)

@@ -24,16 +24,34 @@ const (
 	wfBottom = 8.0
 )
 
-// waterfall draws the sampled page of one contender's first round, or
-// returns "" if it has no sample.
-func waterfall(c *results.Contender, col color.RGBA) string {
-	var sample []results.Timing
+// sampleOf is the sampled page of a contender's first round that has one.
+func sampleOf(c *results.Contender) []results.Timing {
 	for _, rd := range c.Rounds {
 		if len(rd.Sample) > 0 {
-			sample = rd.Sample
-			break
+			return rd.Sample
 		}
 	}
+	return nil
+}
+
+// sampleEnd is the last end of any contender's sampled page in r, in
+// microseconds: the time axis every waterfall of the run shares, so that
+// a page twice as long draws twice as long.
+func sampleEnd(r *results.Run) int64 {
+	var end int64
+	for i := range r.Contenders {
+		for _, t := range sampleOf(&r.Contenders[i]) {
+			end = max(end, t.EndUS)
+		}
+	}
+	return end
+}
+
+// waterfall draws the sampled page of one contender's first round on a time
+// axis to axisEnd microseconds (at least its own end), or returns "" if it
+// has no sample.
+func waterfall(c *results.Contender, col color.RGBA, axisEnd int64) string {
+	sample := sampleOf(c)
 	if len(sample) == 0 {
 		return ""
 	}
@@ -48,6 +66,7 @@ func waterfall(c *results.Contender, col color.RGBA) string {
 		end = max(end, t.EndUS)
 	}
 	slices.Sort(conns)
+	end = max(end, axisEnd)
 	height := wfTop + wfBottom + float64(len(sample))*wfRow + float64(len(conns)-1)*wfGap
 	scale := (wfWidth - wfLabel - 10) / float64(max(end, 1))
 	var b strings.Builder
