@@ -403,7 +403,7 @@ func (c *contender) model(sc *results.Scenario, net *results.Network, maxStreams
 const (
 	rttProbes    = 21
 	minRTTProbes = 5
-	rttProbeTime = 2 * time.Second
+	rttProbeTime = time.Second
 )
 
 // probeRTT sends one GET /hello to the contender's target on its own

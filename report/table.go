@@ -209,6 +209,8 @@ func describeRun(r *results.Run) string {
 	switch {
 	case s.Mode == results.Page && s.Duration > 0:
 		how = fmt.Sprintf("pages of %d objects for %v", s.Objects, s.Duration.D())
+	case s.Mode == results.Page && s.Pages == 1:
+		how = fmt.Sprintf("1 page of %d objects", s.Objects)
 	case s.Mode == results.Page:
 		how = fmt.Sprintf("%d pages of %d objects", s.Pages, s.Objects)
 	case s.Duration > 0:

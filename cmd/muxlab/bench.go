@@ -87,7 +87,7 @@ func (f *benchFlags) define(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.duration, "duration", 0, "run each turn for this long instead of a count")
 	fs.Float64Var(&f.rate, "rate", 0, "open loop: requests per second, latency from each intended start")
 	fs.IntVar(&f.objects, "objects", 0, "objects per page (page scenarios; default: the scenario's, 70 for web)")
-	fs.IntVar(&f.pages, "pages", 0, "pages per contender per round (page scenarios; default: the scenario's, 2 for web)")
+	fs.IntVar(&f.pages, "pages", 0, "pages per contender per round (page scenarios; default: the scenario's, 1 for web)")
 	fs.DurationVar(&f.delay, "delay", 0, "server-side delay of each request (default: the scenario's, 5ms for web)")
 	fs.Var(&f.size, "size", "response size, like 1024 or 4KiB (default: the scenario's, 16KiB for web)")
 	fs.IntVar(&f.conns, "conns", bench.DefaultConns, "HTTP/1.1 connections of h1 (and hey's workers)")
@@ -663,8 +663,9 @@ func isTerminal(w io.Writer) bool {
 // estimate of the time left.
 type progressBar struct {
 	w     io.Writer
-	lines bool // a line per turn, no bar
-	start time.Time
+	lines bool      // a line per turn, no bar
+	start time.Time // the run's start
+	first time.Time // the first turn's: turns are timed from it, set-up apart
 	bar   *progressbar.ProgressBar
 	turn  string
 }
@@ -683,9 +684,12 @@ func (p *progressBar) update(pr bench.Progress) {
 		p.finish()
 		p.turn = turn
 		elapsed := time.Since(p.start)
+		if p.first.IsZero() {
+			p.first = time.Now()
+		}
 		left := "estimating the time left"
 		if pr.Turn > 1 {
-			left = "about " + clock(elapsed/time.Duration(pr.Turn-1)*time.Duration(pr.Turns-pr.Turn+1)) + " left"
+			left = "about " + clock(time.Since(p.first)/time.Duration(pr.Turn-1)*time.Duration(pr.Turns-pr.Turn+1)) + " left"
 		}
 		if p.lines {
 			fmt.Fprintf(p.w, "muxlab: turn %d of %d: %s; %s elapsed, %s\n", pr.Turn, pr.Turns, turn, clock(elapsed), left)
