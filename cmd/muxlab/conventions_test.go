@@ -190,3 +190,24 @@ func TestProgressLines(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
 }
+
+// --json prints the result and writes no file unless --out is given; a
+// scenario whose figures flags changed describes them, not its own.
+func TestJSONWritesNoFileAndDescriptionsFollowFlags(t *testing.T) {
+	t.Chdir(t.TempDir())
+	code, out, errOut := runArgs(t, "bench", "-q", "--json", "--scenario", "page", "--objects", "6", "--pages", "1", "--rounds", "1",
+		"--warmup", "0", "--delay", "0", "--contenders", "h1", "--net", "loopback")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	r, err := results.Decode([]byte(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat("muxlab-results"); !os.IsNotExist(err) {
+		t.Errorf("--json wrote a results directory: %v", err)
+	}
+	if s := r.Scenario.Summary; !strings.Contains(s, "pages of 6 objects") || !strings.Contains(s, "no delay at the server") || strings.Contains(s, "delayed 50 ms") {
+		t.Errorf("the scenario says %q under --objects 6 --delay 0", s)
+	}
+}
