@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	_ "embed"
+	"encoding/json"
 	"html/template"
 	"image"
 	"image/color"
@@ -115,8 +116,17 @@ func (s *Server) serveDemo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b bytes.Buffer
+	// The listeners' idle counts now, before the load: the page shows what
+	// its load added.
+	st := s.Stats()
+	idle := map[string]int64{}
+	for _, name := range []string{ListenerH1TLS, ListenerH2TLS, ListenerH3} {
+		idle[name] = st.Listeners[name].ConnectionsIdle
+	}
+	idleJSON, _ := json.Marshal(idle)
 	err := demoTemplate.Execute(&b, map[string]any{
-		"N": n, "Delay": delay.String(), "H1": h1, "H2": h2, "H3": h3, "Network": s.opts.Network,
+		"IdleBefore": string(idleJSON),
+		"N":          n, "Delay": delay.String(), "H1": h1, "H2": h2, "H3": h3, "Network": s.opts.Network,
 		"Delays": []string{"0s", "30ms", "200ms", "1s"}, "Counts": []int{16, 100, 400, 1000},
 	})
 	if err != nil {
