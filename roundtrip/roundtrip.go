@@ -72,6 +72,12 @@ type Info struct {
 	Conn uint64
 	// Reused says the connection had carried a request before this one.
 	Reused bool
+	// HeldBack is how long the response waited behind earlier responses on
+	// its connection before it could begin (HTTP/1.1 pipelining, where
+	// answers come in order): from the request's write to the end of the
+	// response ahead of it, when that came later. Zero for a client whose
+	// responses do not queue on a connection.
+	HeldBack time.Duration
 }
 
 // Wait is how long the request waited for a connection or a stream slot,
