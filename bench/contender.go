@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"muxlab/h1pipe"
 	"muxlab/h1pool"
 	"muxlab/h2client"
 	"muxlab/h3client"
@@ -17,12 +18,15 @@ import (
 
 // Contender names of the built-in table.
 const (
-	H1        = "h1"
-	H2        = "h2"
-	H3        = "h3"
-	SidecarH2 = "sidecar-h2"
-	SidecarH3 = "sidecar-h3"
-	Hey       = "hey"
+	H1 = "h1"
+	// H1Pipeline pipelines HTTP/1.1 requests on one connection (or
+	// Scenario.PipelineConns).
+	H1Pipeline = "h1-pipeline"
+	H2         = "h2"
+	H3         = "h3"
+	SidecarH2  = "sidecar-h2"
+	SidecarH3  = "sidecar-h3"
+	Hey        = "hey"
 	// Chromium loading the page from the server's listener of each
 	// protocol.
 	ChromiumH1 = "chromium-h1"
@@ -73,9 +77,9 @@ type Contender struct {
 	conns func(sc *results.Scenario) int
 	// unit names what conns counts, in the plural.
 	unit string
-	// newClient builds its client for one turn; nil for a contender that
-	// runs its turns itself (run).
-	newClient func(t Target, conns int, dialTimeout time.Duration) (Client, error)
+	// newClient builds its client for one turn of sc; nil for a contender
+	// that runs its turns itself (run).
+	newClient func(t Target, conns int, dialTimeout time.Duration, sc *results.Scenario) (Client, error)
 	// run runs a whole turn itself instead of the harness's loops.
 	run func(ctx context.Context, r *runner, c *contender, rd *results.Round)
 	// probe builds the client that measures the round trip on its protocol
@@ -95,6 +99,10 @@ type Contender struct {
 	// alwaysCold says every page opens new connections whatever
 	// Scenario.Cold says (hey: each of its runs makes its own transport).
 	alwaysCold bool
+	// pipelined says its requests go out at once and their answers come
+	// one after another on each connection: the page model pays the round
+	// trip once, then each object's server time and transfer in turn.
+	pipelined bool
 	// wire says how its requests cross the network, for the page model
 	// under loss: on its own connections (wirePool), all on one TCP
 	// connection (wireTCP), or on one QUIC connection (wireQUIC).
@@ -109,6 +117,25 @@ const (
 	wireTCP              // one TCP connection carries every request
 	wireQUIC             // one QUIC connection carries every request
 )
+
+// scenarioless is a client builder that needs nothing of the scenario.
+func scenarioless(f func(t Target, conns int, dialTimeout time.Duration) (Client, error)) func(Target, int, time.Duration, *results.Scenario) (Client, error) {
+	return func(t Target, conns int, dialTimeout time.Duration, _ *results.Scenario) (Client, error) {
+		return f(t, conns, dialTimeout)
+	}
+}
+
+// h1-pipeline's depth: the requests it writes ahead of their answers.
+const (
+	DefaultPipelineDepth = h1pipe.DefaultDepth
+	MaxPipelineDepth     = h1pipe.MaxDepth
+)
+
+// newPipelined is h1-pipeline's client: --conns connections (one unless
+// given), Scenario.PipelineDepth requests ahead on each.
+func newPipelined(t Target, conns int, dialTimeout time.Duration, sc *results.Scenario) (Client, error) {
+	return h1pipe.New(h1pipe.Options{Addr: t.Addr, Conns: conns, Depth: sc.PipelineDepth, Dial: t.tlsDial("http/1.1"), DialTimeout: dialTimeout})
+}
 
 func newH1(t Target, conns int, dialTimeout time.Duration) (Client, error) {
 	return h1pool.New(h1pool.Options{Addr: t.Addr, Conns: conns, Dial: t.tlsDial("http/1.1"), DialTimeout: dialTimeout})
@@ -144,26 +171,32 @@ func appConns(sc *results.Scenario) int {
 // poolModel: HTTP/1.1 carries one object per connection at a time.
 func poolModel(objects, conns, _ int) (int, int) { return objects, conns }
 
+// pipelineModel: every object's request goes out at once, but the answers
+// come one after another, and the server (net/http, like most) serves a
+// connection's requests one at a time: a turn per object and connection,
+// the round trip paid once.
+func pipelineModel(objects, conns, _ int) (int, int) { return objects, conns }
+
 // table is every contender muxlab knows, in the default order.
 var table = []Contender{
 	{
 		Name: H1, Protocol: "HTTP/1.1", Listener: "h1", TLSListener: "h1_tls", Baseline: true, OpenLoop: true, Sweep: true,
 		Summary: "h1pool: exactly --conns keep-alive HTTP/1.1 connections, the rest queue (a browser's six per host)",
 		conns:   func(sc *results.Scenario) int { return sc.Conns }, unit: "connections",
-		newClient: newH1, probe: probeH1, pageModel: poolModel, handshake: 1, tlsHandshake: 1,
+		newClient: scenarioless(newH1), probe: probeH1, pageModel: poolModel, handshake: 1, tlsHandshake: 1,
 	},
 	{
 		Name: H2, Protocol: "HTTP/2", Listener: "h2c", TLSListener: "h2_tls", OpenLoop: true, Sweep: true,
 		Summary: "h2client: every request a stream on exactly one HTTP/2 connection (h2c, or h2 over TLS with --tls)",
 		conns:   func(*results.Scenario) int { return 1 }, unit: "connections",
-		newClient: newH2, probe: func(t Target, dialTimeout time.Duration) (Client, error) { return newH2(t, 1, dialTimeout) },
+		newClient: scenarioless(newH2), probe: func(t Target, dialTimeout time.Duration) (Client, error) { return newH2(t, 1, dialTimeout) },
 		pageModel: streamsModel, handshake: 2, tlsHandshake: 1, wire: wireTCP,
 	},
 	{
 		Name: H3, Protocol: "HTTP/3", Listener: "h3", OpenLoop: true,
 		Summary: "h3client: every request a stream on exactly one QUIC connection (HTTP/3, always TLS 1.3)",
 		conns:   func(*results.Scenario) int { return 1 }, unit: "connections",
-		newClient: newH3, probe: func(t Target, dialTimeout time.Duration) (Client, error) { return newH3(t, 1, dialTimeout) },
+		newClient: scenarioless(newH3), probe: func(t Target, dialTimeout time.Duration) (Client, error) { return newH3(t, 1, dialTimeout) },
 		// QUIC's handshake carries TLS 1.3: one round trip, then the request.
 		pageModel: streamsModel, handshake: 1, wire: wireQUIC,
 	},
@@ -192,6 +225,13 @@ var table = []Contender{
 		run: runHey, probe: probeH1,
 		pageModel: func(objects, conns, _ int) (int, int) { return heyObjects(objects, conns), conns },
 		handshake: 1, tlsHandshake: 1, alwaysCold: true,
+	},
+	{
+		Name: H1Pipeline, Protocol: "HTTP/1.1 (pipelined)", Listener: "h1", TLSListener: "h1_tls", OpenLoop: true, Optional: true,
+		Summary: "h1pipe: HTTP/1.1 pipelining on exactly --pipeline-conns connections (default 1), up to --pipeline-depth requests " +
+			"written ahead of their answers, which come back in order: a slow one holds back every one behind it",
+		conns: func(sc *results.Scenario) int { return max(sc.PipelineConns, 1) }, unit: "connections",
+		newClient: newPipelined, probe: probeH1, pageModel: pipelineModel, handshake: 1, tlsHandshake: 1, pipelined: true,
 	},
 }
 
@@ -364,8 +404,15 @@ func (c *contender) model(sc *results.Scenario, net *results.Network, maxStreams
 	}
 	delay, size := sc.ObjectMeans()
 	turn := delay + c.rtt
+	if c.pipelined { // the round trip once, then one answer after another
+		turn = delay
+	}
 	obj := objectTime(size, net.DownBPS)
 	latency := time.Duration(m.Turns) * (turn + obj)
+	if c.pipelined {
+		latency += c.rtt
+		m.Pipelined = true
+	}
 	transfer := time.Duration(requested) * obj
 	m.RTT, m.TurnTime, m.Transfer = results.Duration(c.rtt), results.Duration(turn), results.Duration(transfer)
 	m.Bound = "round trips"

@@ -64,7 +64,9 @@ func TestHeyStoppedBeforeItRuns(t *testing.T) {
 func TestClientNotBuilt(t *testing.T) {
 	sc := results.Scenario{Mode: results.Closed, Endpoint: "/hello", Requests: 40, Concurrency: 2, Rounds: 1, Conns: 1}
 	d, _ := LookupContender(H1)
-	d.newClient = func(Target, int, time.Duration) (Client, error) { return nil, errors.New("no client today") }
+	d.newClient = func(Target, int, time.Duration, *results.Scenario) (Client, error) {
+		return nil, errors.New("no client today")
+	}
 	opts := &Options{Scenario: sc, Truth: TruthFuncs{ResetFunc: func() {}, SnapshotFunc: func() ServerSnapshot { return nil }}}
 	r := &runner{opts: opts, truth: opts.Truth}
 	rd := r.turn(context.Background(), newContender(d, Target{Listener: "h1"}, &opts.Scenario), 1)

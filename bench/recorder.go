@@ -22,6 +22,7 @@ type outcome struct {
 	lag      time.Duration // from then until the request was handed to the client; negative: none (closed loop, hey)
 	wait     time.Duration // from then until a connection or stream slot was free and it could be sent
 	service  time.Duration // from the connection or slot to the last byte
+	heldBack time.Duration // of the service, the time its answer waited behind earlier answers on its connection
 	class    int
 	canceled bool // stopped by the end of the run, not failed
 }
@@ -37,10 +38,13 @@ type outcome struct {
 type recorder struct {
 	latency, lag, wait, service *results.Histogram
 	classes                     [numClasses]*results.Histogram
-	sent, ok, failed            int64
-	canceled                    int64
-	statuses                    [600]int64
-	errs                        map[string]int64 // made on the first error
+	// fastWait and fastHeld are the fast requests' wait and time held
+	// back, for what held them back (a scenario of two kinds of request).
+	fastWait, fastHeld *results.Histogram
+	sent, ok, failed   int64
+	canceled           int64
+	statuses           [600]int64
+	errs               map[string]int64 // made on the first error
 	// batch holds the times not yet in the histograms, n of them.
 	batch [batchSize]times
 	n     int
@@ -55,7 +59,7 @@ type times struct{ latency, lag, wait, service time.Duration }
 
 func newRecorder() *recorder {
 	r := &recorder{latency: results.NewHistogram(), lag: results.NewHistogram(), wait: results.NewHistogram(),
-		service: results.NewHistogram()}
+		service: results.NewHistogram(), fastWait: results.NewHistogram(), fastHeld: results.NewHistogram()}
 	for i := range r.classes {
 		r.classes[i] = results.NewHistogram()
 	}
@@ -84,6 +88,10 @@ func (r *recorder) record(o *outcome) {
 		r.n++
 		if o.class != classAll { // only a scenario of two kinds of request has classes
 			r.classes[o.class].Record(o.latency)
+		}
+		if o.class == classFast {
+			r.fastWait.Record(o.wait)
+			r.fastHeld.Record(o.heldBack)
 		}
 	}
 }
@@ -127,6 +135,8 @@ func (r *recorder) merge(o *recorder) {
 	for i := range r.classes {
 		r.classes[i].Merge(o.classes[i])
 	}
+	r.fastWait.Merge(o.fastWait)
+	r.fastHeld.Merge(o.fastHeld)
 	r.sent += o.sent
 	r.ok += o.ok
 	r.failed += o.failed
@@ -165,6 +175,8 @@ func (r *recorder) fill(rd *results.Round) {
 		rd.Classes = map[string]*results.Dist{
 			classNames[classFast]: r.classes[classFast].Dist(),
 			classNames[classSlow]: r.classes[classSlow].Dist(),
+			results.ClassFastWait: r.fastWait.Dist(),
+			results.ClassFastHeld: r.fastHeld.Dist(),
 		}
 	}
 	if secs := rd.Elapsed.D().Seconds(); secs > 0 {

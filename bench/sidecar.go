@@ -28,8 +28,8 @@ type sidecarClient struct {
 
 // newSidecar returns the builder of a sidecar contender, whose upstream
 // is made by Upstream from the target: HTTP/3 if h3 is set, HTTP/2 otherwise.
-func newSidecar(h3 bool) func(Target, int, time.Duration) (Client, error) {
-	return func(t Target, conns int, dialTimeout time.Duration) (Client, error) {
+func newSidecar(h3 bool) func(Target, int, time.Duration, *results.Scenario) (Client, error) {
+	return func(t Target, conns int, dialTimeout time.Duration, _ *results.Scenario) (Client, error) {
 		u, err := Upstream(t, h3, dialTimeout)
 		if err != nil {
 			return nil, err

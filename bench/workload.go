@@ -26,7 +26,7 @@ type Client interface {
 // runClient runs a turn of a contender that has a Client: the warm-up, then
 // the measured loop, then the client's own counts.
 func (r *runner) runClient(ctx context.Context, c *contender, rd *results.Round) {
-	fresh := func() (Client, error) { return c.newClient(c.target, c.n, r.opts.DialTimeout) }
+	fresh := func() (Client, error) { return c.newClient(c.target, c.n, r.opts.DialTimeout, &r.opts.Scenario) }
 	if sc := &r.opts.Scenario; len(sc.Hosts) > 0 { // every origin of a recorded page gets its own
 		one := fresh
 		fresh = func() (Client, error) { return newPerOrigin(one), nil }
@@ -328,6 +328,7 @@ func (s *session) do(b *worker, tg int, asked time.Time, o *outcome, info *round
 		o.wait = info.Acquired.Sub(info.Start)
 		o.service = end.Sub(info.Acquired)
 	}
+	o.heldBack = info.HeldBack
 	s.progress.Add(1)
 }
 

@@ -284,8 +284,10 @@ func tableRows(r *results.Run) []tableRow {
 		distRow("latency p99 ms", "latency p99", lat, p99),
 		distRow("latency p99.9 ms", "", lat, func(d *results.Dist) float64 { return d.P999 }),
 		distRow("latency max ms", "", lat, func(d *results.Dist) float64 { return d.Max }),
+		distRow("fast requests p50 ms", "", fast, p50),
 		distRow("fast requests p99 ms", "fast latency p99", fast, p99),
 		distRow("slow requests p99 ms", "", slow, p99),
+		tableRow{name: "fast requests held back by", cell: holdCause},
 	)
 	if lag := lagName(r.Scenario.Mode); lag != "" {
 		rows = append(rows, tableRow{name: lag + " p50 / max ms", cell: func(t *results.Round) string {
@@ -310,11 +312,16 @@ func tableRows(r *results.Run) []tableRow {
 // page's handshakes.
 func modelCell(m *results.Model) string {
 	var s string
-	switch m.Bound {
-	case "bandwidth":
+	switch {
+	case m.Bound == "bandwidth":
 		s = fmt.Sprintf("%.1f + %.1f", msOf(m.Transfer), msOf(m.TurnTime))
-	case "loss":
+	case m.Bound == "loss":
 		s = fmt.Sprintf("%.1f loss + %.1f", msOf(m.LossTime), msOf(m.TurnTime))
+	case m.Pipelined:
+		s = fmt.Sprintf("%.1f + %d x %.1f", msOf(m.RTT), m.Turns, msOf(m.Predicted-m.Handshake-m.Recovery-m.RTT)/float64(max(m.Turns, 1)))
+		if m.Recovery > 0 {
+			s += fmt.Sprintf(" + %.1f repair", msOf(m.Recovery))
+		}
 	default:
 		s = fmt.Sprintf("%d x %.1f", m.Turns, msOf(m.Predicted-m.Handshake-m.Recovery)/float64(max(m.Turns, 1)))
 		if m.Recovery > 0 {
@@ -435,6 +442,25 @@ func pageRows() []tableRow {
 			return fmt.Sprintf("%+.1f%%", 100*t.Model.Deviation)
 		}},
 	}
+}
+
+// holdCause says what held back a contender's fast requests, by their
+// measured medians: the wait for a connection (an HTTP/1.1 pool), the wait
+// behind an earlier answer on their connection (HTTP/1.1 pipelining), or
+// neither at the HTTP layer.
+func holdCause(t *results.Round) string {
+	fast, wait, held := t.Classes["fast"], t.Classes[results.ClassFastWait], t.Classes[results.ClassFastHeld]
+	if fast == nil || wait == nil || held == nil || fast.Count == 0 {
+		return ""
+	}
+	share := func(d *results.Dist) float64 { return d.P50 / max(fast.P50, 1e-9) }
+	switch {
+	case held.P50 >= wait.P50 && share(held) > 0.1:
+		return fmt.Sprintf("an earlier answer %.0f%%", 100*share(held))
+	case share(wait) > 0.1:
+		return fmt.Sprintf("a busy connection %.0f%%", 100*share(wait))
+	}
+	return "nothing at HTTP"
 }
 
 // browserRows split a browser contender's page time by its own timings:

@@ -136,6 +136,11 @@ type Scenario struct {
 	// Conns is the number of connections of a connection pool (h1) and of
 	// workers of a tool that has no pool (hey).
 	Conns int `json:"conns"`
+	// PipelineConns and PipelineDepth are h1-pipeline's connections (zero:
+	// one) and the requests it writes ahead of their answers on each (zero:
+	// h1pipe's default, 100).
+	PipelineConns int `json:"pipeline_conns,omitempty"`
+	PipelineDepth int `json:"pipeline_depth,omitempty"`
 	// Cold opens new connections for every page (Page mode): each page
 	// pays for its handshakes, six of them for HTTP/1.1, one for HTTP/2.
 	Cold bool `json:"cold,omitempty"`
@@ -456,6 +461,10 @@ type Model struct {
 	// before their first request; Bound "round trips" or "bandwidth".
 	Transfer  Duration `json:"transfer,omitempty"`
 	Handshake Duration `json:"handshake,omitempty"`
+	// Pipelined says the turns follow one round trip, paid once (HTTP/1.1
+	// pipelining: the requests at once, the answers one after another):
+	// Predicted = Turns x TurnTime (no round trip in it) + RTT.
+	Pipelined bool `json:"pipelined,omitempty"`
 	// On a lossy link: Recovery is what the turns are expected to spend
 	// repairing lost packets (about a round trip for each turn that loses
 	// one), added to the round-trip bound; LossTime the busiest
@@ -471,6 +480,15 @@ type Model struct {
 	Measured  Duration `json:"measured"`
 	Deviation float64  `json:"deviation"`
 }
+
+// The classes of a scenario of two kinds of request (Round.Classes) beside
+// "fast" and "slow": the fast requests' wait for a connection or stream slot,
+// and the time their answers waited behind earlier answers on their
+// connection (HTTP/1.1 pipelining).
+const (
+	ClassFastWait = "fast wait"
+	ClassFastHeld = "fast held back"
+)
 
 // Timing is one sampled request, in microseconds from the start of its page.
 type Timing struct {

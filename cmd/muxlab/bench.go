@@ -29,53 +29,54 @@ const version = "0.1.0"
 
 // benchFlags are the flags of muxlab bench that change the scenario.
 type benchFlags struct {
-	scenario    string
-	list        bool
-	requests    int
-	concurrency int
-	duration    time.Duration
-	rate        float64
-	objects     int
-	pages       int
-	delay       time.Duration
-	size        sizeValue
-	conns       int
-	rounds      int
-	warmup      int
-	contenders  []string
-	out         string
-	json        bool
-	quiet       bool
-	h1URL       string
-	h2cURL      string
-	maxStreams  int
-	timeout     time.Duration
-	dialTimeout time.Duration
-	label       string
-	agent       string
-	noTruth     bool
-	startAt     string
-	startAtMax  time.Duration
-	cold        bool
-	appConns    int
-	net         netFlags
-	tls         bool
-	urlsFile    string
-	harFile     string
-	path        string
-	url         string
-	h3URL       string
-	insecure    bool
-	cacert      string
-	pageList    *pageset.List     // read from --urls
-	harPage     *pageset.Page     // read from --har, its 2xx entries
-	harLeftOut  int               // --har's entries of other statuses
-	harReplay   *pageset.Replayer // --har's page, for the embedded server to answer
-	failOn      []string          // --fail-on, as given
-	csv         bool
-	thresholds  []results.Threshold
-	flagSet     *pflag.FlagSet // the flags as parsed, for what was given
-	cpuProfile  string
+	scenario                     string
+	list                         bool
+	requests                     int
+	concurrency                  int
+	duration                     time.Duration
+	rate                         float64
+	objects                      int
+	pages                        int
+	delay                        time.Duration
+	size                         sizeValue
+	conns                        int
+	rounds                       int
+	warmup                       int
+	contenders                   []string
+	out                          string
+	json                         bool
+	quiet                        bool
+	h1URL                        string
+	h2cURL                       string
+	maxStreams                   int
+	timeout                      time.Duration
+	dialTimeout                  time.Duration
+	label                        string
+	agent                        string
+	noTruth                      bool
+	startAt                      string
+	startAtMax                   time.Duration
+	cold                         bool
+	appConns                     int
+	pipelineConns, pipelineDepth int
+	net                          netFlags
+	tls                          bool
+	urlsFile                     string
+	harFile                      string
+	path                         string
+	url                          string
+	h3URL                        string
+	insecure                     bool
+	cacert                       string
+	pageList                     *pageset.List     // read from --urls
+	harPage                      *pageset.Page     // read from --har, its 2xx entries
+	harLeftOut                   int               // --har's entries of other statuses
+	harReplay                    *pageset.Replayer // --har's page, for the embedded server to answer
+	failOn                       []string          // --fail-on, as given
+	csv                          bool
+	thresholds                   []results.Threshold
+	flagSet                      *pflag.FlagSet // the flags as parsed, for what was given
+	cpuProfile                   string
 }
 
 func (f *benchFlags) define(fs *pflag.FlagSet) {
@@ -95,6 +96,8 @@ func (f *benchFlags) define(fs *pflag.FlagSet) {
 	fs.IntVar(&f.warmup, "warmup", 0, "unmeasured requests (pages) at the start of each turn (default: the scenario's)")
 	fs.StringSliceVar(&f.contenders, "contenders", bench.DefaultContenderNames(), "who runs, in turn (the order rotates each round); see --list (sidecar-h2, sidecar-h3 only when named)")
 	fs.IntVar(&f.appConns, "app-conns", 0, "the app's connections to its sidecar, for sidecar-h2 and sidecar-h3 (default: --conns)")
+	fs.IntVar(&f.pipelineConns, "pipeline-conns", 1, "h1-pipeline's connections")
+	fs.IntVar(&f.pipelineDepth, "pipeline-depth", bench.DefaultPipelineDepth, "requests h1-pipeline writes ahead of their answers on each connection")
 	fs.StringVar(&f.out, "out", "muxlab-results", "directory for the result file; - writes the result's JSON to standard output (for a collector); with --json no file unless --out is given")
 	fs.StringVar(&f.startAt, "start-at", "", "wait until this time (RFC 3339) before the first request: agents start together")
 	fs.DurationVar(&f.startAtMax, "start-at-max", 10*time.Minute, "how far ahead --start-at may be")
@@ -209,6 +212,14 @@ func (f *benchFlags) scenarioFrom(fs *pflag.FlagSet) (results.Scenario, error) {
 	set("warmup", func() { sc.Warmup = f.warmup })
 	set("cold", func() { sc.Cold = f.cold })
 	set("app-conns", func() { sc.AppConns = f.appConns })
+	for _, err := range []error{checkRange("pipeline-conns", f.pipelineConns, 1, 1000), checkRange("pipeline-depth", f.pipelineDepth, 1, bench.MaxPipelineDepth)} {
+		if err != nil {
+			return sc, err
+		}
+	}
+	if slices.Contains(f.contenders, bench.H1Pipeline) {
+		sc.PipelineConns, sc.PipelineDepth = f.pipelineConns, f.pipelineDepth
+	}
 	if f.harPage != nil {
 		if !page || fs.Changed("objects") {
 			return sc, usagef("--har: the recording is a page's objects: use a page scenario, without --objects")

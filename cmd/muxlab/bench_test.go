@@ -60,6 +60,8 @@ func TestBenchBadUsage(t *testing.T) {
 		{[]string{"--scenario", "latency", "--contenders", "h1,chromium-h2"}, "--contenders: chromium-h2 loads pages: use a page scenario"},
 		{[]string{"--scenario", "page", "--seed", "7"}, "--seed: only for an emulated network; --net loopback is the machine's own"},
 		{[]string{"--scenario", "latency", "--cold"}, "--cold: only for the page scenario"},
+		{[]string{"--pipeline-depth", "0"}, "--pipeline-depth: 0 is out of range; allowed 1 to 10000"},
+		{[]string{"--pipeline-conns", "1001"}, "--pipeline-conns: 1001 is out of range; allowed 1 to 1000"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
