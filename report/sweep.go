@@ -41,10 +41,7 @@ func writeSweepTable(w io.Writer, r *results.Run) error {
 		var drops, retx int64
 		behind := false
 		for _, c := range p.Run.Contenders {
-			d := c.Total.Page
-			if r.Scenario.Mode != results.Page {
-				d = c.Total.Latency
-			}
+			d := results.SweepDist(r.Scenario, &c.Total)
 			if d == nil || d.Count == 0 {
 				cells = append(cells, "-")
 			} else {
@@ -92,11 +89,7 @@ func sweepChart(r *results.Run, cols colors) (string, error) {
 					continue
 				}
 				t := pt.Run.Contenders[ci].Total
-				d := t.Page
-				if r.Scenario.Mode != results.Page {
-					d = t.Latency
-				}
-				if d != nil && d.Count > 0 {
+				if d := results.SweepDist(r.Scenario, &t); d != nil && d.Count > 0 {
 					xys = append(xys, plotter.XY{X: pt.X, Y: q.pick(d)})
 				}
 			}

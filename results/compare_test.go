@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"testing"
+	"time"
 
 	"muxlab/internal/resultstest"
 	"muxlab/results"
@@ -93,5 +94,20 @@ func TestThresholds(t *testing.T) {
 		if _, err := results.ParseThreshold(bad); !errors.Is(err, results.ErrThreshold) {
 			t.Errorf("%q: %v, want ErrThreshold", bad, err)
 		}
+	}
+}
+
+// A sweep of a scenario of slow and fast requests draws the fast ones'
+// latency, where head-of-line blocking shows; a page sweep the page time.
+func TestSweepFigureOfHOL(t *testing.T) {
+	fast := results.NewHistogram()
+	fast.Record(7 * time.Millisecond)
+	rd := &results.Round{Latency: fast.Dist(), Classes: map[string]*results.Dist{"fast": fast.Dist()}}
+	if f, _ := results.SweepFigure(results.Scenario{Mode: results.Closed, SlowEvery: 10}); f != "fast latency p99" ||
+		results.SweepDist(results.Scenario{Mode: results.Closed, SlowEvery: 10}, rd) != rd.Classes["fast"] {
+		t.Errorf("hol sweeps %q", f)
+	}
+	if f, _ := results.SweepFigure(results.Scenario{Mode: results.Page}); f != "page p50" {
+		t.Errorf("page sweeps %q", f)
 	}
 }

@@ -27,10 +27,26 @@ type SweepPoint struct {
 // SweepFigure is the figure a sweep compares at every point: the page time
 // in Page mode, the latency otherwise.
 func SweepFigure(sc Scenario) (figure, name string) {
-	if sc.Mode == Page {
+	switch {
+	case sc.Mode == Page:
 		return "page p50", "page time"
+	case sc.SlowEvery > 0: // what head-of-line blocking does: the fast requests' tail
+		return "fast latency p99", "fast requests' latency"
 	}
 	return "latency p50", "latency"
+}
+
+// SweepDist is the distribution a sweep draws for a round of scenario sc:
+// the page time, the fast requests' latency (a scenario of slow and fast
+// requests), or the latency.
+func SweepDist(sc Scenario, rd *Round) *Dist {
+	switch {
+	case sc.Mode == Page:
+		return rd.Page
+	case sc.SlowEvery > 0 && rd.Classes["fast"] != nil:
+		return rd.Classes["fast"]
+	}
+	return rd.Latency
 }
 
 // SummarizeSweep writes the sweep's verdict: each challenger's ratio to the
@@ -80,7 +96,7 @@ func SummarizeSweep(r *Run) {
 		} else if cross == "" && prevX != "" {
 			cross = fmt.Sprintf("; no crossing over this range (below 1: %s is faster)", c.Name)
 		}
-		lines = append(lines, fmt.Sprintf("%s/%s %s (p50): %s%s", c.Name, r.Baseline, name, strings.Join(cells, ", "), cross))
+		lines = append(lines, fmt.Sprintf("%s/%s %s (%s): %s%s", c.Name, r.Baseline, name, figure[strings.LastIndex(figure, " ")+1:], strings.Join(cells, ", "), cross))
 	}
 	if s.Parameter == "stack" {
 		lines = append(lines, stackRatios(s, name)...)
@@ -98,11 +114,7 @@ func stackRatios(s *Sweep, name string) []string {
 	p50 := func(r *Run, contender string) float64 {
 		for _, c := range r.Contenders {
 			if c.Name == contender {
-				d := c.Total.Page
-				if r.Scenario.Mode != Page {
-					d = c.Total.Latency
-				}
-				if d != nil && d.Count > 0 {
+				if d := SweepDist(r.Scenario, &c.Total); d != nil && d.Count > 0 {
 					return d.P50
 				}
 			}
