@@ -19,6 +19,28 @@ import (
 
 func TestChromiumContenders(t *testing.T) { onStacks(t, testChromiumContenders) }
 
+// runOverLink runs opts against the embedded server behind a link of the
+// given round trip on stack, every request accounted for.
+func runOverLink(t *testing.T, stack string, rtt time.Duration, opts bench.Options) (*results.Run, *link.Network) {
+	t.Helper()
+	lo := linkOpts(rtt, 0, 0)
+	lo.Stack = stack
+	n, err := link.New(lo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	opts.Link = n
+	stop, err := bench.Embed(&opts, 0, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	r := run(t, context.Background(), opts)
+	accounted(t, r)
+	return r, n
+}
+
 // A real Chromium on either stack, in the client namespace or through
 // forwarders, loads every page: every object answered, the server counting
 // 6, 1 and 1 connections that carried requests (Chromium's idle ones
@@ -29,21 +51,7 @@ func testChromiumContenders(t *testing.T, stack string) {
 	sc := scenario(t, "page", func(s *results.Scenario) {
 		s.Objects, s.Pages, s.Rounds, s.Warmup, s.Delay, s.Size = 24, 2, 1, 1, 0, 4<<10
 	})
-	lo := linkOpts(20*time.Millisecond, 0, 0)
-	lo.Stack = stack
-	n, err := link.New(lo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Close() })
-	opts := bench.Options{Scenario: sc, Contenders: []string{bench.H2, bench.ChromiumH1, bench.ChromiumH2, bench.ChromiumH3}, Link: n}
-	stop, err := bench.Embed(&opts, 0, n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
-	r := run(t, context.Background(), opts)
-	accounted(t, r)
+	r, n := runOverLink(t, stack, 20*time.Millisecond, bench.Options{Scenario: sc, Contenders: []string{bench.H2, bench.ChromiumH1, bench.ChromiumH2, bench.ChromiumH3}})
 	if ns, ok := n.ClientNamespace(); ok {
 		// The browsers have ended with their turns: no process is left in
 		// the client namespace.
@@ -107,21 +115,7 @@ func testChromiumColdPages(t *testing.T, stack string) {
 	sc := scenario(t, "page", func(s *results.Scenario) {
 		s.Objects, s.Pages, s.Rounds, s.Warmup, s.Delay, s.Size, s.Cold = 12, 2, 1, 1, 0, 4<<10, true
 	})
-	lo := linkOpts(rtt, 0, 0)
-	lo.Stack = stack
-	n, err := link.New(lo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Close() })
-	opts := bench.Options{Scenario: sc, Contenders: []string{bench.ChromiumH2, bench.ChromiumH3}, Link: n}
-	stop, err := bench.Embed(&opts, 0, n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
-	r := run(t, context.Background(), opts)
-	accounted(t, r)
+	r, _ := runOverLink(t, stack, rtt, bench.Options{Scenario: sc, Contenders: []string{bench.ChromiumH2, bench.ChromiumH3}})
 	for _, c := range r.Contenders {
 		tot := c.Total
 		if tot.Error != "" || tot.OK != int64(sc.Pages*sc.Objects) {
@@ -168,21 +162,7 @@ func testChromiumRecordedPage(t *testing.T, stack string) {
 		}
 		s.Objects = len(s.Paths)
 	})
-	lo := linkOpts(20*time.Millisecond, 0, 0)
-	lo.Stack = stack
-	n, err := link.New(lo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Close() })
-	opts := bench.Options{Scenario: sc, Contenders: []string{bench.H2, bench.ChromiumH2, bench.ChromiumH3}, Link: n, Replay: pageset.NewReplayer(page)}
-	stop, err := bench.Embed(&opts, 0, n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
-	r := run(t, context.Background(), opts)
-	accounted(t, r)
+	r, _ := runOverLink(t, stack, 20*time.Millisecond, bench.Options{Scenario: sc, Contenders: []string{bench.H2, bench.ChromiumH2, bench.ChromiumH3}, Replay: pageset.NewReplayer(page)})
 	for _, c := range r.Contenders {
 		tot := c.Total
 		if tot.Error != "" || tot.OK != int64(sc.Pages*sc.Objects) || tot.Statuses["200"] != tot.OK {
