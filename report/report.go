@@ -67,6 +67,35 @@ type reportGroup struct {
 	// Lead and Verdict come before the runs: a sweep's chart and verdict.
 	Lead    []reportChart
 	Verdict []string
+	// Layers explain, for a scenario of slow and fast requests, where
+	// each protocol the runs measured blocks a fast request.
+	Layers []string
+}
+
+// holLayers are the two sentences per layer of head-of-line blocking, by
+// the protocol of the contender that shows it.
+var holLayers = []struct{ protocol, text string }{
+	{"HTTP/1.1", "HTTP/1.1 with a pool: a request waits for a free connection, so a fast one queues while slow ones hold all six. The table's wait and \"a busy connection\" show it."},
+	{"HTTP/1.1 (pipelined)", "HTTP/1.1 pipelining: every request goes out at once on one connection, but the answers must come back in order, so one slow answer holds back every fast one behind it. \"An earlier answer\" is that time, measured per request."},
+	{"HTTP/2", "HTTP/2: answers interleave as streams on one connection, so a slow one blocks nobody at the HTTP layer. Until a packet is lost: then TCP holds back every stream's bytes until the retransmission arrives (sweep over loss to see it)."},
+	{"HTTP/3", "HTTP/3: QUIC carries each stream apart, so a lost packet holds back only the streams whose bytes it carried. Of the three layers it is blocked least."},
+}
+
+// layersOf are the layers the runs' contenders show, in holLayers' order.
+func layersOf(srcs []Source) []string {
+	if srcs[0].Run.Scenario.SlowEvery == 0 {
+		return nil
+	}
+	var out []string
+	for _, l := range holLayers {
+		for _, s := range srcs {
+			if slices.ContainsFunc(s.Run.Contenders, func(c results.Contender) bool { return c.Protocol == l.protocol }) {
+				out = append(out, l.text)
+				break
+			}
+		}
+	}
+	return out
 }
 
 type reportRun struct {
@@ -158,7 +187,7 @@ func buildReport(srcs []Source) (*reportPage, error) {
 
 func buildGroup(gi int, srcs []Source, cols colors) (reportGroup, error) {
 	g := reportGroup{ID: fmt.Sprintf("scenario-%d", gi), Scenario: srcs[0].Run.Scenario.Name,
-		Summary: srcs[0].Run.Scenario.Summary}
+		Summary: srcs[0].Run.Scenario.Summary, Layers: layersOf(srcs)}
 	var ss []series
 	for k, s := range srcs {
 		rr := buildRun(fmt.Sprintf("%s-run-%d", g.ID, k), s)

@@ -276,3 +276,25 @@ func TestReportBrowserWaterfall(t *testing.T) {
 		}
 	}
 }
+
+// A report of a scenario of slow and fast requests explains, in two
+// sentences each, the layer where each protocol it measured blocks a fast
+// request; a page scenario's has no such list.
+func TestReportExplainsHOLLayers(t *testing.T) {
+	r := resultstest.Sample()
+	r.Contenders[0].Protocol, r.Contenders[1].Protocol = "HTTP/1.1", "HTTP/2"
+	for _, hol := range []bool{false, true} {
+		if hol {
+			r.Scenario.SlowEvery = 10
+		}
+		var buf bytes.Buffer
+		if err := report.WriteReport(&buf, []report.Source{{Name: "r.json", Run: r}}); err != nil {
+			t.Fatal(err)
+		}
+		page := buf.String()
+		got := strings.Count(page, "<li>HTTP/1.1 with a pool") + strings.Count(page, "<li>HTTP/2: answers interleave")
+		if want := map[bool]int{false: 0, true: 2}[hol]; got != want || strings.Contains(page, "HTTP/3: QUIC carries") {
+			t.Errorf("hol %v: %d layers explained, want %d", hol, got, want)
+		}
+	}
+}

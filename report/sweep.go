@@ -126,6 +126,9 @@ func buildSweepGroup(gi int, s Source, cols colors) (reportGroup, error) {
 	r := s.Run
 	g := reportGroup{ID: fmt.Sprintf("scenario-%d", gi), Scenario: fmt.Sprintf("%s over %s (sweep)", r.Scenario.Name, r.Sweep.Parameter),
 		Summary: r.Scenario.Summary, Verdict: strings.Split(r.Verdict, "\n")}
+	if p := r.Sweep.Points[0].Run; p != nil {
+		g.Layers = layersOf([]Source{{Run: p}})
+	}
 	for k, p := range r.Sweep.Points {
 		rr := buildRun(fmt.Sprintf("%s-run-%d", g.ID, k), Source{Name: s.Name, Run: p.Run})
 		rr.Title = fmt.Sprintf("%s %s", r.Sweep.Parameter, p.Value)
