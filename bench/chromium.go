@@ -27,14 +27,14 @@ import (
 func runChromium(ctx context.Context, r *runner, c *contender, rd *results.Round) {
 	sc := &r.opts.Scenario
 	t := c.target
-	if t.Dial != nil && t.Link == nil {
-		rd.Error = "chromium: only the embedded server can be reached through the emulated link by the browser for now"
+	if t.TLS != nil && t.SPKI == "" && t.TLS.RootCAs != nil && !t.TLS.InsecureSkipVerify {
+		rd.Error = "chromium: --cacert's certificates cannot be given to the browser: give --insecure, or a server whose certificate the system trusts"
 		return
 	}
 	quic := c.Listener == mux.ListenerH3
 	fctx, cancel := context.WithCancel(ctx) // the forwarders are the turn's
 	defer cancel()
-	origin, netns, err := chromiumOrigin(fctx, t, quic, r.opts)
+	origin, netns, mapTo, err := chromiumOrigin(fctx, t, quic, r.opts)
 	if err != nil {
 		rd.Error = "chromium: " + err.Error()
 		return
@@ -51,9 +51,12 @@ func runChromium(ctx context.Context, r *runner, c *contender, rd *results.Round
 	q1, ok := cpuStall()
 	own.QuietWall, own.QuietStall = results.Duration(time.Since(qstart)), results.Duration(q1-q0)
 	quietKnown = quietKnown && ok
-	bo := browser.Options{NetNS: netns}
+	bo := browser.Options{NetNS: netns, DisableHTTP2: c.Protocol == "HTTP/1.1 (Chromium)"}
 	if t.SPKI != "" {
 		bo.TrustSPKI = []string{t.SPKI}
+	}
+	if t.TLS != nil && t.TLS.InsecureSkipVerify {
+		bo.IgnoreCertErrors = true
 	}
 	urls, origins := chromiumURLs(sc)
 	if quic && len(origins) == 0 {
@@ -61,6 +64,9 @@ func runChromium(ctx context.Context, r *runner, c *contender, rd *results.Round
 	}
 	if u, err := url.Parse(origin); err == nil {
 		bo.Reach = []string{u.Hostname()}
+		if mapTo != "" { // another server, through its relay on the link
+			bo.Reach, bo.MapHosts, bo.MapTo = nil, []string{u.Hostname()}, mapTo
+		}
 	}
 	if len(origins) > 0 { // a recorded page: every origin is the target's
 		bo.MapTo = strings.TrimPrefix(origin, "https://")
@@ -183,25 +189,37 @@ func cpuStall() (time.Duration, bool) {
 	return 0, false
 }
 
-// chromiumOrigin is where the browser finds the target, and the network
-// namespace it must run in: the target itself from the link's client
-// namespace (kernel stack), a forwarder on loopback (userspace stack), or
-// the target on the machine's own network.
-func chromiumOrigin(ctx context.Context, t Target, quic bool, o *Options) (origin, netns string, err error) {
+// chromiumOrigin is where the browser finds the target, the network
+// namespace it must run in, and, for another server behind the link, the
+// address its origin's host must resolve to (its relay, or a forwarder to
+// it): the target itself from the link's client namespace (kernel stack),
+// a forwarder on loopback (userspace stack), or the target on the
+// machine's own network.
+func chromiumOrigin(ctx context.Context, t Target, quic bool, o *Options) (origin, netns, mapTo string, err error) {
 	if t.Link == nil {
-		return t.URL, "", nil
+		return t.URL, "", "", nil
+	}
+	addr := t.Addr
+	if t.LinkAddr != "" {
+		addr = t.LinkAddr
 	}
 	if ns, ok := t.Link.ClientNamespace(); ok {
-		return t.URL, ns, nil
+		if addr != t.Addr {
+			return t.URL, ns, addr, nil
+		}
+		return t.URL, ns, "", nil
 	}
 	var local string
 	if quic {
-		local, err = t.Link.ForwardPacket(ctx, "127.0.0.1:0", t.Addr)
+		local, err = t.Link.ForwardPacket(ctx, "127.0.0.1:0", addr)
 	} else {
-		local, err = t.Link.ForwardFrom(ctx, "127.0.0.1:0", t.Addr, o.DialTimeout)
+		local, err = t.Link.ForwardFrom(ctx, "127.0.0.1:0", addr, o.DialTimeout)
 	}
 	if err != nil {
-		return "", "", fmt.Errorf("a forwarder into the link: %w", err)
+		return "", "", "", fmt.Errorf("a forwarder into the link: %w", err)
 	}
-	return "https://" + local, "", nil
+	if addr != t.Addr {
+		return t.URL, "", local, nil
+	}
+	return "https://" + local, "", "", nil
 }

@@ -40,6 +40,10 @@ type Target struct {
 	// client namespace, or reaches the listener through a forwarder. Nil:
 	// the machine's own network.
 	Link *link.Network
+	// LinkAddr is where a program of its own (a browser) reaches the target
+	// through Link when it is not Addr: another server's relay on the
+	// link's server side. Empty: Addr.
+	LinkAddr string
 	// SPKI is the base64 SHA-256 of the listener's certificate's key, for a
 	// browser to trust (the embedded server's is self-signed); empty: the
 	// system's roots decide.

@@ -62,6 +62,11 @@ type Options struct {
 	// Reach are the other hosts (names or addresses) the browser may
 	// reach, as they are.
 	Reach []string
+	// DisableHTTP2 keeps the browser to HTTP/1.1 even where the server
+	// offers h2 through ALPN.
+	DisableHTTP2 bool
+	// IgnoreCertErrors trusts any certificate (--insecure).
+	IgnoreCertErrors bool
 	// NetNS, if not empty, is the network namespace the browser must run
 	// in (a path to join with nsenter --net, the link's client side): it
 	// is started there, and checked to be there before it loads anything.
@@ -105,6 +110,12 @@ func Start(ctx context.Context, o Options) (*Browser, error) {
 		flags = append(flags, chromedp.Flag("enable-quic", true), chromedp.Flag("origin-to-force-quic-on", strings.Join(o.QUICOrigins, ",")))
 	} else {
 		flags = append(flags, chromedp.Flag("disable-quic", true))
+	}
+	if o.DisableHTTP2 {
+		flags = append(flags, chromedp.Flag("disable-http2", true))
+	}
+	if o.IgnoreCertErrors {
+		flags = append(flags, chromedp.Flag("ignore-certificate-errors", true))
 	}
 	var rules []string
 	for _, h := range o.MapHosts {

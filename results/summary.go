@@ -458,19 +458,22 @@ func FormatCount(n float64) string {
 	return b.String()
 }
 
-// Unanswered lists the contenders that sent requests and had none answered
-// (every one failed), each with its failures by kind, most frequent first:
-// their figures say nothing about the protocol, and a run that has them did
-// not do what it was asked.
+// Unanswered lists the contenders that had no request answered: every one
+// sent failed (each listed with its failures by kind, most frequent first),
+// or their turns could not run (with why). Their figures say nothing about
+// the protocol, and a run that has them did not do what it was asked.
 func (r *Run) Unanswered() []string {
 	var out []string
 	for i := range r.Contenders {
 		c := &r.Contenders[i]
 		t := &c.Total
-		if t.OK > 0 || t.Failed == 0 {
-			continue
+		switch {
+		case t.OK > 0:
+		case t.Failed > 0:
+			out = append(out, fmt.Sprintf("%s (%d failed; %s)", c.Name, t.Failed, errorKinds(t)))
+		case t.Error != "" && !r.Interrupted:
+			out = append(out, fmt.Sprintf("%s (its turns could not run: %s)", c.Name, t.Error))
 		}
-		out = append(out, fmt.Sprintf("%s (%d failed; %s)", c.Name, t.Failed, errorKinds(t)))
 	}
 	return out
 }

@@ -156,6 +156,7 @@ func relayTargets(ctx context.Context, n *link.Network, targets []bench.Target, 
 			return err
 		}
 		t.Dial = func(ctx context.Context, _, _ string) (net.Conn, error) { return n.Dial(ctx, "tcp", far) }
+		t.Link, t.LinkAddr = n, far // a browser contender reaches it there
 	}
 	return nil
 }
