@@ -226,35 +226,32 @@ func (c *Client) send(ctx context.Context, req *http.Request, info *roundtrip.In
 // places not yet dialed or whose connection closed, one dial at a time, so
 // that no connection is dialed that the client does not keep.
 func (c *Client) pick(ctx context.Context) (*conn, error) {
-	cn, i, err := c.choose()
+	if cn, _, err := c.choose(); err != nil || cn != nil {
+		return cn, err
+	}
+	c.dialMu.Lock()
+	defer c.dialMu.Unlock()
+	cn, i, err := c.choose() // again: another request may have dialed meanwhile
 	if err != nil || cn != nil {
 		return cn, err
 	}
-	{
-		c.dialMu.Lock()
-		defer c.dialMu.Unlock()
-		if cn, _, err := c.choose(); err != nil || cn != nil { // dialed meanwhile
-			return cn, err
-		}
-		c.mu.Lock()
-		replacing := c.conns[i] != nil
-		c.mu.Unlock()
-		cn, err := c.dial(ctx)
-		if err != nil {
-			return nil, err
-		}
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if c.shut {
-			cn.close(ErrClosed)
-			return nil, ErrClosed
-		}
-		if replacing {
-			c.reconnects.Add(1)
-		}
-		c.conns[i] = cn
-		return cn, nil
+	c.mu.Lock()
+	replacing := c.conns[i] != nil
+	c.mu.Unlock()
+	if cn, err = c.dial(ctx); err != nil {
+		return nil, err
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.shut {
+		cn.close(ErrClosed)
+		return nil, ErrClosed
+	}
+	if replacing {
+		c.reconnects.Add(1)
+	}
+	c.conns[i] = cn
+	return cn, nil
 }
 
 // choose returns the usable connection with the fewest requests on it, or,

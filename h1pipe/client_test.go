@@ -190,3 +190,26 @@ func TestOptions(t *testing.T) {
 		}
 	}
 }
+
+// With Conns 2 and many requests at once, the server counts exactly two
+// connections, each carrying its share.
+func TestExactlyConns(t *testing.T) {
+	srv := muxtest.Start(t, mux.Options{H1Addr: "127.0.0.1:0"})
+	base := srv.URL(mux.ListenerH1)
+	c, _ := h1pipe.New(h1pipe.Options{Addr: strings.TrimPrefix(base, "http://"), Conns: 2})
+	defer c.Close()
+	paths := make([]string, 40)
+	for i := range paths {
+		paths[i] = "/echo?delay=5ms"
+	}
+	_, errs := get(t, c, base, paths, 0)
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+	st, cs := srv.Stats().Listeners[mux.ListenerH1], c.Stats()
+	if st.ConnectionsAccepted != 2 || cs.Dials != 2 || len(cs.PerConn) != 2 || cs.PerConn[0].Requests == 0 || cs.PerConn[1].Requests == 0 {
+		t.Errorf("server %d connections, client %+v; want exactly 2, both used", st.ConnectionsAccepted, cs)
+	}
+}
