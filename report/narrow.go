@@ -184,6 +184,3 @@ func wrap(s string, width int) string {
 	b.WriteString(line + "\n")
 	return b.String()
 }
-
-// Wrap is wrap for the command's own text (help, lists).
-func Wrap(s string, width int) string { return wrap(s, width) }

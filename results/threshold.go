@@ -32,8 +32,8 @@ type Threshold struct {
 // ErrThreshold is the error of a threshold that cannot be read.
 var ErrThreshold = errors.New("not a threshold")
 
-// ThresholdFigures are the figures a threshold may name.
-func ThresholdFigures() []string {
+// thresholdFigures are the figures a threshold may name.
+func thresholdFigures() []string {
 	out := []string{"failed"}
 	for _, f := range figures {
 		out = append(out, f.name)
@@ -70,7 +70,7 @@ func ParseThreshold(expr string) (Threshold, error) {
 		return t, fmt.Errorf("%w: %q: %q is not a number", ErrThreshold, expr, num)
 	}
 	t.Value = v * scale
-	for _, f := range ThresholdFigures() {
+	for _, f := range thresholdFigures() {
 		if left == f || strings.HasSuffix(left, " "+f) {
 			t.Figure = f
 			who := strings.TrimSpace(strings.TrimSuffix(left, f))
@@ -84,7 +84,7 @@ func ParseThreshold(expr string) (Threshold, error) {
 		}
 	}
 	if t.Figure == "" {
-		return t, fmt.Errorf("%w: %q names no figure; one of: %s", ErrThreshold, expr, strings.Join(ThresholdFigures(), ", "))
+		return t, fmt.Errorf("%w: %q names no figure; one of: %s", ErrThreshold, expr, strings.Join(thresholdFigures(), ", "))
 	}
 	if t.Figure == "failed" && t.Other != "" {
 		return t, fmt.Errorf("%w: %q: failed is a count, not a ratio of two contenders", ErrThreshold, expr)
