@@ -422,9 +422,17 @@ func (cn *conn) read() {
 			err = fmt.Errorf("h1pipe: a response head beyond %d bytes: %w", cn.c.o.MaxResponseHeaderBytes, roundtrip.ErrResponseTooLarge)
 		}
 		if err != nil {
-			unsent := !errors.Is(err, roundtrip.ErrResponseTooLarge)
 			cn.close(fmt.Errorf("h1pipe: reading an answer: %w: %w", roundtrip.ErrConnLost, err))
-			cn.failPending(err, unsent)
+			if resp != nil || errors.Is(err, roundtrip.ErrResponseTooLarge) {
+				// The server answered this one, badly: it fails as it is;
+				// the ones behind it were not answered.
+				cn.mu.Lock()
+				cn.pending = cn.pending[1:]
+				cn.mu.Unlock()
+				cl.done <- answer{err: lostErr(err)}
+				<-cn.c.slots
+			}
+			cn.failPending(err, true)
 			return
 		}
 		end := time.Now()

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"muxlab/h1pipe"
+	"muxlab/internal/hostile"
 	"muxlab/internal/muxtest"
 	"muxlab/mux"
 	"muxlab/roundtrip"
@@ -150,36 +151,33 @@ func TestPipelineFailsWhatIsNeverAnswered(t *testing.T) {
 	}
 }
 
-// A server whose answer head never ends costs the client its bound, not
-// its memory: the request fails as too large.
-func TestPipelineBoundsAHostileHead(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		cn, err := ln.Accept()
-		if err != nil {
-			return
+// Hostile answers (internal/hostile) cost the client its bounds, not its
+// memory: a head that never ends or a line that never ends fails as too
+// large at MaxResponseHeaderBytes, a body that never ends at MaxBodyBytes,
+// and a body cut short as a lost connection; none hangs, and none is sent
+// again: the server answered it, badly.
+func TestPipelineBoundsHostileAnswers(t *testing.T) {
+	srv := hostile.Serve(t, "")
+	for _, tc := range []struct {
+		path string
+		want error
+	}{
+		{hostile.PathEndlessHead, roundtrip.ErrResponseTooLarge},
+		{hostile.PathLongLine, roundtrip.ErrResponseTooLarge},
+		{hostile.PathEndlessBody, roundtrip.ErrResponseTooLarge},
+		{hostile.PathShort, roundtrip.ErrConnLost},
+	} {
+		c, _ := h1pipe.New(h1pipe.Options{Addr: srv.Addr(), MaxResponseHeaderBytes: 64 << 10, MaxBodyBytes: 1 << 20})
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL()+tc.path, nil)
+		if _, err := c.Do(req, nil); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.path, err, tc.want)
 		}
-		defer cn.Close()
-		cn.Read(make([]byte, 1024))
-		io.WriteString(cn, "HTTP/1.1 200 OK\r\n")
-		line := "X-Junk: " + strings.Repeat("a", 1000) + "\r\n"
-		for range 10000 {
-			if _, err := io.WriteString(cn, line); err != nil {
-				return
-			}
+		if st := c.Stats(); st.Retries != 0 || st.Failed != 1 { // answered, badly: not sent again
+			t.Errorf("%s: %+v; want one failure and no retry", tc.path, st)
 		}
-	}()
-	c, _ := h1pipe.New(h1pipe.Options{Addr: ln.Addr().String(), MaxResponseHeaderBytes: 64 << 10})
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+ln.Addr().String()+"/", nil)
-	if _, err := c.Do(req, nil); !errors.Is(err, roundtrip.ErrResponseTooLarge) {
-		t.Errorf("an endless head: %v, want ErrResponseTooLarge", err)
+		cancel()
+		c.Close()
 	}
 }
 
