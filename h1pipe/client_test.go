@@ -59,18 +59,33 @@ func TestPipelineHoldsBackBehindASlowAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	paths := []string{"/echo?delay=300ms"}
-	for range 9 {
-		paths = append(paths, "/echo")
+	// The connection first; then the slow request, on the server before
+	// any fast one is written.
+	if _, errs := get(t, c, base, []string{"/hello"}, 0); errs[0] != nil {
+		t.Fatal(errs[0])
 	}
-	infos, errs := get(t, c, base, paths, time.Millisecond)
+	var slowInfo []roundtrip.Info
+	var slowErrs []error
+	done := make(chan struct{})
+	go func() {
+		slowInfo, slowErrs = get(t, c, base, []string{"/echo?delay=300ms"}, 0)
+		close(done)
+	}()
+	muxtest.WaitFor(t, 10*time.Second, "the slow request on the server", func() bool { return srv.Stats().Listeners[mux.ListenerH1].InFlight == 1 })
+	var fast []string
+	for range 9 {
+		fast = append(fast, "/echo")
+	}
+	fastInfo, fastErrs := get(t, c, base, fast, 0)
+	<-done
+	infos, errs := append(slowInfo, fastInfo...), append(slowErrs, fastErrs...)
 	for i, err := range errs {
 		if err != nil {
 			t.Fatalf("request %d: %v", i, err)
 		}
 	}
 	for i, in := range infos[1:] {
-		if in.HeldBack < 250*time.Millisecond || in.End.Sub(in.Start) < 250*time.Millisecond || in.Conn != 1 {
+		if in.HeldBack < 200*time.Millisecond || in.End.Sub(in.Start) < 200*time.Millisecond || in.Conn != 1 {
 			t.Errorf("fast request %d: held back %v, took %v on conn %d; want behind the 300 ms one", i+1, in.HeldBack, in.End.Sub(in.Start), in.Conn)
 		}
 	}
@@ -78,7 +93,7 @@ func TestPipelineHoldsBackBehindASlowAnswer(t *testing.T) {
 		t.Errorf("the first answer was held back %v", infos[0].HeldBack)
 	}
 	st := srv.Stats().Listeners[mux.ListenerH1]
-	if st.ConnectionsAccepted != 1 || st.Requests != 10 || c.Stats().Dials != 1 || c.Stats().Requests != 10 {
+	if st.ConnectionsAccepted != 1 || st.Requests != 11 || c.Stats().Dials != 1 || c.Stats().Requests != 11 {
 		t.Errorf("server %+v, client %+v; want one connection carrying 10", st, c.Stats())
 	}
 }
