@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"muxlab/bench"
+	"muxlab/internal/hostile"
 	"muxlab/internal/muxtest"
 	"muxlab/mux"
 	"muxlab/report"
@@ -112,21 +113,9 @@ func TestGracefulRestartMidRun(t *testing.T) {
 // TestSilentServer: a server that accepts and never answers makes the run
 // fail within the dial timeout, before anything is measured.
 func TestSilentServer(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
-	url := "http://" + ln.Addr().String()
+	silent := make(chan struct{})
+	defer close(silent)
+	url := "http://" + hostile.Listen(t, func(net.Conn) { <-silent })
 	for _, contenders := range [][]string{{"h2"}, {"h1"}} {
 		// A guard, not a measure: the run must give up by its 200ms dial
 		// timeout, long before this context ends.

@@ -138,24 +138,10 @@ func TestPipelineResendsWhatAClosingServerDidNotAnswer(t *testing.T) {
 // sent again up to h1pipe.MaxAttempts times, then fails as a lost
 // connection; none hangs.
 func TestPipelineFailsWhatIsNeverAnswered(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			cn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			cn.Read(make([]byte, 1024))
-			cn.Close()
-		}
-	}()
-	c, _ := h1pipe.New(h1pipe.Options{Addr: ln.Addr().String()})
+	addr := hostile.Listen(t, func(cn net.Conn) { cn.Read(make([]byte, 1024)) })
+	c, _ := h1pipe.New(h1pipe.Options{Addr: addr})
 	defer c.Close()
-	_, errs := get(t, c, "http://"+ln.Addr().String(), []string{"/a", "/b", "/c"}, 0)
+	_, errs := get(t, c, "http://"+addr, []string{"/a", "/b", "/c"}, 0)
 	for i, err := range errs {
 		if !errors.Is(err, roundtrip.ErrConnLost) {
 			t.Errorf("request %d: %v, want ErrConnLost", i, err)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"muxlab/h2client"
+	"muxlab/internal/hostile"
 	"muxlab/internal/muxtest"
 	"muxlab/mux"
 	"muxlab/roundtrip"
@@ -177,22 +178,11 @@ func TestHTTP1ListenerFailsFast(t *testing.T) {
 // TestSilentServerTimesOut: a server that accepts and never answers fails
 // the handshake at the dial timeout.
 func TestSilentServerTimesOut(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			t.Cleanup(func() { c.Close() })
-		}
-	}()
-	c := newClient(t, h2client.Options{Addr: ln.Addr().String(), DialTimeout: 100 * time.Millisecond})
-	err = get(context.Background(), c, "http://"+ln.Addr().String()+"/", nil)
+	silent := make(chan struct{})
+	t.Cleanup(func() { close(silent) })
+	addr := hostile.Listen(t, func(net.Conn) { <-silent })
+	c := newClient(t, h2client.Options{Addr: addr, DialTimeout: 100 * time.Millisecond})
+	err := get(context.Background(), c, "http://"+addr+"/", nil)
 	if err == nil || !strings.Contains(err.Error(), "did not answer the HTTP/2 preface within the dial timeout") {
 		t.Errorf("err = %v", err)
 	}

@@ -3,6 +3,8 @@ package hostile
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"net"
+	"sync"
 	"testing"
 
 	"muxlab/mux"
@@ -39,4 +41,42 @@ func ServeH3(tb testing.TB, every string) (*H3, *tls.Config) {
 	roots := x509.NewCertPool()
 	roots.AddCert(leaf)
 	return s, &tls.Config{RootCAs: roots, ServerName: "localhost"}
+}
+
+// Listen accepts TCP connections on 127.0.0.1 for the rest of tb and hands
+// each to serve in a goroutine of its own, closing it when serve returns or
+// tb ends: a server of a test's own making (silent, closing, ...). It
+// returns the address.
+func Listen(tb testing.TB, serve func(net.Conn)) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var mu sync.Mutex
+	conns := map[net.Conn]bool{}
+	tb.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for c := range conns {
+			c.Close()
+		}
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns[c] = true
+			mu.Unlock()
+			go func() {
+				serve(c)
+				c.Close()
+			}()
+		}
+	}()
+	return ln.Addr().String()
 }
