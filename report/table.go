@@ -239,10 +239,14 @@ func describeRun(r *results.Run) string {
 	if why := r.Network.StackWhy; why != "" && why != "chosen" {
 		network += "; " + why
 	}
-	return fmt.Sprintf("%s per contender per round, %d rounds (order rotates), warm-up %d; %s; server counts: %s\n"+
+	rounds := fmt.Sprintf("%d rounds (order rotates)", s.Rounds)
+	if s.Rounds == 1 {
+		rounds = "1 round"
+	}
+	return fmt.Sprintf("%s per contender per round, %s, warm-up %d; %s; server counts: %s\n"+
 		"network: %s\n"+
 		"figures are over all rounds together; connection rows are each contender's busiest turn",
-		how, s.Rounds, s.Warmup, where, r.Target.GroundTruth, network)
+		how, rounds, s.Warmup, where, r.Target.GroundTruth, network)
 }
 
 type tableRow struct {
