@@ -46,6 +46,17 @@ type stackPacket stack.PacketBuffer
 
 func (s *stackPacket) size() int { return (*stack.PacketBuffer)(s).Size() }
 
+func (s *stackPacket) head(b []byte) int {
+	n := 0
+	for _, sl := range (*stack.PacketBuffer)(s).AsSlices() {
+		n += copy(b[n:], sl)
+		if n == len(b) {
+			break
+		}
+	}
+	return n
+}
+
 func (s *stackPacket) take() packet {
 	pkt := (*stack.PacketBuffer)(s)
 	return packet{proto: pkt.NetworkProtocolNumber, buf: pkt.ToBuffer()}

@@ -75,13 +75,13 @@ type kernel struct {
 	socks          sockets
 }
 
-func newKernel(opts Options) (_ *kernel, up, down *pipe, err error) {
+func newKernel(opts Options, rep *repairs) (_ *kernel, up, down *pipe, err error) {
 	k := &kernel{cc: opts.CongestionControl}
 	pool := &sync.Pool{New: func() any { b := make([]byte, opts.MTU); return &b }}
 	k.ctun = &tun{pool: pool, exit: make(chan struct{})}
 	k.stun = &tun{pool: pool, exit: make(chan struct{})}
-	up = newPipe(opts.Up, opts.Seed, 1, k.stun)
-	down = newPipe(opts.Down, opts.Seed, 2, k.ctun)
+	up = newPipe(opts.Up, opts.Seed, 1, k.stun, rep)
+	down = newPipe(opts.Down, opts.Seed, 2, k.ctun, rep)
 	k.ctun.out, k.stun.out = up, down
 	defer func() {
 		if err != nil {

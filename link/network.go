@@ -72,6 +72,7 @@ type Network struct {
 	why      string
 	stk      carrier
 	up, down *pipe
+	repairs  *repairs // the TCP connections' waits on retransmissions
 
 	mu      sync.Mutex // guards the following
 	closed  bool
@@ -85,7 +86,7 @@ func New(opts Options) (*Network, error) {
 	if err := opts.normalize(); err != nil {
 		return nil, err
 	}
-	n := &Network{opts: opts}
+	n := &Network{opts: opts, repairs: newRepairs()}
 	switch opts.Stack {
 	case StackAuto:
 		if err := KernelSupport(); err != nil {
@@ -106,9 +107,9 @@ func New(opts Options) (*Network, error) {
 	}
 	var err error
 	if n.opts.Stack == StackKernel {
-		n.stk, n.up, n.down, err = newKernel(n.opts)
+		n.stk, n.up, n.down, err = newKernel(n.opts, n.repairs)
 	} else {
-		n.stk, n.up, n.down, err = newUserspace(n.opts)
+		n.stk, n.up, n.down, err = newUserspace(n.opts, n.repairs)
 	}
 	if err != nil {
 		return nil, err

@@ -25,6 +25,17 @@ type packet struct {
 type outbound interface {
 	size() int
 	take() packet
+	// head copies the packet's first bytes into b and returns how many.
+	head(b []byte) int
+}
+
+// head copies the packet's first bytes into b and returns how many.
+func (pk *packet) head(b []byte) int {
+	if pk.raw != nil {
+		return copy(b, *pk.raw)
+	}
+	n, _ := pk.buf.ReadAt(b, 0) // io.EOF when the packet is shorter than b: n says how much
+	return n
 }
 
 // A receiver is the stack at a pipe's far end.
@@ -41,6 +52,8 @@ type receiver interface {
 // never reorder and no goroutine or timer is made per packet.
 type pipe struct {
 	dir  Direction
+	up   bool          // client to server
+	rep  *repairs      // where lost TCP segments and their repairs go
 	peer receiver      // receives what this pipe delivers
 	wake chan struct{} // a packet arrived in an empty pipe
 	done chan struct{} // closed by close
@@ -60,9 +73,11 @@ type pipe struct {
 	lateBuf []int64 // run's: the lateness of the batch being delivered
 }
 
-func newPipe(dir Direction, seed int64, stream uint64, peer receiver) *pipe {
+func newPipe(dir Direction, seed int64, stream uint64, peer receiver, rep *repairs) *pipe {
 	p := &pipe{
 		dir:  dir,
+		up:   stream == 1,
+		rep:  rep,
 		peer: peer,
 		wake: make(chan struct{}, 1),
 		done: make(chan struct{}),
@@ -101,6 +116,7 @@ func (p *pipe) send(pkt outbound) bool {
 		backlog := int64(start.Sub(now).Seconds() * float64(rate) / 8)
 		if p.dir.Queue > 0 && backlog+int64(size) > p.dir.Queue {
 			p.count.DroppedQueue++
+			p.lostLocked(pkt, now.Add(p.dir.Delay))
 			p.mu.Unlock()
 			return false
 		}
@@ -109,6 +125,7 @@ func (p *pipe) send(pkt outbound) bool {
 	}
 	if p.loseLocked() {
 		p.count.DroppedLoss++
+		p.lostLocked(pkt, txEnd.Add(p.dir.Delay))
 		p.mu.Unlock()
 		return false
 	}
@@ -132,6 +149,13 @@ func (p *pipe) send(pkt outbound) bool {
 		}
 	}
 	return true
+}
+
+// lostLocked tells the repairs of a packet the link dropped, which was due
+// at the receiver at due.
+func (p *pipe) lostLocked(pkt outbound, due time.Time) {
+	var h [headLen]byte
+	p.rep.lost(h[:pkt.head(h[:])], p.up, due)
 }
 
 // loseLocked draws whether the next packet is lost.
@@ -203,6 +227,10 @@ func (p *pipe) deliver(batch []packet) {
 	for i := range batch {
 		pk := &batch[i]
 		p.lateBuf = append(p.lateBuf, max(time.Since(pk.due).Microseconds(), 0))
+		if p.rep.anyOpen() {
+			var h [headLen]byte
+			p.rep.delivered(h[:pk.head(h[:])], p.up, time.Now())
+		}
 		p.peer.deliver(pk)
 		*pk = packet{}
 	}

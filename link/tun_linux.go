@@ -58,6 +58,7 @@ type tunPacket struct{ b *[]byte }
 
 func (t *tunPacket) size() int    { return len(*t.b) }
 func (t *tunPacket) take() packet { return packet{raw: t.b} }
+func (t *tunPacket) head(b []byte) int { return copy(b, *t.b) }
 
 // start reads the device until it closes.
 func (t *tun) start(mtu int) {

@@ -28,11 +28,11 @@ type userspace struct {
 
 // newUserspace builds the two stacks and joins them with up and down,
 // which it makes.
-func newUserspace(opts Options) (*userspace, *pipe, *pipe, error) {
+func newUserspace(opts Options, rep *repairs) (*userspace, *pipe, *pipe, error) {
 	cep := &endpoint{mtu: uint32(opts.MTU)}
 	sep := &endpoint{mtu: uint32(opts.MTU)}
-	up := newPipe(opts.Up, opts.Seed, 1, sep)
-	down := newPipe(opts.Down, opts.Seed, 2, cep)
+	up := newPipe(opts.Up, opts.Seed, 1, sep, rep)
+	down := newPipe(opts.Down, opts.Seed, 2, cep, rep)
 	cep.out, sep.out = up, down
 	u := &userspace{}
 	var err error
