@@ -61,6 +61,12 @@ type Options struct {
 	// response beyond it fails its request with roundtrip.ErrResponseTooLarge
 	// and cancels its stream; the connection carries on.
 	MaxResponseHeaderBytes int64
+	// StreamLoss measures, per request, how long its stream's data waited
+	// behind a hole in its own bytes (a lost packet's data sent again), as
+	// Info.LossHeld. It costs a qlog event per packet, so it is off unless
+	// asked for (false: off). A request with a body is sent through
+	// quic-go's RoundTrip and is not measured.
+	StreamLoss bool
 }
 
 func (o *Options) normalize() error {
@@ -130,8 +136,21 @@ func (c *Client) Do(req *http.Request, info *roundtrip.Info) (*http.Response, er
 	info.Conn = cn.Rec.ID
 	info.Reused = cn.Rec.Request()
 	c.s.Waiting.Inc()
-	b.trace.WroteHeaders = b.wroteHeaders
-	resp, err := cn.L.cc.RoundTrip(req.WithContext(httptrace.WithClientTrace(ctx, &b.trace)))
+	var resp *http.Response
+	if gaps := cn.L.gaps; gaps != nil && (req.Body == nil || req.Body == http.NoBody) {
+		var id quic.StreamID
+		var stop func() bool
+		resp, id, stop, err = c.streamRoundTrip(ctx, cn.L, req, b)
+		if err == nil {
+			b.OnEnd = func() {
+				stop()
+				info.LossHeld = gaps.take(id, time.Now())
+			}
+		}
+	} else {
+		b.trace.WroteHeaders = b.wroteHeaders
+		resp, err = cn.L.cc.RoundTrip(req.WithContext(httptrace.WithClientTrace(ctx, &b.trace)))
+	}
 	info.Acquired = b.sentAt()
 	if err != nil {
 		b.unwait()

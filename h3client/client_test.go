@@ -45,9 +45,14 @@ func server(t *testing.T, mo mux.Options, ho h3.Options) (*mux.Server, *h3.Liste
 	return srv, l, &tls.Config{RootCAs: pool, ServerName: "localhost"}
 }
 
+// streamLoss is the StreamLoss the tests' clients get: TestWithStreamLoss
+// runs them again with it on, which sends requests without a body on
+// streams h3client opens itself. No test here runs in parallel.
+var streamLoss bool
+
 func client(t *testing.T, addr string, tc *tls.Config) *h3client.Client {
 	t.Helper()
-	c, err := h3client.New(h3client.Options{Addr: addr, TLSConfig: tc, DialTimeout: time.Second})
+	c, err := h3client.New(h3client.Options{Addr: addr, TLSConfig: tc, DialTimeout: time.Second, StreamLoss: streamLoss})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
+	"github.com/quic-go/quic-go/qlogwriter"
 
 	"muxlab/roundtrip"
 )
@@ -23,6 +24,7 @@ type conn struct {
 	tr   *quic.Transport
 	pc   net.PacketConn
 	lost atomic.Bool // a request met a connection-level error
+	gaps *streamGaps // the streams' waits behind their own losses; nil: not measured
 }
 
 // Usable reports whether new requests may go on cn.
@@ -63,6 +65,11 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 		tlsConf.ServerName, _, _ = net.SplitHostPort(c.opts.Addr)
 	}
 	qconf := &quic.Config{HandshakeIdleTimeout: c.opts.DialTimeout, DisablePathMTUDiscovery: custom}
+	var gaps *streamGaps
+	if c.opts.StreamLoss {
+		gaps = newStreamGaps()
+		qconf.Tracer = func(context.Context, bool, quic.ConnectionID) qlogwriter.Trace { return gaps }
+	}
 	tr := &quic.Transport{Conn: pc}
 	c.s.Dials.Add(1)
 	qc, err := tr.Dial(ctx, raddr, tlsConf, qconf)
@@ -71,7 +78,7 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 		pc.Close()
 		return nil, handshakeError(c.opts.Addr, ctx, err)
 	}
-	return &conn{c: c, qc: qc, cc: c.h3.NewClientConn(qc), tr: tr, pc: pc}, nil
+	return &conn{c: c, qc: qc, cc: c.h3.NewClientConn(qc), tr: tr, pc: pc, gaps: gaps}, nil
 }
 
 // handshakeError says what was tried: a QUIC handshake to addr over UDP.

@@ -25,7 +25,7 @@ func fetch(ctx context.Context, c *h3client.Client, url string) error {
 func TestResponseTooLarge(t *testing.T) {
 	s, tc := hostile.ServeH3(t, "")
 	for _, bound := range []int64{0, 64 << 10} {
-		c, err := h3client.New(h3client.Options{Addr: s.Addr(), TLSConfig: tc, MaxResponseHeaderBytes: bound})
+		c, err := h3client.New(h3client.Options{Addr: s.Addr(), TLSConfig: tc, MaxResponseHeaderBytes: bound, StreamLoss: streamLoss})
 		if err != nil {
 			t.Fatal(err)
 		}

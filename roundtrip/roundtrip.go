@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 )
 
@@ -78,6 +79,18 @@ type Info struct {
 	// response ahead of it, when that came later. Zero for a client whose
 	// responses do not queue on a connection.
 	HeldBack time.Duration
+	// Local is the client's end of the TCP connection that carried the
+	// request, for matching the request with what the network saw of its
+	// connection (an emulated link's losses). Zero when not known or not
+	// TCP.
+	Local netip.AddrPort
+	// LossHeld is how long the response's bytes waited for lost packets to
+	// be sent again, when the client can see it: for HTTP/3, the time its
+	// own stream's data waited behind a hole in it (QUIC holds back only the
+	// stream whose bytes were lost). Zero when the client does not measure
+	// it; TCP's is measured by the network, not the client (TCP delivers
+	// every stream's bytes in order, so one loss holds them all).
+	LossHeld time.Duration
 }
 
 // Wait is how long the request waited for a connection or a stream slot,

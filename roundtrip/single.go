@@ -233,7 +233,10 @@ type Body[L Link] struct {
 	Own  Info // Info's storage when the caller gave none
 	S    *Single[L]
 	Cn   *Conn[L]
-	done atomic.Bool
+	// OnEnd, if set, is called once when the request ends, before End is
+	// stamped: for the client's own figures of the request.
+	OnEnd func()
+	done  atomic.Bool
 }
 
 func (b *Body[L]) Read(p []byte) (int, error) {
@@ -267,6 +270,9 @@ func (b *Body[L]) Close() error {
 func (b *Body[L]) finish() bool {
 	if b.done.Swap(true) {
 		return false
+	}
+	if b.OnEnd != nil {
+		b.OnEnd()
 	}
 	b.Info.End = time.Now()
 	b.S.End(b.Cn)
