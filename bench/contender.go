@@ -149,6 +149,14 @@ func newH3(t Target, _ int, dialTimeout time.Duration) (Client, error) {
 	return h3client.New(h3client.Options{Addr: t.Addr, TLSConfig: t.TLS, ListenPacket: t.ListenPacket, DialTimeout: dialTimeout})
 }
 
+// newH3For is h3's client for a turn of sc: in a scenario of fast and slow
+// requests it measures each stream's wait behind its own lost packets, for
+// what held the fast ones back.
+func newH3For(t Target, _ int, dialTimeout time.Duration, sc *results.Scenario) (Client, error) {
+	return h3client.New(h3client.Options{Addr: t.Addr, TLSConfig: t.TLS, ListenPacket: t.ListenPacket, DialTimeout: dialTimeout,
+		StreamLoss: sc != nil && sc.SlowEvery > 0})
+}
+
 // streamsModel: HTTP/2 and HTTP/3 carry every object at once, up to the
 // server's stream limit when it is known.
 func streamsModel(objects, _, maxStreams int) (int, int) {
@@ -196,7 +204,7 @@ var table = []Contender{
 		Name: H3, Protocol: "HTTP/3", Listener: "h3", OpenLoop: true,
 		Summary: "h3client: every request a stream on exactly one QUIC connection (HTTP/3, always TLS 1.3)",
 		conns:   func(*results.Scenario) int { return 1 }, unit: "connections",
-		newClient: scenarioless(newH3), probe: func(t Target, dialTimeout time.Duration) (Client, error) { return newH3(t, 1, dialTimeout) },
+		newClient: newH3For, probe: func(t Target, dialTimeout time.Duration) (Client, error) { return newH3(t, 1, dialTimeout) },
 		// QUIC's handshake carries TLS 1.3: one round trip, then the request.
 		pageModel: streamsModel, handshake: 1, wire: wireQUIC,
 	},

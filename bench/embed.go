@@ -51,11 +51,16 @@ func Embed(opts *Options, maxStreams int, lk *link.Network) (stop func(), err er
 	if err != nil {
 		return nil, err
 	}
+	var h3l *h3.Listener
 	if NeedsAny(opts.Contenders, mux.ListenerH3) {
 		pc, err := listenPacket()
 		if err == nil {
 			var l *h3.Listener
-			if l, err = h3.Listen(srv, h3.Options{PacketConn: pc, Certificate: cert, MaxStreams: int64(maxStreams)}); err == nil {
+			// In a scenario of fast and slow requests the server records
+			// what loss cost each stream, for what held the fast ones back.
+			lo := h3.Options{PacketConn: pc, Certificate: cert, MaxStreams: int64(maxStreams), StreamLoss: opts.Scenario.SlowEvery > 0}
+			if l, err = h3.Listen(srv, lo); err == nil {
+				h3l = l
 				l.Start() // the mux server stops it
 			}
 		}
@@ -93,7 +98,11 @@ func Embed(opts *Options, maxStreams int, lk *link.Network) (stop func(), err er
 		opts.Targets = append(opts.Targets, t)
 	}
 	opts.Embedded = true
-	opts.Truth = embeddedTruth(srv)
+	truth := embeddedTruth(srv)
+	if h3l != nil {
+		truth.StreamLossFunc = h3l.StreamLoss
+	}
+	opts.Truth = truth
 	return func() { srv.Close() }, nil
 }
 

@@ -63,3 +63,39 @@ func TestPipelinePageModel(t *testing.T) {
 		t.Errorf("verdict %q", r.Verdict)
 	}
 }
+
+// Over a lossy link the fast requests' waits on lost packets are measured
+// per request: HTTP/2's by the link (any lost packet on its one TCP
+// connection holds every stream), HTTP/3's by QUIC (only its own stream's),
+// so HTTP/2's fast requests wait on losses at p99 longer than HTTP/3's.
+func TestHOLOverLossyLink(t *testing.T) { onStacks(t, testHOLOverLossyLink) }
+
+func testHOLOverLossyLink(t *testing.T, stack string) {
+	sc := scenario(t, "hol", func(s *results.Scenario) {
+		s.Requests, s.Rounds, s.Warmup, s.Concurrency = 300, 1, 0, 20
+		s.SlowDelay = results.Duration(200 * time.Millisecond)
+	})
+	lo := linkOpts(20*time.Millisecond, 0, 0.03)
+	lo.Stack = stack
+	r := run(t, context.Background(), overLink(t, lo, sc, bench.H1, bench.H2, bench.H3))
+	accounted(t, r)
+	loss := map[string]*results.Dist{}
+	for _, c := range r.Contenders {
+		d := c.Total.Classes[results.ClassFastLoss]
+		if d == nil || d.Count != c.Total.Classes["fast"].Count {
+			t.Fatalf("%s: the fast requests' waits on lost packets %+v; want one per fast request (%d)", c.Name, d, c.Total.Classes["fast"].Count)
+		}
+		if c.Total.Link == nil || c.Total.Link.DroppedLoss == 0 {
+			t.Fatalf("%s: link %+v; want drops at 3%% loss", c.Name, c.Total.Link)
+		}
+		loss[c.Name] = d
+	}
+	if loss[bench.H2].P99 <= 0 || loss[bench.H1].Max <= 0 {
+		t.Errorf("h2's fast requests waited %.1f ms on lost packets at p99, h1's %.1f ms at most; want waits measured over TCP at 3%% loss",
+			loss[bench.H2].P99, loss[bench.H1].Max)
+	}
+	if loss[bench.H2].P99 <= loss[bench.H3].P99 {
+		t.Errorf("fast requests' waits on lost packets at p99: h2 %.1f ms, h3 %.1f ms; want TCP's (every stream held) above QUIC's (only the stream that lost)",
+			loss[bench.H2].P99, loss[bench.H3].P99)
+	}
+}

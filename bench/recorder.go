@@ -16,15 +16,17 @@ import (
 
 // outcome is what became of one request.
 type outcome struct {
-	err      error         // nil if a response was read to the end
-	status   int           // 0 if no response
-	latency  time.Duration // from when the workload asked (intended start, page start) to its end
-	lag      time.Duration // from then until the request was handed to the client; negative: none (closed loop, hey)
-	wait     time.Duration // from then until a connection or stream slot was free and it could be sent
-	service  time.Duration // from the connection or slot to the last byte
-	heldBack time.Duration // of the service, the time its answer waited behind earlier answers on its connection
-	class    int
-	canceled bool // stopped by the end of the run, not failed
+	err       error         // nil if a response was read to the end
+	status    int           // 0 if no response
+	latency   time.Duration // from when the workload asked (intended start, page start) to its end
+	lag       time.Duration // from then until the request was handed to the client; negative: none (closed loop, hey)
+	wait      time.Duration // from then until a connection or stream slot was free and it could be sent
+	service   time.Duration // from the connection or slot to the last byte
+	heldBack  time.Duration // of the service, the time its answer waited behind earlier answers on its connection
+	lossHeld  time.Duration // of the service, the time its bytes waited on lost packets sent again
+	lossKnown bool          // lossHeld was measured
+	class     int
+	canceled  bool // stopped by the end of the run, not failed
 }
 
 // recorder keeps one worker's figures. Only its worker touches it, so
@@ -38,13 +40,14 @@ type outcome struct {
 type recorder struct {
 	latency, lag, wait, service *results.Histogram
 	classes                     [numClasses]*results.Histogram
-	// fastWait and fastHeld are the fast requests' wait and time held
-	// back, for what held them back (a scenario of two kinds of request).
-	fastWait, fastHeld *results.Histogram
-	sent, ok, failed   int64
-	canceled           int64
-	statuses           [600]int64
-	errs               map[string]int64 // made on the first error
+	// fastWait, fastHeld and fastLoss are the fast requests' wait, time
+	// held back behind earlier answers and time waiting on lost packets,
+	// for what held them back (a scenario of two kinds of request).
+	fastWait, fastHeld, fastLoss *results.Histogram
+	sent, ok, failed             int64
+	canceled                     int64
+	statuses                     [600]int64
+	errs                         map[string]int64 // made on the first error
 	// batch holds the times not yet in the histograms, n of them.
 	batch [batchSize]times
 	n     int
@@ -59,7 +62,8 @@ type times struct{ latency, lag, wait, service time.Duration }
 
 func newRecorder() *recorder {
 	r := &recorder{latency: results.NewHistogram(), lag: results.NewHistogram(), wait: results.NewHistogram(),
-		service: results.NewHistogram(), fastWait: results.NewHistogram(), fastHeld: results.NewHistogram()}
+		service: results.NewHistogram(), fastWait: results.NewHistogram(), fastHeld: results.NewHistogram(),
+		fastLoss: results.NewHistogram()}
 	for i := range r.classes {
 		r.classes[i] = results.NewHistogram()
 	}
@@ -92,6 +96,9 @@ func (r *recorder) record(o *outcome) {
 		if o.class == classFast {
 			r.fastWait.Record(o.wait)
 			r.fastHeld.Record(o.heldBack)
+			if o.lossKnown {
+				r.fastLoss.Record(o.lossHeld)
+			}
 		}
 	}
 }
@@ -137,6 +144,7 @@ func (r *recorder) merge(o *recorder) {
 	}
 	r.fastWait.Merge(o.fastWait)
 	r.fastHeld.Merge(o.fastHeld)
+	r.fastLoss.Merge(o.fastLoss)
 	r.sent += o.sent
 	r.ok += o.ok
 	r.failed += o.failed
@@ -177,6 +185,9 @@ func (r *recorder) fill(rd *results.Round) {
 			classNames[classSlow]: r.classes[classSlow].Dist(),
 			results.ClassFastWait: r.fastWait.Dist(),
 			results.ClassFastHeld: r.fastHeld.Dist(),
+		}
+		if r.fastLoss.Count() > 0 {
+			rd.Classes[results.ClassFastLoss] = r.fastLoss.Dist()
 		}
 	}
 	if secs := rd.Elapsed.D().Seconds(); secs > 0 {

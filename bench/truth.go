@@ -7,6 +7,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -70,6 +71,24 @@ func (s ServerSnapshot) match(t Target) *results.ServerConns {
 type TruthFuncs struct {
 	ResetFunc    func()
 	SnapshotFunc func() ServerSnapshot
+	// StreamLossFunc, if set, returns what QUIC's loss recovery cost one
+	// request stream of the HTTP/3 connection from client, as the server
+	// saw it (see h3.Listener.StreamLoss).
+	StreamLossFunc func(client netip.AddrPort, stream uint64) (time.Duration, bool)
+}
+
+// StreamLoss calls StreamLossFunc, if set.
+func (t TruthFuncs) StreamLoss(client netip.AddrPort, stream uint64) (time.Duration, bool) {
+	if t.StreamLossFunc == nil {
+		return 0, false
+	}
+	return t.StreamLossFunc(client, stream)
+}
+
+// streamLossTruth is a GroundTruth that also knows what loss cost each
+// HTTP/3 stream (the embedded server's).
+type streamLossTruth interface {
+	StreamLoss(client netip.AddrPort, stream uint64) (time.Duration, bool)
 }
 
 // Reset calls ResetFunc.

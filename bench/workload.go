@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"muxlab/h3client"
+	"muxlab/link"
 	"muxlab/results"
 	"muxlab/roundtrip"
 )
@@ -183,6 +184,14 @@ type session struct {
 	targets []target
 	reqs    []*http.Request // one per target, reused by every request to it
 	timeout time.Duration   // per request; zero: none
+	// link is the emulated link the requests cross (nil: none), which
+	// measures the waits of TCP connections on lost packets; streamLoss
+	// says the client measures its own (h3client's StreamLoss).
+	link       *link.Network
+	streamLoss bool
+	// serverLoss is the server's own record of what loss cost each HTTP/3
+	// stream (the embedded server's); nil: none.
+	serverLoss streamLossTruth
 	// ctx is cancelled on Ctrl-C: requests in flight are cancelled and
 	// counted so.
 	ctx context.Context
@@ -210,7 +219,13 @@ type session struct {
 
 func newSession(ctx context.Context, sc *results.Scenario, base string, c Client, opts *Options, progress *atomic.Int64) (*session, error) {
 	s := &session{sc: sc, client: c, targets: paths(sc), timeout: opts.Timeout, ctx: ctx, progress: progress,
-		stopped: make(chan struct{})}
+		stopped: make(chan struct{}), link: opts.Link}
+	if m, ok := c.(interface{ MeasuresStreamLoss() bool }); ok {
+		s.streamLoss = m.MeasuresStreamLoss()
+	}
+	if sl, ok := opts.Truth.(streamLossTruth); ok {
+		s.serverLoss = sl
+	}
 	for _, t := range s.targets {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+t.path, nil)
 		if err != nil {
@@ -329,6 +344,18 @@ func (s *session) do(b *worker, tg int, asked time.Time, o *outcome, info *round
 		o.service = end.Sub(info.Acquired)
 	}
 	o.heldBack = info.HeldBack
+	o.lossHeld, o.lossKnown = info.LossHeld, s.streamLoss
+	switch {
+	case o.class == classAll || !info.Local.IsValid() || info.Acquired.IsZero():
+	case info.Streamed && s.serverLoss != nil:
+		// The server saw every loss of the stream; the client only those
+		// that left a hole in its data. The larger is the truer.
+		if d, ok := s.serverLoss.StreamLoss(info.Local, info.Stream); ok {
+			o.lossHeld = max(o.lossHeld, d)
+		}
+	case !info.Streamed && s.link != nil:
+		o.lossHeld, o.lossKnown = s.link.LossHeld(info.Local, info.Acquired, end)
+	}
 	s.progress.Add(1)
 }
 

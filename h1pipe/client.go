@@ -22,6 +22,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -157,7 +158,7 @@ func (c *Client) Do(req *http.Request, info *roundtrip.Info) (*http.Response, er
 		a, cn, err := c.send(ctx, req, info)
 		if err == nil && a.err == nil {
 			c.requests.Add(1)
-			info.Conn, info.Reused = cn.id, cn.rec.Request()
+			info.Conn, info.Reused, info.Local = cn.id, cn.rec.Request(), cn.local
 			info.HeldBack = a.heldBack
 			a.resp.Body = &body{r: bytes.NewReader(a.body), info: info, end: a.end}
 			return a.resp, nil
@@ -284,7 +285,7 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 	c.dials.Add(1)
 	c.open.Inc()
 	id := c.nextID.Add(1)
-	cn := &conn{c: c, nc: nc, id: id, rec: c.log.Add(id), bw: bufio.NewWriter(nc)}
+	cn := &conn{c: c, nc: nc, id: id, rec: c.log.Add(id), bw: bufio.NewWriter(nc), local: roundtrip.LocalAddrPort(nc)}
 	cn.lr = &headLimit{r: nc}
 	cn.br = bufio.NewReader(cn.lr)
 	cn.more = sync.NewCond(&cn.mu)
@@ -328,8 +329,10 @@ type conn struct {
 	nc  net.Conn
 	id  uint64
 	rec *roundtrip.ConnRecord
-	lr  *headLimit
-	br  *bufio.Reader
+	// local is the connection's own end, for Info.Local.
+	local netip.AddrPort
+	lr    *headLimit
+	br    *bufio.Reader
 
 	wmu sync.Mutex // wmu serializes writes, and so the order of pending
 	bw  *bufio.Writer

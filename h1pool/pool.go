@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -126,6 +127,8 @@ type conn struct {
 	br  *bufio.Reader
 	bw  *bufio.Writer
 	rec *roundtrip.ConnRecord
+	// local is the connection's own end, for Info.Local.
+	local netip.AddrPort
 	// limit is what br reads from: the connection, with a budget while a
 	// head is read; maxHead is Options.MaxResponseHeaderBytes.
 	limit   limitReader
@@ -204,7 +207,7 @@ func (p *Pool) Do(req *http.Request, info *roundtrip.Info) (*http.Response, erro
 			p.requests.Add(1)
 			info.Acquired = time.Now()
 		}
-		info.Conn = c.rec.ID
+		info.Conn, info.Local = c.rec.ID, c.local
 		info.Reused = c.rec.Request()
 		resp, err := c.roundTrip(req, &b.fixed)
 		if err == nil {
@@ -299,9 +302,11 @@ func (p *Pool) connect(ctx context.Context, s *slot) (*conn, error) {
 	}
 	s.dialed = true
 	p.open.Inc()
+	local := roundtrip.LocalAddrPort(nc)
 	nc = rawconn.Wrap(nc) // see package rawconn: a fifth of the CPU per request
 	c := &conn{
 		nc:      nc,
+		local:   local,
 		bw:      bufio.NewWriterSize(nc, p.opts.WriteBufferSize),
 		rec:     p.log.Add(p.nextID.Add(1)),
 		maxHead: p.opts.MaxResponseHeaderBytes,

@@ -169,7 +169,7 @@ func (c *Client) Do(req *http.Request, info *roundtrip.Info) (*http.Response, er
 			c.s.Requests.Add(1)
 		}
 		c.s.Begin(cn)
-		info.Conn = cn.Rec.ID
+		info.Conn, info.Local = cn.Rec.ID, cn.L.local
 		info.Reused = cn.Rec.Request()
 		var sent time.Time
 		resp, err := cn.L.cc.roundTrip(req, &sent)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"reflect"
 	"slices"
 	"sync"
@@ -26,6 +27,7 @@ type conn struct {
 	// server's MAX_CONCURRENT_STREAMS (at most MaxStreamSlots).
 	slots      chan struct{}
 	maxStreams uint32
+	local      netip.AddrPort // the connection's own end, for Info.Local
 }
 
 // Usable reports whether new streams may be opened on cn.
@@ -63,6 +65,7 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 		pc = &prefaceConn{Conn: rawconn.Wrap(nc)} // see package rawconn
 		nc = pc
 	}
+	local := roundtrip.LocalAddrPort(nc)
 	cc, err := newWire(nc, c.opts.MaxReadFrameSize, uint32(c.opts.MaxResponseHeaderBytes))
 	if err != nil {
 		nc.Close()
@@ -79,7 +82,7 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 	if slots == 0 {
 		slots = 1
 	}
-	return &conn{cc: cc, slots: make(chan struct{}, slots), maxStreams: st.MaxConcurrentStreams}, nil
+	return &conn{cc: cc, slots: make(chan struct{}, slots), maxStreams: st.MaxConcurrentStreams, local: local}, nil
 }
 
 // handshakeError explains why the server did not speak HTTP/2.

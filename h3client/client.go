@@ -62,8 +62,8 @@ type Options struct {
 	// and cancels its stream; the connection carries on.
 	MaxResponseHeaderBytes int64
 	// StreamLoss measures, per request, how long its stream's data waited
-	// behind a hole in its own bytes (a lost packet's data sent again), as
-	// Info.LossHeld. It costs a qlog event per packet, so it is off unless
+	// on its own lost packets (package internal/quicloss: the request's data
+	// sent again, the response's data beyond a hole), as Info.LossHeld. It costs a qlog event per packet, so it is off unless
 	// asked for (false: off). A request with a body is sent through
 	// quic-go's RoundTrip and is not measured.
 	StreamLoss bool
@@ -141,10 +141,11 @@ func (c *Client) Do(req *http.Request, info *roundtrip.Info) (*http.Response, er
 		var id quic.StreamID
 		var stop func() bool
 		resp, id, stop, err = c.streamRoundTrip(ctx, cn.L, req, b)
+		info.Local, info.Stream, info.Streamed = cn.L.local, uint64(id), true
 		if err == nil {
 			b.OnEnd = func() {
 				stop()
-				info.LossHeld = gaps.take(id, time.Now())
+				info.LossHeld = gaps.Take(id, time.Now())
 			}
 		}
 	} else {
@@ -203,6 +204,10 @@ func headTooLarge(err error) bool {
 	s := err.Error()
 	return strings.Contains(s, "http3: headers too large") || strings.Contains(s, "http3: HEADERS frame too large")
 }
+
+// MeasuresStreamLoss reports whether the client fills Info.LossHeld
+// (Options.StreamLoss).
+func (c *Client) MeasuresStreamLoss() bool { return c.opts.StreamLoss }
 
 // Connect dials and completes the QUIC handshake now rather than on the
 // first request. It does nothing if connected.

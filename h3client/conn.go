@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"sync/atomic"
 
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
 	"github.com/quic-go/quic-go/qlogwriter"
 
+	"muxlab/internal/quicloss"
 	"muxlab/roundtrip"
 )
 
@@ -23,8 +25,10 @@ type conn struct {
 	cc   *http3.ClientConn
 	tr   *quic.Transport
 	pc   net.PacketConn
-	lost atomic.Bool // a request met a connection-level error
-	gaps *streamGaps // the streams' waits behind their own losses; nil: not measured
+	lost atomic.Bool       // a request met a connection-level error
+	gaps *quicloss.Streams // the requests' streams' waits on their own losses; nil: not measured
+	// local is the UDP socket's own address, for Info.Local.
+	local netip.AddrPort
 }
 
 // Usable reports whether new requests may go on cn.
@@ -65,9 +69,9 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 		tlsConf.ServerName, _, _ = net.SplitHostPort(c.opts.Addr)
 	}
 	qconf := &quic.Config{HandshakeIdleTimeout: c.opts.DialTimeout, DisablePathMTUDiscovery: custom}
-	var gaps *streamGaps
+	var gaps *quicloss.Streams
 	if c.opts.StreamLoss {
-		gaps = newStreamGaps()
+		gaps = quicloss.New(true)
 		qconf.Tracer = func(context.Context, bool, quic.ConnectionID) qlogwriter.Trace { return gaps }
 	}
 	tr := &quic.Transport{Conn: pc}
@@ -78,7 +82,16 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 		pc.Close()
 		return nil, handshakeError(c.opts.Addr, ctx, err)
 	}
-	return &conn{c: c, qc: qc, cc: c.h3.NewClientConn(qc), tr: tr, pc: pc, gaps: gaps}, nil
+	return &conn{c: c, qc: qc, cc: c.h3.NewClientConn(qc), tr: tr, pc: pc, gaps: gaps, local: localUDP(pc)}, nil
+}
+
+// localUDP is pc's own address, zero if it has none that parses.
+func localUDP(pc net.PacketConn) netip.AddrPort {
+	if ua, ok := pc.LocalAddr().(*net.UDPAddr); ok {
+		return ua.AddrPort()
+	}
+	ap, _ := netip.ParseAddrPort(pc.LocalAddr().String())
+	return ap
 }
 
 // handshakeError says what was tried: a QUIC handshake to addr over UDP.

@@ -106,7 +106,7 @@ func TestStreamLossOverALossyLink(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			l, err := h3.Listen(srv, h3.Options{PacketConn: pc, Certificate: cert})
+			l, err := h3.Listen(srv, h3.Options{PacketConn: pc, Certificate: cert, StreamLoss: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -137,10 +137,20 @@ func TestStreamLossOverALossyLink(t *testing.T) {
 				})
 			}
 			wg.Wait()
-			var total time.Duration
-			held := 0
+			var total, serverTotal time.Duration
+			held, serverHeld := 0, 0
 			for i := range infos {
 				in := &infos[i]
+				if c.measure {
+					d, ok := l.StreamLoss(in.Local, in.Stream)
+					if !ok || !in.Streamed {
+						t.Fatalf("request %d: the server does not know stream %d of %v (streamed %v)", i, in.Stream, in.Local, in.Streamed)
+					}
+					if d > 0 {
+						serverHeld++
+					}
+					serverTotal += d
+				}
 				if in.LossHeld > in.Service() {
 					t.Errorf("request %d held %v by loss, longer than its service %v", i, in.LossHeld, in.Service())
 				}
@@ -158,8 +168,14 @@ func TestStreamLossOverALossyLink(t *testing.T) {
 				t.Fatalf("the link lost %d packets, yet no stream waited behind a hole of its own", lost)
 			case c.loss > 0 && held == n:
 				t.Fatalf("every stream of %d held by loss: a loss holds back only its own stream", n)
+			case c.loss == 0 && serverTotal != 0:
+				t.Fatalf("with nothing lost the server says %d streams waited %v", serverHeld, serverTotal)
+			case c.loss > 0 && c.measure && serverHeld < held:
+				// The client sees a loss only as a hole after it; the
+				// server sees every response piece it sent again.
+				t.Fatalf("the server saw %d streams wait on losses, the client %d: want at least as many", serverHeld, held)
 			}
-			t.Logf("%d packets lost; %d of %d streams held, %v in all", lost, held, n, total)
+			t.Logf("%d packets lost; %d of %d streams held, %v in all, by the client; by the server %d, %v", lost, held, n, total, serverHeld, serverTotal)
 		})
 	}
 }

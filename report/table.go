@@ -291,7 +291,8 @@ func tableRows(r *results.Run) []tableRow {
 		distRow("fast requests p50 ms", "", fast, p50),
 		distRow("fast requests p99 ms", "fast latency p99", fast, p99),
 		distRow("slow requests p99 ms", "", slow, p99),
-		tableRow{name: "fast requests held back by", cell: holdCause},
+		distRow("fast: waited on lost packets p99 ms", "", func(t *results.Round) *results.Dist { return t.Classes[results.ClassFastLoss] }, p99),
+		tableRow{name: "fast requests held back by", cell: func(t *results.Round) string { return holdCause(t, protocolOf(r, t)) }},
 	)
 	if lag := lagName(r.Scenario.Mode); lag != "" {
 		rows = append(rows, tableRow{name: lag + " p50 / max ms", cell: func(t *results.Round) string {
@@ -448,23 +449,67 @@ func pageRows() []tableRow {
 	}
 }
 
-// holdCause says what held back a contender's fast requests, by their
-// measured medians: the wait for a connection (an HTTP/1.1 pool), the wait
+// holdCause says what held back a contender's fast requests, by what was
+// measured of each: the wait for a connection (an HTTP/1.1 pool), the wait
 // behind an earlier answer on their connection (HTTP/1.1 pipelining), or
-// neither at the HTTP layer.
-func holdCause(t *results.Round) string {
-	fast, wait, held := t.Classes["fast"], t.Classes[results.ClassFastWait], t.Classes[results.ClassFastHeld]
+// the wait on lost packets sent again (the transport: over TCP any lost
+// packet of the connection, over QUIC one of the request's own stream). The
+// cause named is the largest share of the fast requests' median, or failing
+// one above a tenth, of their p99 ("at p99"); when none is, nothing
+// blocked them (what is left is the server, the path and congestion
+// control).
+// protocol is the contender's ("HTTP/3" for QUIC).
+func holdCause(t *results.Round, protocol string) string {
+	fast, wait, held, loss := t.Classes["fast"], t.Classes[results.ClassFastWait], t.Classes[results.ClassFastHeld], t.Classes[results.ClassFastLoss]
 	if fast == nil || wait == nil || held == nil || fast.Count == 0 {
 		return ""
 	}
-	share := func(d *results.Dist) float64 { return d.P50 / max(fast.P50, 1e-9) }
-	switch {
-	case held.P50 >= wait.P50 && share(held) > 0.1:
-		return fmt.Sprintf("an earlier answer %.0f%%", 100*share(held))
-	case share(wait) > 0.1:
-		return fmt.Sprintf("a busy connection %.0f%%", 100*share(wait))
+	lost := "a lost packet (TCP)"
+	if strings.Contains(protocol, "HTTP/3") {
+		lost = "its stream's lost packet (QUIC)"
 	}
-	return "nothing at HTTP"
+	causes := []struct {
+		name string
+		d    *results.Dist
+	}{{"an earlier answer", held}, {"a busy connection", wait}, {lost, loss}}
+	at := func(q func(*results.Dist) float64) (string, float64) {
+		name, best := "", 0.0
+		for _, c := range causes {
+			if c.d == nil || c.d.Count == 0 {
+				continue
+			}
+			if s := q(c.d) / max(q(fast), 1e-9); s > best {
+				name, best = c.name, s
+			}
+		}
+		return name, min(best, 1)
+	}
+	if name, share := at(p50); share > 0.1 {
+		return fmt.Sprintf("%s %.0f%%", name, 100*share)
+	}
+	if name, share := at(p99); share > 0.1 {
+		return fmt.Sprintf("%s %.0f%% at p99", name, 100*share)
+	}
+	if loss == nil {
+		return "nothing at HTTP"
+	}
+	return "no blocking measured"
+}
+
+// protocolOf is the protocol of the contender whose figures t is.
+func protocolOf(r *results.Run, t *results.Round) string {
+	for i := range r.Contenders {
+		c := &r.Contenders[i]
+		if &c.Total == t {
+			return c.Protocol
+		}
+		for j := range c.Rounds {
+			if &c.Rounds[j] == t {
+				return c.Protocol
+			}
+		}
+	}
+	return ""
 }
 
 // browserRows split a browser contender's page time by its own timings:

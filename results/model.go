@@ -483,11 +483,16 @@ type Model struct {
 
 // The classes of a scenario of two kinds of request (Round.Classes) beside
 // "fast" and "slow": the fast requests' wait for a connection or stream slot,
-// and the time their answers waited behind earlier answers on their
-// connection (HTTP/1.1 pipelining).
+// the time their answers waited behind earlier answers on their connection
+// (HTTP/1.1 pipelining), and the time their bytes waited on lost packets
+// being sent again (over an emulated link, TCP's as the link measured it:
+// any lost packet on the connection holds every stream; HTTP/3's as QUIC
+// saw it: only its own stream's). ClassFastLoss is absent when it was not
+// measured (TCP without an emulated link).
 const (
 	ClassFastWait = "fast wait"
 	ClassFastHeld = "fast held back"
+	ClassFastLoss = "fast loss wait"
 )
 
 // Timing is one sampled request, in microseconds from the start of its page.

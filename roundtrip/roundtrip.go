@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"time"
 )
@@ -79,11 +80,16 @@ type Info struct {
 	// response ahead of it, when that came later. Zero for a client whose
 	// responses do not queue on a connection.
 	HeldBack time.Duration
-	// Local is the client's end of the TCP connection that carried the
-	// request, for matching the request with what the network saw of its
-	// connection (an emulated link's losses). Zero when not known or not
-	// TCP.
+	// Local is the client's end of the connection that carried the
+	// request (its TCP connection, or its QUIC connection's UDP socket),
+	// for matching the request with what the network or the server saw of
+	// it (an emulated link's losses, a server's per-stream figures). Zero
+	// when not known.
 	Local netip.AddrPort
+	// Stream is the id of the stream that carried the request, when
+	// Streamed (HTTP/3, when the client measures StreamLoss).
+	Stream   uint64
+	Streamed bool
 	// LossHeld is how long the response's bytes waited for lost packets to
 	// be sent again, when the client can see it: for HTTP/3, the time its
 	// own stream's data waited behind a hole in it (QUIC holds back only the
@@ -185,3 +191,18 @@ func (e *kindError) Unwrap() error { return e.kind }
 // client's own sentinel of a shared kind ("h2client: client is closed", an
 // ErrClosed).
 func NewKind(msg string, kind error) error { return &kindError{msg, kind} }
+
+// LocalAddrPort is the local end of c as an address and port, for
+// Info.Local; zero if it has none that parses (not TCP or UDP).
+func LocalAddrPort(c net.Conn) netip.AddrPort {
+	switch a := c.LocalAddr().(type) {
+	case *net.TCPAddr:
+		return a.AddrPort()
+	case *net.UDPAddr:
+		return a.AddrPort()
+	case nil:
+		return netip.AddrPort{}
+	}
+	ap, _ := netip.ParseAddrPort(c.LocalAddr().String())
+	return ap
+}

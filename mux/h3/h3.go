@@ -68,6 +68,10 @@ type Options struct {
 	// MaxHandshakes caps the handshakes in progress at once; attempts
 	// beyond it are refused and counted (DefaultMaxHandshakes, 1024).
 	MaxHandshakes int64
+	// StreamLoss records, per request stream, what QUIC's loss recovery
+	// cost it, for Listener.StreamLoss. It costs a qlog event per packet,
+	// so it is off unless asked for (false: off).
+	StreamLoss bool
 }
 
 // Listener is a running HTTP/3 listener.
@@ -78,6 +82,9 @@ type Listener struct {
 	pc   net.PacketConn
 	srv  *http3.Server
 	addr string
+	// losses is what loss recovery cost each stream; nil unless
+	// Options.StreamLoss.
+	losses *streamLosses
 
 	wg   sync.WaitGroup // the accept loop and each connection's
 	once sync.Once
@@ -132,6 +139,10 @@ func Listen(s *mux.Server, o Options) (*Listener, error) {
 		Allow0RTT:             false,
 	}
 	l := &Listener{pc: pc, addr: pc.LocalAddr().String(), done: make(chan struct{})}
+	if o.StreamLoss {
+		l.losses = newStreamLosses()
+		qconf.Tracer = l.losses.trace
+	}
 	var err error
 	l.ext, err = s.AddExternal(mux.ListenerH3, l.addr, true, l.stop)
 	if err != nil {
@@ -258,7 +269,7 @@ func (l *Listener) gate(max int64) func(context.Context, *quic.ClientInfo) (cont
 		// The context ends when the handshake fails or the connection
 		// closes; by then a completed handshake was counted.
 		context.AfterFunc(ctx, func() { hs.finish(l.ext, false) })
-		return context.WithValue(ctx, handshakeKey{}, hs), nil
+		return context.WithValue(context.WithValue(ctx, handshakeKey{}, hs), remoteKey{}, ci.RemoteAddr), nil
 	}
 }
 
