@@ -213,6 +213,10 @@ func (b *body) finish(clean bool) bool {
 	b.info.End = time.Now()
 	c := b.s.c
 	alive := c.endWatch()
-	b.p.finish(b.s, clean && alive && !b.resp.Close && !b.resp.Request.Close)
+	// Bytes already read beyond the response were sent unasked (a body
+	// longer than its Content-Length): the next response would be parsed
+	// from them, so the connection is not used again.
+	unsolicited := c.br.Buffered() > 0
+	b.p.finish(b.s, clean && alive && !unsolicited && !b.resp.Close && !b.resp.Request.Close)
 	return true
 }
