@@ -31,7 +31,7 @@ func TestHoldCause(t *testing.T) {
 		{"tcp loss at p50", round(d(100, 600), zero, zero, d(40, 300)), "HTTP/2", "a lost packet (TCP) 40%"},
 		{"tcp loss at p99", round(d(50, 600), zero, zero, d(1, 300)), "HTTP/2", "a lost packet (TCP) 50% at p99"},
 		{"quic loss", round(d(50, 400), zero, zero, d(0, 200)), "HTTP/3", "its stream's lost packet (QUIC) 50% at p99"},
-		{"nothing measured", round(d(50, 60), zero, zero, zero), "HTTP/3", "no blocking measured"},
+		{"nothing measured", round(d(50, 60), zero, zero, zero), "HTTP/3", "nothing (at HTTP or from loss)"},
 		{"no loss figure", round(d(50, 60), zero, zero, nil), "HTTP/2", "nothing at HTTP"},
 		{"no classes", &results.Round{}, "HTTP/2", ""},
 	} {

@@ -77,8 +77,8 @@ type reportGroup struct {
 var holLayers = []struct{ protocol, text string }{
 	{"HTTP/1.1", "HTTP/1.1 with a pool: a request waits for a free connection, so a fast one queues while slow ones hold all six. The table's wait and \"a busy connection\" show it."},
 	{"HTTP/1.1 (pipelined)", "HTTP/1.1 pipelining: every request goes out at once on one connection, but the answers must come back in order, so one slow answer holds back every fast one behind it. \"An earlier answer\" is that time, measured per request."},
-	{"HTTP/2", "HTTP/2: answers interleave as streams on one connection, so a slow one blocks nobody at the HTTP layer. Until a packet is lost: then TCP holds back every stream's bytes until the retransmission arrives (sweep over loss to see it)."},
-	{"HTTP/3", "HTTP/3: QUIC carries each stream apart, so a lost packet holds back only the streams whose bytes it carried. Of the three layers it is blocked least."},
+	{"HTTP/2", "HTTP/2: answers interleave as streams on one connection, so a slow one blocks nobody at the HTTP layer. Until a packet is lost: then TCP holds back every stream's bytes until the retransmission arrives; \"a lost packet (TCP)\" is that time, measured per request by the emulated link."},
+	{"HTTP/3", "HTTP/3: QUIC carries each stream apart, so a lost packet holds back only the streams whose bytes it carried. \"Its stream's lost packet (QUIC)\" is that time, from QUIC's own record of each stream's data sent again."},
 }
 
 // layersOf are the layers the runs' contenders show, in holLayers' order.

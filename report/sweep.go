@@ -34,6 +34,14 @@ func writeSweepTable(w io.Writer, r *results.Run) error {
 	for _, c := range first.Challengers() {
 		head = append(head, c.Name+"/"+first.BaselineContender().Name)
 	}
+	// A scenario of fast and slow requests says, per contender, what held
+	// the fast ones back at each point: the layer that blocks.
+	causes := r.Scenario.SlowEvery > 0
+	if causes {
+		for _, c := range first.Contenders {
+			head = append(head, c.Name+" held back by")
+		}
+	}
 	head = append(head, "drops / retransmits / behind")
 	row(tw, head...)
 	for _, p := range sw.Points {
@@ -53,6 +61,16 @@ func writeSweepTable(w io.Writer, r *results.Run) error {
 		}
 		for _, c := range first.Challengers() {
 			cells = append(cells, ratioCell(p.Run, c.Name, figure))
+		}
+		if causes {
+			for i := range p.Run.Contenders {
+				c := &p.Run.Contenders[i]
+				if cause := holdCause(&c.Total, c.Protocol); cause != "" {
+					cells = append(cells, cause)
+				} else {
+					cells = append(cells, "-")
+				}
+			}
 		}
 		link := fmt.Sprintf("%d / %d", drops, retx)
 		if behind {

@@ -493,7 +493,7 @@ func holdCause(t *results.Round, protocol string) string {
 	if loss == nil {
 		return "nothing at HTTP"
 	}
-	return "no blocking measured"
+	return "nothing (at HTTP or from loss)"
 }
 
 // protocolOf is the protocol of the contender whose figures t is.
