@@ -79,6 +79,11 @@ func (s *Server) routes() http.Handler {
 	m.HandleFunc("GET /demo/tile/{i}", s.serveDemoTile)
 	m.HandleFunc("GET /demo/result", s.serveDemoResult)
 	m.HandleFunc("GET /stats", s.serveStats)
+	m.HandleFunc("GET /work", s.serveWork)
+	m.HandleFunc("GET /cart/add", s.serveCartAdd)
+	m.HandleFunc("GET /cart", s.serveCart)
+	m.HandleFunc("GET /tcart/add", s.serveTokenCartAdd)
+	m.HandleFunc("GET /tcart", s.serveTokenCart)
 	m.HandleFunc("POST /stats/reset", func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get(HeaderReset) == "" {
 			http.Error(w, "POST /stats/reset needs the header "+HeaderReset+" (any value), so that no web page can reset the counts: curl -X POST -H '"+HeaderReset+": yes' URL/stats/reset", http.StatusBadRequest)
@@ -88,16 +93,31 @@ func (s *Server) routes() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "reset\n")
 	})
+	var h http.Handler = m
 	if rp := s.opts.Replay; rp != nil {
-		return track(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if rp.Has(r) {
 				rp.ServeHTTP(w, r)
 				return
 			}
 			m.ServeHTTP(w, r)
-		}))
+		})
 	}
-	return track(m)
+	return s.timed(track(h))
+}
+
+// timed adds every request to the server's busy time and, when the server
+// is named, names it in the response.
+func (s *Server) timed(next http.Handler) http.Handler {
+	name := []string{s.opts.Name}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.busy.begin()
+		defer s.busy.end()
+		if name[0] != "" {
+			w.Header()[HeaderBackend] = name
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // track counts each request against the connection it arrived on and stamps

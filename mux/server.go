@@ -9,6 +9,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -101,6 +102,17 @@ type Options struct {
 	// ErrorLog receives the errors of accepting connections and reading
 	// requests. Nil: they are discarded.
 	ErrorLog *log.Logger
+
+	// Name names the server in every response (HeaderBackend) and in its
+	// stats: which backend answered, behind a balancer. Empty: not named.
+	Name string
+	// WorkSlots is how many /work requests run at once, the server's
+	// emulated cores; the others wait for a slot (GOMAXPROCS). Allowed 1
+	// to 1024.
+	WorkSlots int
+	// CartKey signs the token carts (/tcart): servers that share it read
+	// each other's tokens. Nil: a random key of the server's own.
+	CartKey []byte
 }
 
 func (o *Options) normalize() error {
@@ -113,6 +125,10 @@ func (o *Options) normalize() error {
 	o.WriteTimeout = orDefault(o.WriteTimeout, MaxStreamDuration+time.Minute)
 	o.IdleTimeout = orDefault(o.IdleTimeout, 2*time.Minute)
 	o.MaxHeaderBytes = orDefault(o.MaxHeaderBytes, 64<<10)
+	o.WorkSlots = orDefault(o.WorkSlots, runtime.GOMAXPROCS(0))
+	if o.WorkSlots < 1 || o.WorkSlots > 1024 {
+		return fmt.Errorf("mux: WorkSlots %d out of range 1 to 1024", o.WorkSlots)
+	}
 	if o.ErrorLog == nil {
 		o.ErrorLog = log.New(io.Discard, "", 0)
 	}
@@ -162,6 +178,10 @@ type Server struct {
 	demo      *demoLoads
 	listeners []*listener
 	cert      *tls.Certificate // the TLS listeners'; nil when there are none
+	work      chan struct{}    // a token per /work running: Options.WorkSlots
+	carts     carts
+	cartKey   []byte
+	busy      busyClock
 
 	mu        sync.Mutex // mu guards the following
 	externals []*External
@@ -182,7 +202,11 @@ func New(opts Options) (*Server, error) {
 	if err := opts.normalize(); err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, tr: newTracker(), demo: newDemoLoads()}
+	s := &Server{opts: opts, tr: newTracker(), demo: newDemoLoads(), work: make(chan struct{}, opts.WorkSlots),
+		carts: carts{m: make(map[string][]string)}, cartKey: opts.CartKey}
+	if len(s.cartKey) == 0 {
+		s.cartKey = newCartKey()
+	}
 	s.handler = s.routes()
 	var cert *tls.Certificate
 	if opts.H1TLSAddr != "" || opts.H2TLSAddr != "" || opts.Listeners[ListenerH1TLS] != nil || opts.Listeners[ListenerH2TLS] != nil {
@@ -332,7 +356,9 @@ func (s *Server) URL(name string) string {
 
 // Stats returns the counters of every listener, without the connection list.
 func (s *Server) Stats() Stats {
-	st := Stats{Listeners: make(map[string]ListenerStats, len(s.listeners))}
+	busy, inFlight := s.busy.read()
+	st := Stats{Listeners: make(map[string]ListenerStats, len(s.listeners)), Name: s.opts.Name,
+		BusyMS: float64(busy) / float64(time.Millisecond), InFlight: inFlight}
 	for _, ls := range s.allStats() {
 		st.Listeners[ls.name] = ls.snapshot()
 	}
@@ -359,6 +385,7 @@ func (s *Server) ConnStats() []ConnStats { return s.tr.conns() }
 // ResetStats zeroes every counter; open connections stay counted as open.
 func (s *Server) ResetStats() {
 	s.tr.reset(s.allStats())
+	s.busy.reset()
 }
 
 // Shutdown stops accepting, tells HTTP/2 clients with GOAWAY, and waits for

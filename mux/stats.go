@@ -23,6 +23,12 @@ type Stats struct {
 	// Server.ConnStats): open connections and the most recent closed ones,
 	// ordered by id.
 	Connections []ConnStats `json:"connections,omitempty"`
+	// Name is the server's Options.Name, if any.
+	Name string `json:"name,omitempty"`
+	// BusyMS is the time, in milliseconds, the server had at least one
+	// request in flight on any listener, and InFlight how many it has now.
+	BusyMS   float64 `json:"busy_ms"`
+	InFlight int64   `json:"in_flight"`
 }
 
 // ListenerStats counts what one listener saw since the server started or
