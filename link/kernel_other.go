@@ -20,7 +20,9 @@ func kernelCCs() []string { return nil }
 
 type kernel struct{}
 
-func newKernel(Options, *repairs) (*kernel, *pipe, *pipe, error) { return nil, nil, nil, KernelSupport() }
+func newKernel(Options, *repairs) (*kernel, *pipe, *pipe, error) {
+	return nil, nil, nil, KernelSupport()
+}
 
 func (*kernel) dialTCP(context.Context, netip.AddrPort) (net.Conn, error) {
 	return nil, KernelSupport()

@@ -56,8 +56,8 @@ func openTUN() (*os.File, error) {
 // tunPacket is a packet read from a TUN device, as the link takes it.
 type tunPacket struct{ b *[]byte }
 
-func (t *tunPacket) size() int    { return len(*t.b) }
-func (t *tunPacket) take() packet { return packet{raw: t.b} }
+func (t *tunPacket) size() int         { return len(*t.b) }
+func (t *tunPacket) take() packet      { return packet{raw: t.b} }
 func (t *tunPacket) head(b []byte) int { return copy(b, *t.b) }
 
 // start reads the device until it closes.
