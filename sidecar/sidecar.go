@@ -93,6 +93,10 @@ type Options struct {
 	// answered 503 and counted.
 	MaxStreams, MaxUploadStreams int
 	QueueTimeout                 time.Duration
+	// AcceptH2C makes the sidecar accept HTTP/2 with prior knowledge (h2c)
+	// beside HTTP/1.1 from its clients, as a layer-7 balancer in front of
+	// servers must (false: HTTP/1.1 only, as from local apps).
+	AcceptH2C bool
 }
 
 func (o *Options) normalize() (*url.URL, error) {
@@ -181,6 +185,7 @@ func New(opts Options) (*Sidecar, error) {
 	}
 	var p http.Protocols
 	p.SetHTTP1(true) // apps speak HTTP/1.1 to it
+	p.SetUnencryptedHTTP2(opts.AcceptH2C)
 	s.srv.Protocols = &p
 	return s, nil
 }
