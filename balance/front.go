@@ -375,7 +375,7 @@ func (f *Front) Stats() Stats {
 		bs := BackendStats{Name: b.Name, Connections: b.conns.Load(), ConnectionsOpen: b.open.Load(), Unreachable: b.failed.Load(),
 			Down: b.downUntil.Load() >= now}
 		if u, ok := per[b.Name]; ok {
-			bs.Connections, bs.Requests, bs.InFlight, bs.Unreachable, bs.Down = u.Dials, u.Requests, u.InFlight, u.Failed, u.Down
+			bs.Connections, bs.ConnectionsOpen, bs.Requests, bs.InFlight, bs.Unreachable, bs.Down = u.Dials, u.Open, u.Requests, u.InFlight, u.Failed, u.Down
 		}
 		if b.Counts != nil {
 			own := b.Counts()

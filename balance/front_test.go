@@ -268,3 +268,57 @@ func TestBadOptions(t *testing.T) {
 		}
 	}
 }
+
+// A Local runs its backends in process: named b1.., sharing a cart key
+// (a token cart made on one reads on another), one more added while
+// running, one stopped as a crash (the front then finds it unreachable).
+func TestLocal(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := balance.StartLocal(balance.LocalOptions{Backends: 2, Mode: balance.ModeL7, Listeners: map[string]net.Listener{balance.KindH1: ln}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	p := pool(t, ln.Addr().String(), 1)
+	get := func(path string) (string, string) {
+		req, _ := http.NewRequest(http.MethodGet, "http://front"+path, nil)
+		resp, err := p.Do(req, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b), resp.Header.Get(mux.HeaderBackend)
+	}
+	body, first := get("/tcart/add?item=x")
+	tok := body[strings.Index(body, `"token": "`)+10:]
+	tok = tok[:strings.Index(tok, `"`)]
+	body, second := get("/tcart?token=" + tok)
+	if first == second || !strings.Contains(body, `"x"`) {
+		t.Errorf("a token cart made on %s read on %s: %q", first, second, body)
+	}
+	name, err := l.AddBackend()
+	if err != nil || name != "b3" {
+		t.Fatalf("added %q, %v", name, err)
+	}
+	if err := l.Stop("b1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Stop("b1"); err == nil {
+		t.Error("b1 stopped twice")
+	}
+	seen := map[string]bool{}
+	for range 9 {
+		_, b := get("/hello")
+		seen[b] = true
+	}
+	if seen["b1"] || !seen["b2"] || !seen["b3"] {
+		t.Errorf("after adding b3 and stopping b1 the front reached %v", seen)
+	}
+	if _, err := balance.StartLocal(balance.LocalOptions{Backends: 0, Mode: balance.ModeL4}); err == nil {
+		t.Error("no backends accepted")
+	}
+}

@@ -45,12 +45,12 @@ type Spread struct {
 
 // spreadUp is one upstream and its counts.
 type spreadUp struct {
-	name               string
-	up                 Upstream
-	requests, failed   atomic.Int64
-	inFlight           roundtrip.Gauge
-	downUntil          atomic.Int64 // unix nanoseconds; zero: up
-	cookie             string       // Set-Cookie value naming it
+	name             string
+	up               Upstream
+	requests, failed atomic.Int64
+	inFlight         roundtrip.Gauge
+	downUntil        atomic.Int64 // unix nanoseconds; zero: up
+	cookie           string       // Set-Cookie value naming it
 }
 
 // Named is an upstream and its name.
@@ -190,6 +190,7 @@ type UpstreamStats struct {
 	Failed   int64  `json:"failed"`
 	InFlight int64  `json:"in_flight"`
 	Dials    int64  `json:"dials"`
+	Open     int64  `json:"open"`
 	Down     bool   `json:"down"`
 }
 
@@ -201,8 +202,9 @@ func (s *Spread) PerUpstream() []UpstreamStats {
 	out := make([]UpstreamStats, 0, len(s.ups))
 	for _, u := range s.ups {
 		in, _ := u.inFlight.Load()
+		us := u.up.Stats()
 		out = append(out, UpstreamStats{Name: u.name, Requests: u.requests.Load(), Failed: u.failed.Load(), InFlight: in,
-			Dials: u.up.Stats().Dials, Down: u.downUntil.Load() >= now})
+			Dials: us.Dials, Open: us.ConnsOpen, Down: u.downUntil.Load() >= now})
 	}
 	return out
 }

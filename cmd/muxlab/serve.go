@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
+	"muxlab/balance"
 	"muxlab/bench"
 	"muxlab/link"
 	"muxlab/mux"
@@ -45,6 +47,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	harFile := fs.String("har", "", "replay a recorded page (a HAR file) offline: every entry answered as recorded, every origin by this server")
 	h3Addr := fs.String("h3", "", "HTTP/3 (QUIC) listener UDP address, e.g. 127.0.0.1:8445 (empty: off)")
 	h3Streams := fs.Int64("h3-max-streams", h3.DefaultMaxStreams, "with --h3: requests one client may have in flight on one QUIC connection")
+	backends := fs.Int("backends", 0, fmt.Sprintf("serve N demo servers (b1..bN, 1 to %d) behind a balancing front on --h1 and --h2c (0: one server, no front)", balance.MaxBackends))
+	balanceMode := fs.String("balance", balance.ModeL4, "with --backends: l4 (each connection to the next backend) or l7 (each request to the next backend)")
+	policy := fs.String("policy", balance.RoundRobin, "with --backends and --balance l4: round-robin or least-conns")
+	sticky := fs.Bool("sticky", false, "with --backends and --balance l7: keep a client on its first backend by a cookie")
+	workSlots := fs.Int("work-slots", 0, fmt.Sprintf("/work requests a server runs at once, its emulated cores (default: %d per backend with --backends, else the machine's cores)", balance.DefaultWorkSlots))
+	frontStats := fs.String("front-stats", "127.0.0.1:8090", "with --backends: where the front answers GET /stats (its count of each backend, and each backend's own)")
 	var nf netFlags
 	nf.define(fs)
 	fs.Lookup("net").Usage = "put every listener behind this emulated network (see muxlab bench --list): a browser on this machine then sees its round trip, bottleneck and loss; default loopback, none"
@@ -77,6 +85,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *h3Addr == "" && fs.Changed("h3-max-streams") {
 		return usagef("--h3-max-streams goes with --h3")
+	}
+	if err := errorsJoinFirst(checkRange("work-slots", *workSlots, 0, 1024), checkZeroOrRange("backends", int64(*backends), 1, balance.MaxBackends)); err != nil {
+		return err
+	}
+	o.WorkSlots = *workSlots
+	if *backends > 0 {
+		return serveBackends(ctx, fs, stdout, o, backendFlags{n: *backends, mode: *balanceMode, policy: *policy, sticky: *sticky,
+			stats: *frontStats, grace: *grace, h3: *h3Addr, demo: *demo, har: *harFile, net: nf.profile})
+	}
+	for _, name := range []string{"balance", "policy", "sticky", "front-stats"} {
+		if fs.Changed(name) {
+			return usagef("--%s goes with --backends", name)
+		}
 	}
 	if err := demoOptions(fs, &o, *demo, *h3Addr != "", *h1TLS, *h2TLS, *certFile, *keyFile); err != nil {
 		return err
@@ -262,5 +283,85 @@ func behindLink(lk *link.Network, o *mux.Options, name string, h3Addr *string) e
 	if *h3Addr != "" {
 		o.Network += " (HTTP/3 too)"
 	}
+	return nil
+}
+
+// backendFlags are serve's flags for --backends.
+type backendFlags struct {
+	n              int
+	mode, policy   string
+	sticky, demo   bool
+	stats, h3, har string
+	net            string
+	grace          time.Duration
+}
+
+// serveBackends runs --backends demo servers behind a balancing front on
+// o's --h1 and --h2c addresses, and the front's counts on --front-stats.
+func serveBackends(ctx context.Context, fs *pflag.FlagSet, stdout io.Writer, o mux.Options, bf backendFlags) error {
+	switch {
+	case bf.demo, bf.h3 != "", bf.har != "", o.BothAddr != "", bf.net != "loopback":
+		return usagef("--backends serves plain backends behind a front: it goes without --demo, --h3, --har, --both and --net")
+	case bf.mode != balance.ModeL4 && bf.mode != balance.ModeL7:
+		return usagef("--balance %q: want l4 (connections) or l7 (requests)", bf.mode)
+	case bf.policy != balance.RoundRobin && bf.policy != balance.LeastConns:
+		return usagef("--policy %q: want round-robin or least-conns", bf.policy)
+	case fs.Changed("policy") && bf.mode != balance.ModeL4:
+		return usagef("--policy is for --balance l4: layer 7 spreads requests round robin")
+	case bf.sticky && bf.mode != balance.ModeL7:
+		return usagef("--sticky needs --balance l7: layer 4 sees connections, not the cookie")
+	case o.H1Addr == "" && o.H2CAddr == "":
+		return usagef("--h1 and --h2c are both off: the front has nowhere to listen")
+	}
+	if err := checkAddr("front-stats", bf.stats, false); err != nil {
+		return err
+	}
+	lns := map[string]net.Listener{}
+	closeAll := func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}
+	for _, l := range []struct{ flag, addr, kind string }{{"h1", o.H1Addr, balance.KindH1}, {"h2c", o.H2CAddr, balance.KindH2C}, {"front-stats", bf.stats, "stats"}} {
+		if l.addr == "" {
+			continue
+		}
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			closeAll()
+			return usagef("--%s: cannot listen on %s: %v", l.flag, l.addr, err)
+		}
+		lns[l.kind] = ln
+	}
+	statsLn := lns["stats"]
+	delete(lns, "stats")
+	o.H1Addr, o.H2CAddr = "", ""
+	local, err := balance.StartLocal(balance.LocalOptions{Backends: bf.n, Mode: bf.mode, Policy: bf.policy, Sticky: bf.sticky,
+		WorkSlots: o.WorkSlots, Server: o, Listeners: lns})
+	if err != nil {
+		closeAll()
+		statsLn.Close()
+		return usageError{err}
+	}
+	defer local.Close()
+	admin := &http.Server{Handler: local.Front.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go admin.Serve(statsLn)
+	defer admin.Close()
+	how := map[string]string{balance.ModeL4: "layer 4: each new connection to the next backend (" + bf.policy + ")",
+		balance.ModeL7: "layer 7: each request to the next backend, over an HTTP/2 connection of its own to each"}[bf.mode]
+	if bf.sticky {
+		how += ", sticky by the " + balance.StickyCookie + " cookie"
+	}
+	fmt.Fprintf(stdout, "muxlab front: %d demo servers behind %s\n", bf.n, how)
+	if ln := lns[balance.KindH1]; ln != nil {
+		fmt.Fprintf(stdout, "  HTTP/1.1:           http://%s/   try: curl --http1.1 http://%s/work?us=200\n", ln.Addr(), ln.Addr())
+	}
+	if ln := lns[balance.KindH2C]; ln != nil {
+		fmt.Fprintf(stdout, "  h2c:                http://%s/   try: curl --http2-prior-knowledge http://%s/work?us=200\n", ln.Addr(), ln.Addr())
+	}
+	fmt.Fprintf(stdout, "  the front's counts: http://%s/stats (each backend: the front's count and its own); Ctrl-C stops\n", statsLn.Addr())
+	fmt.Fprintf(stdout, "  every response names its backend in %s\n", mux.HeaderBackend)
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "shutting down")
 	return nil
 }

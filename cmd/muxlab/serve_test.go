@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"muxlab/h2client"
 	"muxlab/h3client"
 	"muxlab/internal/muxtest"
 	"muxlab/mux"
@@ -76,6 +77,17 @@ func TestServeBadUsage(t *testing.T) {
 		{[]string{"serve", "--seed", "7"}, "--seed: only for an emulated network"},
 		{[]string{"serve", "--rtt", "40ms", "--stack", "gvisor"}, `--stack: "gvisor" is not one of auto, kernel, userspace`},
 		{[]string{"serve", "--net", "4g", "--h1", busy.Addr().String(), "--h2c", ""}, "--h1: cannot listen on " + busy.Addr().String()},
+		{[]string{"serve", "--backends", "0", "--balance", "l7"}, "--balance goes with --backends"},
+		{[]string{"serve", "--backends", "65"}, "--backends: 65 is out of range; allowed 1 to 64"},
+		{[]string{"serve", "--backends", "-1"}, "--backends: -1 is out of range"},
+		{[]string{"serve", "--backends", "3", "--balance", "l5"}, `--balance "l5": want l4 (connections) or l7 (requests)`},
+		{[]string{"serve", "--backends", "3", "--policy", "random"}, `--policy "random"`},
+		{[]string{"serve", "--backends", "3", "--balance", "l7", "--policy", "least-conns"}, "--policy is for --balance l4"},
+		{[]string{"serve", "--backends", "3", "--sticky"}, "--sticky needs --balance l7"},
+		{[]string{"serve", "--backends", "3", "--demo"}, "--backends serves plain backends"},
+		{[]string{"serve", "--backends", "3", "--front-stats", "nowhere"}, `--front-stats: "nowhere" is not an address`},
+		{[]string{"serve", "--backends", "3", "--h1", busy.Addr().String()}, "--h1: cannot listen on " + busy.Addr().String()},
+		{[]string{"serve", "--work-slots", "2000"}, "--work-slots: 2000 is out of range"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -129,6 +141,80 @@ func TestServeRunsAndStopsOnSignal(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), "shutting down") {
 		t.Errorf("stdout %q does not say it is shutting down", stdout.String())
+	}
+}
+
+// TestServeBackends: serve --backends 3 answers through its front, each
+// response naming its backend, and the front's /stats counts each one;
+// layer 4 pins HTTP/2's one connection to one backend, layer 7 spreads its
+// requests over the three.
+func TestServeBackends(t *testing.T) {
+	for _, mode := range []string{"l4", "l7"} {
+		t.Run(mode, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var stdout, stderr syncBuffer
+			code := make(chan int, 1)
+			go func() {
+				code <- run(ctx, []string{"serve", "--backends", "3", "--balance", mode, "--h1", "127.0.0.1:0", "--h2c", "127.0.0.1:0",
+					"--front-stats", "127.0.0.1:0"}, &stdout, &stderr)
+			}()
+			re := regexp.MustCompile(`h2c:\s+http://(\S+)/[\s\S]*counts: (http://\S+/stats)`)
+			var h2c, stats string
+			muxtest.WaitFor(t, 5*time.Second, "the front's addresses on stdout", func() bool {
+				if m := re.FindStringSubmatch(stdout.String()); m != nil {
+					h2c, stats = m[1], m[2]
+				}
+				return stats != ""
+			})
+			c, err := h2client.New(h2client.Options{Addr: h2c})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			seen := map[string]int{}
+			for range 30 {
+				req, _ := http.NewRequest(http.MethodGet, "http://"+h2c+"/work?us=100", nil)
+				resp, err := c.Do(req, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				seen[resp.Header.Get(mux.HeaderBackend)]++
+			}
+			if want := map[string]int{"l4": 1, "l7": 3}[mode]; len(seen) != want {
+				t.Errorf("h2 behind %s reached %v; want %d backends", mode, seen, want)
+			}
+			body, err := httpGet(stats)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var st struct {
+				Mode     string
+				Backends []struct {
+					Name string
+					Own  struct{ Requests int64 }
+				}
+			}
+			if err := json.Unmarshal([]byte(body), &st); err != nil {
+				t.Fatalf("%v in %q", err, body)
+			}
+			total := int64(0)
+			for _, b := range st.Backends {
+				total += b.Own.Requests
+				if b.Own.Requests != int64(seen[b.Name]) {
+					t.Errorf("backend %s counted %d requests, answered %d", b.Name, b.Own.Requests, seen[b.Name])
+				}
+			}
+			if st.Mode != mode || len(st.Backends) != 3 || total != 30 {
+				t.Errorf("front stats %s", body)
+			}
+			cancel()
+			if c := <-code; c != exitOK {
+				t.Errorf("exit %d, stderr %q", c, stderr.String())
+			}
+		})
 	}
 }
 
