@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -102,11 +103,12 @@ type Front struct {
 	spread *Spread          // layer 7
 	proxy  *sidecar.Sidecar // layer 7
 
-	next   atomic.Uint64
-	mu     sync.Mutex // guards the following
-	back   []*backend
-	active map[net.Conn]struct{} // layer 4's connections, both sides, to close at Close
-	done   bool
+	next     atomic.Uint64
+	accepted map[string]*atomic.Int64 // connections accepted by kind of listener
+	mu       sync.Mutex               // guards the following
+	back     []*backend
+	active   map[net.Conn]struct{} // layer 4's connections, both sides, to close at Close
+	done     bool
 
 	wg sync.WaitGroup
 }
@@ -145,7 +147,13 @@ func New(opts Options) (*Front, error) {
 	if opts.DialTimeout == 0 {
 		opts.DialTimeout = 5 * time.Second
 	}
-	f := &Front{opts: opts, active: make(map[net.Conn]struct{})}
+	opts.Listeners = maps.Clone(opts.Listeners)
+	f := &Front{opts: opts, active: make(map[net.Conn]struct{}), accepted: map[string]*atomic.Int64{}}
+	for kind, ln := range opts.Listeners {
+		n := new(atomic.Int64)
+		f.accepted[kind] = n
+		f.opts.Listeners[kind] = countingListener{ln, n}
+	}
 	for _, b := range opts.Backends {
 		if err := f.add(b); err != nil {
 			f.closeUpstreams()
@@ -212,6 +220,20 @@ func (f *Front) Start() {
 			f.serveL4(kind, ln)
 		})
 	}
+}
+
+// countingListener counts the connections it accepts.
+type countingListener struct {
+	net.Listener
+	n *atomic.Int64
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.n.Add(1)
+	}
+	return c, err
 }
 
 // serveL4 forwards each connection on ln to a backend's listener of kind.
@@ -336,6 +358,9 @@ type Stats struct {
 	// BadGateway counts requests a layer-7 front answered 502: their
 	// backend failed.
 	BadGateway int64 `json:"bad_gateway,omitempty"`
+	// Accepted counts the connections the front accepted, by kind of
+	// listener.
+	Accepted map[string]int64 `json:"accepted"`
 }
 
 // BackendStats is one backend as the front saw it, and as it counts itself.
@@ -358,7 +383,10 @@ type BackendStats struct {
 
 // Stats reports the front's counts of each backend.
 func (f *Front) Stats() Stats {
-	st := Stats{Mode: f.opts.Mode, Policy: f.opts.Policy, Sticky: f.opts.Sticky}
+	st := Stats{Mode: f.opts.Mode, Policy: f.opts.Policy, Sticky: f.opts.Sticky, Accepted: map[string]int64{}}
+	for kind, n := range f.accepted {
+		st.Accepted[kind] = n.Load()
+	}
 	var per map[string]UpstreamStats
 	if f.spread != nil {
 		per = map[string]UpstreamStats{}
@@ -384,6 +412,13 @@ func (f *Front) Stats() Stats {
 		st.Backends = append(st.Backends, bs)
 	}
 	return st
+}
+
+// ResetAccepted zeroes the counts of connections accepted.
+func (f *Front) ResetAccepted() {
+	for _, n := range f.accepted {
+		n.Store(0)
+	}
 }
 
 // Close stops the front: its listeners, the connections it carries, its

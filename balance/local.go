@@ -156,12 +156,18 @@ func (l *Local) Stop(name string) error {
 	return s.Close()
 }
 
-// ResetStats zeroes every backend's counts.
+// ResetStats zeroes every backend's counts and the front's count of
+// connections accepted.
 func (l *Local) ResetStats() {
+	if l.Front != nil {
+		l.Front.ResetAccepted()
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, s := range l.servers {
-		s.ResetStats()
+		if !l.stopped[s] {
+			s.ResetStats()
+		}
 	}
 }
 

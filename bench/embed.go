@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"net"
 
+	"muxlab/balance"
 	"muxlab/link"
 	"muxlab/mux"
 	"muxlab/mux/h3"
+	"muxlab/results"
 )
 
 // Embed starts a mux server in this process, on listeners it makes (ports
@@ -17,6 +19,9 @@ import (
 // Options.TLS, and h3 when h3 runs. opts is pointed at them, the server's
 // certificate trusted and its counts read in process.
 func Embed(opts *Options, maxStreams int, lk *link.Network) (stop func(), err error) {
+	if opts.Scenario.Backends > 0 {
+		return embedBalanced(opts, maxStreams, lk)
+	}
 	listen, dial := net.Listen, DialFunc(nil)
 	addr := "127.0.0.1:0"
 	listenPacket := func() (net.PacketConn, error) { return net.ListenPacket("udp", "127.0.0.1:0") }
@@ -118,6 +123,102 @@ func embeddedTruth(srv *mux.Server) TruthFuncs {
 					PeakInFlightPerConn: l.PeakInFlightPerConn, Protos: l.Protos}
 			}
 			return snap
+		},
+	}
+}
+
+// embedBalanced starts Scenario.Backends demo servers in this process
+// behind a balancing front (Scenario.Balance, Sticky), the front's h1 and
+// h2c listeners made where Embed makes the server's (on the link's server
+// side when lk is not nil; the backends stay on loopback, in the same
+// machine as the front). The targets are the front's; the truth is the
+// front's count of connections and every backend's own.
+func embedBalanced(opts *Options, maxStreams int, lk *link.Network) (func(), error) {
+	sc := &opts.Scenario
+	// The front serves HTTP/1.1 and h2c over TCP: the default contenders
+	// are those that speak them; one named that speaks anything else (TLS,
+	// HTTP/3, a browser) cannot run behind it.
+	if len(opts.Contenders) == 0 {
+		for _, n := range DefaultContenderNames() {
+			if c, _ := LookupContender(n); c.Listener == mux.ListenerH1 || c.Listener == mux.ListenerH2C {
+				opts.Contenders = append(opts.Contenders, n)
+			}
+		}
+	}
+	for _, n := range opts.Contenders {
+		c, err := LookupContender(n)
+		if err != nil {
+			return nil, err
+		}
+		if c.Listener != mux.ListenerH1 && c.Listener != mux.ListenerH2C || opts.TLS || c.PageOnly {
+			return nil, fmt.Errorf("bench: %s cannot run behind the balancing front (--backends), which serves HTTP/1.1 and h2c over TCP, without TLS", n)
+		}
+	}
+	listen, dial, addr := net.Listen, DialFunc(nil), "127.0.0.1:0"
+	if lk != nil {
+		listen, dial, addr = lk.Listen, lk.Dial, ":0"
+	}
+	lns := map[string]net.Listener{}
+	for _, kind := range []string{balance.KindH1, balance.KindH2C} {
+		ln, err := listen("tcp", addr)
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return nil, fmt.Errorf("embedded front: %w", err)
+		}
+		lns[kind] = ln
+	}
+	local, err := balance.StartLocal(balance.LocalOptions{Backends: sc.Backends, Mode: sc.Balance, Sticky: sc.Sticky,
+		Server: mux.Options{MaxConcurrentStreams: maxStreams}, Listeners: lns})
+	if err != nil {
+		for _, l := range lns {
+			l.Close()
+		}
+		return nil, err
+	}
+	for kind, name := range map[string]string{balance.KindH1: mux.ListenerH1, balance.KindH2C: mux.ListenerH2C} {
+		t, err := NewTarget(name, "http://"+lns[kind].Addr().String(), dial)
+		if err != nil {
+			local.Close()
+			return nil, err
+		}
+		t.Link = lk
+		opts.Targets = append(opts.Targets, t)
+	}
+	opts.Embedded = true
+	opts.Truth = balancedTruth(local, lns)
+	return func() { local.Close() }, nil
+}
+
+// balancedTruth is the front's count of the connections it accepted on
+// each listener, and each backend's own count of its requests.
+func balancedTruth(local *balance.Local, lns map[string]net.Listener) TruthFuncs {
+	kinds := map[string]string{balance.KindH1: mux.ListenerH1, balance.KindH2C: mux.ListenerH2C}
+	return TruthFuncs{
+		ResetFunc: local.ResetStats,
+		SnapshotFunc: func() ServerSnapshot {
+			st := local.Front.Stats()
+			var requests int64
+			for _, b := range st.Backends {
+				if b.Own != nil {
+					requests += b.Own.Requests
+				}
+			}
+			snap := ServerSnapshot{}
+			for kind, name := range kinds {
+				snap[name] = ListenerCounts{Addr: lns[kind].Addr().String(), ConnectionsAccepted: st.Accepted[kind], Requests: requests}
+			}
+			return snap
+		},
+		BackendsFunc: func() []results.BackendFigures {
+			var out []results.BackendFigures
+			for _, b := range local.Front.Stats().Backends {
+				if b.Own != nil {
+					out = append(out, results.BackendFigures{Name: b.Name, Requests: b.Own.Requests, Counted: true})
+				}
+			}
+			return out
 		},
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -25,6 +27,7 @@ type outcome struct {
 	heldBack  time.Duration // of the service, the time its answer waited behind earlier answers on its connection
 	lossHeld  time.Duration // of the service, the time its bytes waited on lost packets sent again
 	lossKnown bool          // lossHeld was measured
+	backend   string        // the backend that answered, behind a balancing front (its Muxlab-Backend)
 	class     int
 	canceled  bool // stopped by the end of the run, not failed
 }
@@ -44,10 +47,13 @@ type recorder struct {
 	// held back behind earlier answers and time waiting on lost packets,
 	// for what held them back (a scenario of two kinds of request).
 	fastWait, fastHeld, fastLoss *results.Histogram
-	sent, ok, failed             int64
-	canceled                     int64
-	statuses                     [600]int64
-	errs                         map[string]int64 // made on the first error
+	// backends holds the latency of the responses of each backend, behind
+	// a balancing front; made on the first.
+	backends         map[string]*results.Histogram
+	sent, ok, failed int64
+	canceled         int64
+	statuses         [600]int64
+	errs             map[string]int64 // made on the first error
 	// batch holds the times not yet in the histograms, n of them.
 	batch [batchSize]times
 	n     int
@@ -93,6 +99,9 @@ func (r *recorder) record(o *outcome) {
 		if o.class != classAll { // only a scenario of two kinds of request has classes
 			r.classes[o.class].Record(o.latency)
 		}
+		if o.backend != "" {
+			r.recordBackend(o.backend, o.latency)
+		}
 		if o.class == classFast {
 			r.fastWait.Record(o.wait)
 			r.fastHeld.Record(o.heldBack)
@@ -123,6 +132,30 @@ func (r *recorder) flush() {
 	r.n = 0
 }
 
+// maxBackendNames bounds the backends a recorder tells apart; responses
+// naming others are counted under otherBackend.
+const (
+	maxBackendNames = 64
+	otherBackend    = "(others)"
+)
+
+func (r *recorder) recordBackend(name string, latency time.Duration) {
+	if r.backends == nil {
+		r.backends = make(map[string]*results.Histogram)
+	}
+	h := r.backends[name]
+	if h == nil {
+		if len(r.backends) >= maxBackendNames {
+			name = otherBackend
+		}
+		if h = r.backends[name]; h == nil {
+			h = results.NewHistogram()
+			r.backends[name] = h
+		}
+	}
+	h.Record(latency)
+}
+
 func (r *recorder) fail(kind string) {
 	r.failed++
 	if r.errs == nil {
@@ -145,6 +178,15 @@ func (r *recorder) merge(o *recorder) {
 	r.fastWait.Merge(o.fastWait)
 	r.fastHeld.Merge(o.fastHeld)
 	r.fastLoss.Merge(o.fastLoss)
+	for name, h := range o.backends {
+		if r.backends == nil {
+			r.backends = make(map[string]*results.Histogram)
+		}
+		if r.backends[name] == nil {
+			r.backends[name] = results.NewHistogram()
+		}
+		r.backends[name].Merge(h)
+	}
 	r.sent += o.sent
 	r.ok += o.ok
 	r.failed += o.failed
@@ -188,6 +230,13 @@ func (r *recorder) fill(rd *results.Round) {
 		}
 		if r.fastLoss.Count() > 0 {
 			rd.Classes[results.ClassFastLoss] = r.fastLoss.Dist()
+		}
+	}
+	if len(r.backends) > 0 {
+		names := slices.Sorted(maps.Keys(r.backends))
+		for _, name := range names {
+			h := r.backends[name]
+			rd.Backends = append(rd.Backends, results.BackendFigures{Name: name, Requests: h.Count(), Latency: h.Dist()})
 		}
 	}
 	if secs := rd.Elapsed.D().Seconds(); secs > 0 {

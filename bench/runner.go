@@ -281,6 +281,13 @@ func (r *runner) turn(ctx context.Context, c *contender, round int) *results.Rou
 			rd.Server = snap.match(c.target)
 		}
 	}
+	if bt, ok := r.truth.(backendTruth); ok {
+		rd.Backends = ownCounts(rd.Backends, bt.Backends())
+	}
+	if len(rd.Backends) > 0 {
+		rd.Backends = results.WithShares(rd.Backends)
+		rd.Skew = results.SkewOf(rd.Backends)
+	}
 	if rd.Scheduled == 0 { // the loop did not count its schedule: the plan, or what it started
 		rd.Scheduled = max(c.planned, rd.Sent)
 	}
@@ -330,4 +337,24 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// ownCounts puts the backends' own counts of requests in place of those of
+// the responses that named them (which leave out the warm-up, and any
+// response that did not arrive), keeping the responses' latencies; a
+// backend that answered nothing is there with its zero.
+func ownCounts(byResponses, own []results.BackendFigures) []results.BackendFigures {
+	if len(own) == 0 {
+		return byResponses
+	}
+	out := make([]results.BackendFigures, 0, len(own))
+	for _, o := range own {
+		for _, b := range byResponses {
+			if b.Name == o.Name {
+				o.Latency = b.Latency
+			}
+		}
+		out = append(out, o)
+	}
+	return out
 }

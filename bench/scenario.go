@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"errors"
 	"fmt"
 	"muxlab/mux/limits"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"muxlab/balance"
 	"muxlab/results"
 )
 
@@ -55,6 +57,12 @@ var builtins = []results.Scenario{
 		Name: "hol", Summary: "fast requests with every 10th one slow (300 ms): on HTTP/1.1 fast ones queue behind slow ones, on HTTP/2 they do not",
 		Mode: results.Closed, Endpoint: "/echo", Size: 1024, SlowEvery: 10, SlowDelay: dur(300 * time.Millisecond),
 		Requests: 1000, Concurrency: 50, Warmup: 50, Rounds: 3,
+	},
+	{
+		Name: "balance", Summary: "CPU-bound /work (1 ms each, one at a time per backend) at 1100 requests a second to 3 backends behind a layer-4 front: " +
+			"HTTP/1.1's six connections spread over the backends, HTTP/2's one lands on one, more than it can serve (--balance l7: requests spread)",
+		Mode: results.Open, Endpoint: "/work", Query: "us=1000", Rate: 1100, Requests: 2750, Concurrency: 2000, Warmup: 30, Rounds: 3,
+		Backends: 3, Balance: "l4",
 	},
 	{
 		Name: "throughput", Summary: "tiny /hello as fast as possible, 100 in flight: the cost per request of each protocol",
@@ -139,6 +147,15 @@ func Validate(s *results.Scenario) error {
 		checkInt("warmup", s.Warmup, 0, MaxRequests),
 		checkInt("conns", s.Conns, 1, MaxConns),
 		checkInt("app-conns", s.AppConns, 0, MaxConns),
+		checkInt("backends", s.Backends, 0, balance.MaxBackends),
+	}
+	switch {
+	case s.Backends > 0 && s.Balance != balance.ModeL4 && s.Balance != balance.ModeL7:
+		checks = append(checks, fmt.Errorf("bench: balance %q: want l4 (connections) or l7 (requests)", s.Balance))
+	case s.Backends == 0 && (s.Balance != "" || s.Sticky):
+		checks = append(checks, errors.New("bench: balance and sticky go with backends"))
+	case s.Sticky && s.Balance != balance.ModeL7:
+		checks = append(checks, errors.New("bench: sticky needs balance l7: layer 4 sees connections, not the cookie"))
 	}
 	if s.Delay < 0 || s.Delay.D() > MaxDelay {
 		checks = append(checks, &RangeError{"delay", s.Delay.D().String(), "0 to " + MaxDelay.String()})

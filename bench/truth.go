@@ -75,6 +75,22 @@ type TruthFuncs struct {
 	// request stream of the HTTP/3 connection from client, as the server
 	// saw it (see h3.Listener.StreamLoss).
 	StreamLossFunc func(client netip.AddrPort, stream uint64) (time.Duration, bool)
+	// BackendsFunc, if set, returns each backend's own count of requests,
+	// behind a balancing front (Scenario.Backends).
+	BackendsFunc func() []results.BackendFigures
+}
+
+// Backends calls BackendsFunc, if set.
+func (t TruthFuncs) Backends() []results.BackendFigures {
+	if t.BackendsFunc == nil {
+		return nil
+	}
+	return t.BackendsFunc()
+}
+
+// backendTruth is a GroundTruth that knows each backend's own count.
+type backendTruth interface {
+	Backends() []results.BackendFigures
 }
 
 // StreamLoss calls StreamLossFunc, if set.

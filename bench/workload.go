@@ -11,6 +11,7 @@ import (
 
 	"muxlab/h3client"
 	"muxlab/link"
+	"muxlab/mux"
 	"muxlab/results"
 	"muxlab/roundtrip"
 )
@@ -324,8 +325,12 @@ func (s *session) do(b *worker, tg int, asked time.Time, o *outcome, info *round
 	*info = roundtrip.Info{}
 	req := b.start(tg)
 	resp, err := s.client.Do(req, info)
+	o.backend = ""
 	if err == nil {
 		o.status = resp.StatusCode
+		if s.sc.Backends > 0 {
+			o.backend = resp.Header.Get(mux.HeaderBackend)
+		}
 		err = b.drain(resp.Body)
 		resp.Body.Close()
 	}

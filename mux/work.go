@@ -88,14 +88,15 @@ func (s *Server) serveWork(w http.ResponseWriter, r *http.Request) {
 	case <-r.Context().Done():
 		return
 	}
-	spin(time.Duration(us) * time.Microsecond)
+	sum := spin(time.Duration(us) * time.Microsecond)
 	<-s.work
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	fmt.Fprintf(w, "worked %d µs\n", us)
+	fmt.Fprintf(w, "worked %d µs (%x)\n", us, sum&0xffff)
 }
 
-// spin keeps the CPU busy for d.
-func spin(d time.Duration) {
+// spin keeps the CPU busy for d; what it computed is returned, so that the
+// loop is not optimised away.
+func spin(d time.Duration) uint64 {
 	end := time.Now().Add(d)
 	x := uint64(1)
 	for time.Now().Before(end) {
@@ -103,10 +104,8 @@ func spin(d time.Duration) {
 			x = x*6364136223846793005 + 1442695040888963407
 		}
 	}
-	spinSink = x
+	return x
 }
-
-var spinSink uint64 // keeps spin's loop from being optimised away
 
 // carts are the server's stateful carts, in memory: what a server behind a
 // balancer loses when a request reaches another server, or when it stops.

@@ -294,6 +294,9 @@ func tableRows(r *results.Run) []tableRow {
 		distRow("fast: waited on lost packets p99 ms", "", func(t *results.Round) *results.Dist { return t.Classes[results.ClassFastLoss] }, p99),
 		tableRow{name: "fast requests held back by", cell: func(t *results.Round) string { return holdCause(t, protocolOf(r, t)) }},
 	)
+	if r.Scenario.Backends > 0 {
+		rows = append(rows, backendRows()...)
+	}
 	if lag := lagName(r.Scenario.Mode); lag != "" {
 		rows = append(rows, tableRow{name: lag + " p50 / max ms", cell: func(t *results.Round) string {
 			if t.Lag == nil || t.Lag.Count == 0 {
@@ -637,4 +640,37 @@ func formatCounts(m map[string]int64) string {
 		parts = append(parts, fmt.Sprintf("%s: %d", k, m[k]))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// backendRows show how a balancing front spread each contender's requests:
+// each backend's count (its own, when it is the embedded server's) and
+// share, the skew (the busiest backend's share against an even one), and
+// each backend's p99 latency.
+func backendRows() []tableRow {
+	cells := func(f func(b results.BackendFigures) string) func(*results.Round) string {
+		return func(t *results.Round) string {
+			var parts []string
+			for _, b := range t.Backends {
+				parts = append(parts, b.Name+" "+f(b))
+			}
+			return strings.Join(parts, ", ")
+		}
+	}
+	return []tableRow{
+		{name: "backends: requests (share)", cell: cells(func(b results.BackendFigures) string {
+			return fmt.Sprintf("%d (%.0f%%)", b.Requests, 100*b.Share)
+		})},
+		{name: "skew (busiest / even)", figure: "skew", cell: func(t *results.Round) string {
+			if len(t.Backends) == 0 {
+				return ""
+			}
+			return fmt.Sprintf("%.2f", t.Skew)
+		}},
+		{name: "backends: latency p99 ms", cell: cells(func(b results.BackendFigures) string {
+			if b.Latency == nil || b.Latency.Count == 0 {
+				return "-"
+			}
+			return fmt.Sprintf("%.2f", b.Latency.P99)
+		})},
+	}
 }

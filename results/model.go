@@ -147,6 +147,13 @@ type Scenario struct {
 	// AppConns is the app's connections to its sidecar, for the sidecar
 	// contenders (zero: Conns).
 	AppConns int `json:"app_conns,omitempty"`
+	// Backends, when set, runs the embedded server as that many demo
+	// servers behind a balancing front (Balance: "l4", each connection to
+	// the next backend, or "l7", each request; Sticky: by cookie, layer 7),
+	// and the figures per backend are kept (Round.Backends).
+	Backends int    `json:"backends,omitempty"`
+	Balance  string `json:"balance,omitempty"`
+	Sticky   bool   `json:"sticky,omitempty"`
 	// Paths, when set, are the page's objects as given by a URL list
 	// (--urls): paths with their queries, requested as they are (Endpoint,
 	// Delay and Size then play no part); Objects is their number.
@@ -268,6 +275,13 @@ type Round struct {
 	// pages left out for a failed or cancelled object.
 	Page            *Dist `json:"page,omitempty"`
 	PagesIncomplete int64 `json:"pages_incomplete,omitempty"`
+	// Backends are the figures per backend behind a balancing front
+	// (Scenario.Backends, or responses naming their backend): requests
+	// answered, their share, their latency. Skew is the busiest backend's
+	// share against an even one (1: even; the number of backends: all on
+	// one).
+	Backends []BackendFigures `json:"backends,omitempty"`
+	Skew     float64          `json:"skew,omitempty"`
 	// Classes splits Latency by kind of request when a scenario mixes
 	// them ("fast", "slow").
 	Classes map[string]*Dist `json:"classes,omitempty"`
@@ -540,4 +554,33 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	}
 	*d = Duration(v)
 	return nil
+}
+
+// BackendFigures is one backend's share of a round behind a balancing
+// front.
+type BackendFigures struct {
+	Name string `json:"name"`
+	// Requests is how many requests it answered: its own count when the
+	// server is the embedded one (Counted), else the responses that named
+	// it.
+	Requests int64 `json:"requests"`
+	Counted  bool  `json:"counted,omitempty"`
+	// Share is Requests over every backend's.
+	Share float64 `json:"share"`
+	// Latency is the latency of the responses that named it.
+	Latency *Dist `json:"latency,omitempty"`
+}
+
+// SkewOf is the busiest backend's share against an even one: 1 when even,
+// len(b) when one backend had everything; 0 with no requests.
+func SkewOf(b []BackendFigures) float64 {
+	var total, most int64
+	for _, x := range b {
+		total += x.Requests
+		most = max(most, x.Requests)
+	}
+	if total == 0 {
+		return 0
+	}
+	return float64(most) / float64(total) * float64(len(b))
 }

@@ -47,7 +47,9 @@ func total(c *Contender) (Round, error) {
 	}
 	var window float64  // seconds over which open-loop turns started requests
 	var quic *QUICConns // summed over the rounds
+	var backs []BackendFigures
 	for _, rd := range c.Rounds {
+		backs = addBackends(backs, rd.Backends, merge)
 		t.Elapsed += rd.Elapsed
 		t.CPU += rd.CPU
 		t.Scheduled += rd.Scheduled
@@ -120,8 +122,16 @@ func total(c *Contender) (Round, error) {
 		return nil
 	}
 	t.Latency, t.Lag, t.Wait, t.Service, t.Page = dist("latency"), dist("lag"), dist("wait"), dist("service"), dist("page")
+	if len(backs) > 0 {
+		for i := range backs {
+			backs[i].Latency = dist("backend:" + backs[i].Name)
+		}
+		t.Backends = WithShares(backs)
+		t.Skew = SkewOf(t.Backends)
+	}
 	for key := range hists {
 		if name, ok := strings.CutPrefix(key, "class:"); ok {
+
 			if t.Classes == nil {
 				t.Classes = map[string]*Dist{}
 			}
@@ -186,6 +196,7 @@ var figures = []figure{
 		}
 		return float64(r.Server.ConnectionsAccepted), true
 	}},
+	{"skew", func(r *Round) (float64, bool) { return r.Skew, len(r.Backends) > 0 && r.Skew > 0 }},
 }
 
 // BaselineContender returns the contender the others are compared with:
@@ -476,4 +487,34 @@ func (r *Run) Unanswered() []string {
 		}
 	}
 	return out
+}
+
+// addBackends adds the round's backends to the sum so far, by name, and
+// their latency histograms to merge's.
+func addBackends(sum, rd []BackendFigures, merge func(string, *Dist)) []BackendFigures {
+	for _, b := range rd {
+		i := slices.IndexFunc(sum, func(x BackendFigures) bool { return x.Name == b.Name })
+		if i < 0 {
+			sum = append(sum, BackendFigures{Name: b.Name, Counted: b.Counted})
+			i = len(sum) - 1
+		}
+		sum[i].Requests += b.Requests
+		sum[i].Counted = sum[i].Counted && b.Counted
+		merge("backend:"+b.Name, b.Latency)
+	}
+	return sum
+}
+
+// WithShares sets each backend's share of the requests and returns b.
+func WithShares(b []BackendFigures) []BackendFigures {
+	var total int64
+	for _, x := range b {
+		total += x.Requests
+	}
+	for i := range b {
+		if total > 0 {
+			b[i].Share = float64(b[i].Requests) / float64(total)
+		}
+	}
+	return b
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"muxlab/balance"
 	"muxlab/bench"
 	"muxlab/link"
 	"muxlab/mux"
@@ -59,6 +60,9 @@ type benchFlags struct {
 	cold                         bool
 	appConns                     int
 	pipelineConns, pipelineDepth int
+	backends                     int
+	balanceMode                  string
+	sticky                       bool
 	net                          netFlags
 	tls                          bool
 	urlsFile                     string
@@ -98,6 +102,9 @@ func (f *benchFlags) define(fs *pflag.FlagSet) {
 	fs.IntVar(&f.appConns, "app-conns", 0, "the app's connections to its sidecar, for sidecar-h2 and sidecar-h3 (default: --conns)")
 	fs.IntVar(&f.pipelineConns, "pipeline-conns", 1, "h1-pipeline's connections")
 	fs.IntVar(&f.pipelineDepth, "pipeline-depth", bench.DefaultPipelineDepth, "requests h1-pipeline writes ahead of their answers on each connection")
+	fs.IntVar(&f.backends, "backends", 0, "run the embedded server as N demo servers behind a balancing front (default: the scenario's, 3 for balance; 0: one server)")
+	fs.StringVar(&f.balanceMode, "balance", "", "with backends: l4 (each connection to the next backend) or l7 (each request) (default: the scenario's, l4 for balance)")
+	fs.BoolVar(&f.sticky, "sticky", false, "with --balance l7: keep each client on its first backend by a cookie")
 	fs.StringVar(&f.out, "out", "muxlab-results", "directory for the result file; - writes the result's JSON to standard output (for a collector); with --json no file unless --out is given")
 	fs.StringVar(&f.startAt, "start-at", "", "wait until this time (RFC 3339) before the first request: agents start together")
 	fs.DurationVar(&f.startAtMax, "start-at-max", 10*time.Minute, "how far ahead --start-at may be")
@@ -212,6 +219,19 @@ func (f *benchFlags) scenarioFrom(fs *pflag.FlagSet) (results.Scenario, error) {
 	set("warmup", func() { sc.Warmup = f.warmup })
 	set("cold", func() { sc.Cold = f.cold })
 	set("app-conns", func() { sc.AppConns = f.appConns })
+	set("backends", func() { sc.Backends = f.backends })
+	set("balance", func() { sc.Balance = f.balanceMode })
+	set("sticky", func() { sc.Sticky = f.sticky })
+	if sc.Backends > 0 && sc.Balance == "" {
+		sc.Balance = balance.ModeL4
+	}
+	if sc.Backends == 0 {
+		for _, name := range []string{"balance", "sticky"} {
+			if fs.Changed(name) {
+				return sc, usagef("--%s goes with backends (--backends, or --scenario balance)", name)
+			}
+		}
+	}
 	for _, err := range []error{checkRange("pipeline-conns", f.pipelineConns, 1, 1000), checkRange("pipeline-depth", f.pipelineDepth, 1, bench.MaxPipelineDepth)} {
 		if err != nil {
 			return sc, err
@@ -266,7 +286,7 @@ func (f *benchFlags) scenarioFrom(fs *pflag.FlagSet) (results.Scenario, error) {
 	}
 	sc.Conns = f.conns
 	var changed []string
-	for _, name := range []string{"requests", "concurrency", "duration", "rate", "objects", "pages", "delay", "size", "rounds", "warmup", "cold"} {
+	for _, name := range []string{"requests", "concurrency", "duration", "rate", "objects", "pages", "delay", "size", "rounds", "warmup", "cold", "backends", "balance", "sticky"} {
 		if fl := fs.Lookup(name); fl != nil && fl.Changed {
 			changed = append(changed, "--"+name+" "+fl.Value.String())
 		}
