@@ -209,6 +209,24 @@ func (f *Front) add(b Backend) error {
 // requests.
 func (f *Front) Add(b Backend) error { return f.add(b) }
 
+// Remove takes backend name from behind the front: no new connection
+// (layer 4) or request (layer 7) goes to it; layer 4's open connections
+// to it stay until they end.
+func (f *Front) Remove(name string) error {
+	f.mu.Lock()
+	i := slices.IndexFunc(f.back, func(b *backend) bool { return b.Name == name })
+	if i < 0 {
+		f.mu.Unlock()
+		return fmt.Errorf("balance: no backend %q", name)
+	}
+	f.back = slices.Delete(f.back, i, i+1)
+	f.mu.Unlock()
+	if f.spread != nil {
+		return f.spread.Remove(name)
+	}
+	return nil
+}
+
 // Start serves the front's listeners in the background until Close.
 func (f *Front) Start() {
 	for kind, ln := range f.opts.Listeners {
@@ -262,6 +280,9 @@ func (f *Front) forward(kind string, c net.Conn) {
 	f.mu.Unlock()
 	for range n {
 		b := f.pickL4()
+		if b == nil {
+			return
+		}
 		addr := b.Addrs[kind]
 		if addr == "" {
 			continue
@@ -327,6 +348,9 @@ func closeWrite(c net.Conn) {
 func (f *Front) pickL4() *backend {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if len(f.back) == 0 {
+		return nil
+	}
 	now := time.Now().UnixNano()
 	up := make([]*backend, 0, len(f.back))
 	for _, b := range f.back {

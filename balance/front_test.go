@@ -318,6 +318,21 @@ func TestLocal(t *testing.T) {
 	if seen["b1"] || !seen["b2"] || !seen["b3"] {
 		t.Errorf("after adding b3 and stopping b1 the front reached %v", seen)
 	}
+	// Restored: b1 back (empty), b3 gone.
+	if err := l.Restore(); err != nil {
+		t.Fatal(err)
+	}
+	seen = map[string]bool{}
+	for range 6 {
+		_, b := get("/hello")
+		seen[b] = true
+	}
+	if !seen["b1"] || !seen["b2"] || seen["b3"] || len(seen) != 2 {
+		t.Errorf("after Restore the front reached %v; want b1 and b2", seen)
+	}
+	if n := len(l.Front.Stats().Backends); n != 2 {
+		t.Errorf("%d backends behind the front after Restore, want 2", n)
+	}
 	if _, err := balance.StartLocal(balance.LocalOptions{Backends: 0, Mode: balance.ModeL4}); err == nil {
 		t.Error("no backends accepted")
 	}

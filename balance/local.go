@@ -88,6 +88,18 @@ func (l *Local) startBackend() (Backend, error) {
 	l.mu.Lock()
 	name := fmt.Sprintf("b%d", len(l.servers)+1)
 	l.mu.Unlock()
+	b, s, err := l.newServer(name)
+	if err != nil {
+		return Backend{}, err
+	}
+	l.mu.Lock()
+	l.servers = append(l.servers, s)
+	l.mu.Unlock()
+	return b, nil
+}
+
+// newServer starts a demo server named name, on listeners of its own.
+func (l *Local) newServer(name string) (Backend, *mux.Server, error) {
 	so := l.opts.Server
 	so.H1Addr, so.H2CAddr, so.BothAddr, so.H1TLSAddr, so.H2TLSAddr = "", "", "", "", ""
 	so.Name, so.WorkSlots, so.CartKey = name, l.opts.WorkSlots, l.key
@@ -98,20 +110,17 @@ func (l *Local) startBackend() (Backend, error) {
 			for _, x := range so.Listeners {
 				x.Close()
 			}
-			return Backend{}, fmt.Errorf("balance: backend %s: %w", name, err)
+			return Backend{}, nil, fmt.Errorf("balance: backend %s: %w", name, err)
 		}
 		so.Listeners[kind] = ln
 	}
 	s, err := mux.New(so)
 	if err != nil {
-		return Backend{}, fmt.Errorf("balance: backend %s: %w", name, err)
+		return Backend{}, nil, fmt.Errorf("balance: backend %s: %w", name, err)
 	}
 	s.Start()
-	l.mu.Lock()
-	l.servers = append(l.servers, s)
-	l.mu.Unlock()
 	return Backend{Name: name, Addrs: map[string]string{KindH1: s.Addr(mux.ListenerH1), KindH2C: s.Addr(mux.ListenerH2C)},
-		Counts: func() BackendCounts { return countsOf(s) }}, nil
+		Counts: func() BackendCounts { return countsOf(s) }}, s, nil
 }
 
 // countsOf is a demo server's own counts, over its listeners.
@@ -154,6 +163,49 @@ func (l *Local) Stop(name string) error {
 		return fmt.Errorf("balance: no backend %q running", name)
 	}
 	return s.Close()
+}
+
+// Restore puts the front back as StartLocal made it: the backends added
+// since are stopped and removed, those stopped are started again under
+// their names (empty: what they kept in memory is gone, as after a crash).
+func (l *Local) Restore() error {
+	l.mu.Lock()
+	servers := slices.Clone(l.servers)
+	l.mu.Unlock()
+	var errs []error
+	for i, s := range servers {
+		name := fmt.Sprintf("b%d", i+1)
+		switch {
+		case i >= l.opts.Backends:
+			errs = append(errs, l.Front.Remove(name))
+			l.mu.Lock()
+			if !l.stopped[s] {
+				l.stopped[s] = true
+				s.Close()
+			}
+			l.mu.Unlock()
+		case l.isStopped(s):
+			b, ns, err := l.newServer(name)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			l.mu.Lock()
+			l.servers[i] = ns
+			l.mu.Unlock()
+			errs = append(errs, l.Front.Remove(name), l.Front.Add(b))
+		}
+	}
+	l.mu.Lock()
+	l.servers = l.servers[:min(len(l.servers), l.opts.Backends)]
+	l.mu.Unlock()
+	return errors.Join(errs...)
+}
+
+func (l *Local) isStopped(s *mux.Server) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.stopped[s]
 }
 
 // ResetStats zeroes every backend's counts and the front's count of

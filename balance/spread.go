@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -90,6 +91,20 @@ func (s *Spread) Add(u Named) error {
 	return nil
 }
 
+// Remove takes upstream name out of the spread and closes it.
+func (s *Spread) Remove(name string) error {
+	s.mu.Lock()
+	i := slices.IndexFunc(s.ups, func(u *spreadUp) bool { return u.name == name })
+	if i < 0 {
+		s.mu.Unlock()
+		return fmt.Errorf("balance: no upstream %q", name)
+	}
+	u := s.ups[i]
+	s.ups = slices.Delete(s.ups, i, i+1)
+	s.mu.Unlock()
+	return u.up.Close()
+}
+
 // pick chooses the upstream for req: the cookie's when sticky and it is
 // up, else the next one up in turn (any, when none is up). It reports
 // whether the response must set the cookie.
@@ -107,6 +122,9 @@ func (s *Spread) pick(req *http.Request) (*spreadUp, bool) {
 		}
 	}
 	n := uint64(len(s.ups))
+	if n == 0 {
+		return nil, false
+	}
 	start := s.next.Add(1) - 1
 	for i := range n {
 		if u := s.ups[(start+i)%n]; u.downUntil.Load() < now {
@@ -119,6 +137,9 @@ func (s *Spread) pick(req *http.Request) (*spreadUp, bool) {
 // Do sends req to the upstream its turn or its cookie chooses.
 func (s *Spread) Do(req *http.Request, info *roundtrip.Info) (*http.Response, error) {
 	u, setCookie := s.pick(req)
+	if u == nil {
+		return nil, errors.New("balance: no upstream left")
+	}
 	u.requests.Add(1)
 	u.inFlight.Inc()
 	resp, err := u.up.Do(req, info)
