@@ -3,12 +3,10 @@ package balance
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"muxlab/roundtrip"
@@ -26,8 +24,9 @@ type Upstream interface {
 // that served the client first.
 const StickyCookie = "muxlab-backend"
 
-// DownFor is how long an upstream that could not be reached (a dial or
-// handshake that failed, a connection refused) is left out of the spread.
+// DownFor is how long an upstream whose request failed at the transport (a
+// dial or handshake that failed, a connection refused or lost) is left out
+// of the spread.
 const DownFor = time.Second
 
 // Spread is an Upstream over several: each request goes to the next
@@ -146,7 +145,10 @@ func (s *Spread) Do(req *http.Request, info *roundtrip.Info) (*http.Response, er
 	if err != nil {
 		u.inFlight.Dec()
 		u.failed.Add(1)
-		if unreachable(err) && req.Context().Err() == nil {
+		// Passive health checking: a request that failed at the transport,
+		// not by its own cancellation or a reset of its stream alone, leaves
+		// the upstream out for DownFor.
+		if req.Context().Err() == nil && !errors.Is(err, roundtrip.ErrStreamReset) && !errors.Is(err, roundtrip.ErrResponseTooLarge) {
 			u.downUntil.Store(time.Now().Add(DownFor).UnixNano())
 		}
 		return nil, fmt.Errorf("balance: backend %s: %w", u.name, err)
@@ -156,14 +158,6 @@ func (s *Spread) Do(req *http.Request, info *roundtrip.Info) (*http.Response, er
 	}
 	resp.Body = &spreadBody{ReadCloser: resp.Body, u: u}
 	return resp, nil
-}
-
-// unreachable reports whether err says the upstream could not be reached,
-// rather than that one request failed.
-func unreachable(err error) bool {
-	var op *net.OpError
-	return errors.Is(err, roundtrip.ErrHandshake) || errors.Is(err, roundtrip.ErrConnLost) ||
-		errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &op) && op.Op == "dial"
 }
 
 // spreadBody ends the request's count in flight once.

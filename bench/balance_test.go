@@ -103,3 +103,77 @@ func TestBalanceContenders(t *testing.T) {
 		}
 	}
 }
+
+// Carts behind layer 7: kept in a backend's memory they break when a
+// user's requests are spread (lost or wrong), and hold when sticky;
+// carried in a token they are all found. A backend stopped midway loses
+// the stateful carts that lived on it and no others; the stateless ones
+// all survive. Every cart is accounted for.
+func TestCarts(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		kind         string
+		sticky, stop bool
+	}{
+		{"spread", bench.CartsBoth, false, false},
+		{"sticky", bench.CartsBoth, true, false},
+		// Six users of one kind: the first request of each goes to the
+		// next backend, so b1 has two of them when it stops.
+		{"sticky+stop/stateful", bench.CartsStateful, true, true},
+		{"sticky+stop/stateless", bench.CartsStateless, true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := scenario(t, "carts", func(s *results.Scenario) {
+				s.Requests, s.Concurrency, s.Carts, s.Sticky, s.StopBackend = 600, 6, tc.kind, tc.sticky, tc.stop
+			})
+			r := balanced(t, sc, bench.H1, bench.H2)
+			for _, c := range r.Contenders {
+				for kind, cc := range c.Total.Carts {
+					if cc.Carts == 0 || cc.Found+cc.Lost+cc.Wrong+cc.Failed+cc.Unfinished != cc.Carts {
+						t.Errorf("%s %s carts not all accounted for: %+v", c.Name, kind, cc)
+					}
+				}
+				if sl := c.Total.Carts[bench.CartsStateless]; sl != nil && sl.Found+sl.Unfinished != sl.Carts {
+					t.Errorf("%s: stateless carts %+v; want every one found", c.Name, sl)
+				}
+				st := c.Total.Carts[bench.CartsStateful]
+				if st == nil {
+					continue
+				}
+				broken := st.Lost + st.Wrong + st.Failed
+				switch {
+				case !tc.sticky && broken == 0:
+					t.Errorf("%s spread without stickiness: stateful carts %+v; want some broken", c.Name, st)
+				case tc.sticky && !tc.stop && broken != 0:
+					t.Errorf("%s sticky: stateful carts %+v; want none broken", c.Name, st)
+				case tc.stop && (broken == 0 || st.LostOnStopped != broken || st.Wrong != 0 || st.Found == 0):
+					t.Errorf("%s sticky, b1 stopped midway: stateful carts %+v; want exactly b1's lost", c.Name, st)
+				}
+			}
+		})
+	}
+}
+
+// A backend added halfway through each turn: behind layer 4 the
+// connections already open never reach it (h1's six and h2's one were all
+// open before it came); behind layer 7 it gets its share of the requests
+// from then on.
+func TestAddBackendMidTurn(t *testing.T) {
+	for _, mode := range []string{"l4", "l7"} {
+		t.Run(mode, func(t *testing.T) {
+			sc := scenario(t, "balance", func(s *results.Scenario) {
+				s.Mode, s.Rate, s.Requests, s.Concurrency, s.Rounds, s.Warmup, s.Query, s.Balance, s.AddBackend = results.Closed, 0, 400, 12, 1, 12, "us=100", mode, true
+			})
+			r := balanced(t, sc, bench.H1, bench.H2)
+			for _, c := range r.Contenders {
+				bs := c.Total.Backends
+				if len(bs) != 4 || bs[3].Name != "b4" {
+					t.Fatalf("%s behind %s: backends %+v; want b4 added", c.Name, mode, bs)
+				}
+				if got := bs[3].Requests; (mode == "l4") != (got == 0) {
+					t.Errorf("%s behind %s: the added b4 answered %d requests", c.Name, mode, got)
+				}
+			}
+		})
+	}
+}

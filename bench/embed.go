@@ -1,10 +1,12 @@
 package bench
 
 import (
+	"cmp"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"net"
+	"slices"
 
 	"muxlab/balance"
 	"muxlab/link"
@@ -187,7 +189,22 @@ func embedBalanced(opts *Options, maxStreams int, lk *link.Network) (func(), err
 		opts.Targets = append(opts.Targets, t)
 	}
 	opts.Embedded = true
-	opts.Truth = balancedTruth(local, lns)
+	truth := balancedTruth(local, lns)
+	// Each turn starts with the first backends, and changes them midway
+	// if the scenario says so.
+	truth.ResetFunc = func() {
+		local.Restore()
+		local.ResetStats()
+	}
+	truth.MidwayFunc = func() {
+		if sc.AddBackend {
+			local.AddBackend()
+		}
+		if sc.StopBackend {
+			local.Stop(stoppedBackend)
+		}
+	}
+	opts.Truth = truth
 	return func() { local.Close() }, nil
 }
 
@@ -218,6 +235,11 @@ func balancedTruth(local *balance.Local, lns map[string]net.Listener) TruthFuncs
 					out = append(out, results.BackendFigures{Name: b.Name, Requests: b.Own.Requests, Counted: true})
 				}
 			}
+			// By number: b2 before b10, and a backend started again in
+			// its place.
+			slices.SortFunc(out, func(a, b results.BackendFigures) int {
+				return cmp.Or(cmp.Compare(len(a.Name), len(b.Name)), cmp.Compare(a.Name, b.Name))
+			})
 			return out
 		},
 	}

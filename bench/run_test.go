@@ -387,7 +387,7 @@ func TestScenariosAreValid(t *testing.T) {
 			t.Errorf("%s: %v", sc.Name, err)
 		}
 	}
-	if _, err := bench.Lookup("nope"); err == nil || !strings.Contains(err.Error(), "valid: web, lossy, page, latency, hol, balance, throughput, bulk, stream") {
+	if _, err := bench.Lookup("nope"); err == nil || !strings.Contains(err.Error(), "valid: web, lossy, page, latency, hol, balance, carts, throughput, bulk, stream") {
 		t.Errorf("Lookup(nope) = %v", err)
 	}
 	// A scenario's network is a profile the link knows.

@@ -65,6 +65,12 @@ var builtins = []results.Scenario{
 		Backends: 3, Balance: "l4",
 	},
 	{
+		Name: "carts", Summary: "users filling carts (5 adds, then a read back) through a layer-7 front to 3 backends: a cart kept in a backend's memory breaks when " +
+			"a user's next request reaches another backend (--sticky keeps it), a cart carried in a signed token does not (--stop-backend stops one midway)",
+		Mode: results.Closed, Endpoint: "/cart", Requests: 1200, Concurrency: 12, Warmup: 0, Rounds: 1,
+		Backends: 3, Balance: "l7", Carts: CartsBoth, CartItems: DefaultCartItems,
+	},
+	{
 		Name: "throughput", Summary: "tiny /hello as fast as possible, 100 in flight: the cost per request of each protocol",
 		Mode: results.Closed, Endpoint: "/hello", Requests: 20000, Concurrency: 100, Warmup: 200, Rounds: 3,
 	},
@@ -156,7 +162,18 @@ func Validate(s *results.Scenario) error {
 		checks = append(checks, errors.New("bench: balance and sticky go with backends"))
 	case s.Sticky && s.Balance != balance.ModeL7:
 		checks = append(checks, errors.New("bench: sticky needs balance l7: layer 4 sees connections, not the cookie"))
+	case (s.AddBackend || s.StopBackend) && s.Backends == 0:
+		checks = append(checks, errors.New("bench: add-backend and stop-backend go with backends"))
+	case s.StopBackend && s.Backends < 2:
+		checks = append(checks, errors.New("bench: stop-backend needs at least 2 backends: one is stopped, the others go on"))
+	case s.Carts != "" && s.Carts != CartsStateful && s.Carts != CartsStateless && s.Carts != CartsBoth:
+		checks = append(checks, fmt.Errorf("bench: carts %q: want stateful, stateless or both", s.Carts))
+	case s.Carts != "" && s.Mode != results.Closed:
+		checks = append(checks, errors.New("bench: carts are filled by users in a closed loop: no page scenario, no --rate"))
+	case s.Carts == "" && s.CartItems != 0:
+		checks = append(checks, errors.New("bench: cart-items goes with carts"))
 	}
+	checks = append(checks, checkInt("cart-items", s.CartItems, 0, MaxCartItems))
 	if s.Delay < 0 || s.Delay.D() > MaxDelay {
 		checks = append(checks, &RangeError{"delay", s.Delay.D().String(), "0 to " + MaxDelay.String()})
 	}

@@ -78,7 +78,21 @@ type TruthFuncs struct {
 	// BackendsFunc, if set, returns each backend's own count of requests,
 	// behind a balancing front (Scenario.Backends).
 	BackendsFunc func() []results.BackendFigures
+	// MidwayFunc, if set, is called halfway through each turn of a
+	// scenario that changes its backends mid-turn (Scenario.AddBackend,
+	// StopBackend).
+	MidwayFunc func()
 }
+
+// Midway calls MidwayFunc, if set.
+func (t TruthFuncs) Midway() {
+	if t.MidwayFunc != nil {
+		t.MidwayFunc()
+	}
+}
+
+// midwayTruth is a GroundTruth that changes the backends mid-turn.
+type midwayTruth interface{ Midway() }
 
 // Backends calls BackendsFunc, if set.
 func (t TruthFuncs) Backends() []results.BackendFigures {

@@ -61,6 +61,10 @@ func (r *runner) runClient(ctx context.Context, c *contender, rd *results.Round)
 	}
 	var sched schedule
 	s.spent, s.discard = nil, true // the warm-up's clients are not the turn's
+	s.carts = cartTally{}          // nor its carts
+	if mw, ok := r.truth.(midwayTruth); ok {
+		defer r.midway(mw, sc)()
+	}
 	quic0, _ := quicOf(s.client)
 	r.measure(rd, func() {
 		s.arm()
@@ -72,6 +76,9 @@ func (r *runner) runClient(ctx context.Context, c *contender, rd *results.Round)
 		total.merge(rec)
 	}
 	total.fill(rd)
+	if len(s.carts) > 0 {
+		rd.Carts = s.carts
+	}
 	if sc.Mode == results.Open {
 		rd.Scheduled = sched.scheduled
 		if sched.window > 0 {
@@ -193,6 +200,12 @@ type session struct {
 	// serverLoss is the server's own record of what loss cost each HTTP/3
 	// stream (the embedded server's); nil: none.
 	serverLoss streamLossTruth
+	// base and version are the target's base URL and the harness's
+	// version, for requests made as they go (carts); carts counts what
+	// became of the carts of the measured part.
+	base, version string
+	carts         cartTally
+	cartsMu       sync.Mutex
 	// ctx is cancelled on Ctrl-C: requests in flight are cancelled and
 	// counted so.
 	ctx context.Context
@@ -220,7 +233,7 @@ type session struct {
 
 func newSession(ctx context.Context, sc *results.Scenario, base string, c Client, opts *Options, progress *atomic.Int64) (*session, error) {
 	s := &session{sc: sc, client: c, targets: paths(sc), timeout: opts.Timeout, ctx: ctx, progress: progress,
-		stopped: make(chan struct{}), link: opts.Link}
+		stopped: make(chan struct{}), link: opts.Link, base: base, version: opts.Version, carts: cartTally{}}
 	if m, ok := c.(interface{ MeasuresStreamLoss() bool }); ok {
 		s.streamLoss = m.MeasuresStreamLoss()
 	}
@@ -287,6 +300,13 @@ func (s *session) run(recs []*recorder, n int, page *results.Histogram, sample *
 		return schedule{incomplete: incomplete, err: err}
 	case results.Open:
 		return s.openLoop(recs, int64(n))
+	case results.Closed:
+		if s.sc.Carts != "" {
+			s.cartLoop(recs, int64(n), s.carts, &s.cartsMu)
+			return schedule{}
+		}
+		s.closedLoop(recs, int64(n))
+		return schedule{}
 	default:
 		s.closedLoop(recs, int64(n))
 		return schedule{}
@@ -547,4 +567,40 @@ func maxTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// midway calls mw.Midway once half the turn's measured requests have been
+// sent (or half its duration has passed), for a scenario that changes its
+// backends mid-turn; the returned func stops the watch.
+func (r *runner) midway(mw midwayTruth, sc *results.Scenario) func() {
+	if !sc.AddBackend && !sc.StopBackend {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if d := sc.Duration.D(); d > 0 {
+			select {
+			case <-time.After(d / 2):
+				mw.Midway()
+			case <-done:
+			}
+			return
+		}
+		half := int64(sc.Warmup) + int64(measured(sc))/2
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-tick.C:
+				if r.progress.Load() >= half {
+					mw.Midway()
+					return
+				}
+			case <-done:
+				return
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
 }

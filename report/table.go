@@ -297,6 +297,9 @@ func tableRows(r *results.Run) []tableRow {
 	if r.Scenario.Backends > 0 {
 		rows = append(rows, backendRows()...)
 	}
+	if r.Scenario.Carts != "" {
+		rows = append(rows, cartRows(r.Scenario.StopBackend)...)
+	}
 	if lag := lagName(r.Scenario.Mode); lag != "" {
 		rows = append(rows, tableRow{name: lag + " p50 / max ms", cell: func(t *results.Round) string {
 			if t.Lag == nil || t.Lag.Count == 0 {
@@ -673,4 +676,34 @@ func backendRows() []tableRow {
 			return fmt.Sprintf("%.2f", b.Latency.P99)
 		})},
 	}
+}
+
+// cartRows count what became of each kind of cart: found, lost, wrong,
+// failed of those started (and, with a backend stopped midway, how many of
+// the broken ones had lived on it).
+func cartRows(stopped bool) []tableRow {
+	row := func(kind string) tableRow {
+		return tableRow{name: "carts " + kind + ": found / lost / wrong / failed", cell: func(t *results.Round) string {
+			c := t.Carts[kind]
+			if c == nil {
+				return ""
+			}
+			s := fmt.Sprintf("%d / %d / %d / %d of %d", c.Found, c.Lost, c.Wrong, c.Failed, c.Carts)
+			if c.Unfinished > 0 {
+				s += fmt.Sprintf(" (+%d unfinished)", c.Unfinished)
+			}
+			return s
+		}}
+	}
+	rows := []tableRow{row("stateful"), row("stateless")}
+	if stopped {
+		rows = append(rows, tableRow{name: "stateful carts broken that lived on the stopped b1", cell: func(t *results.Round) string {
+			c := t.Carts["stateful"]
+			if c == nil {
+				return ""
+			}
+			return fmt.Sprintf("%d of %d", c.LostOnStopped, c.Lost+c.Wrong+c.Failed)
+		}})
+	}
+	return rows
 }

@@ -154,6 +154,17 @@ type Scenario struct {
 	Backends int    `json:"backends,omitempty"`
 	Balance  string `json:"balance,omitempty"`
 	Sticky   bool   `json:"sticky,omitempty"`
+	// AddBackend adds a backend halfway through each turn, and
+	// StopBackend stops one (b1, as a crash: what it kept in memory is
+	// gone); each turn starts with the first Backends again.
+	AddBackend  bool `json:"add_backend,omitempty"`
+	StopBackend bool `json:"stop_backend,omitempty"`
+	// Carts makes each worker a user filling carts, CartItems adds then a
+	// read, one cart after another: "stateful" (kept in a backend's memory,
+	// /cart), "stateless" (carried in a signed token, /tcart) or "both"
+	// (every other user). Round.Carts counts what became of them.
+	Carts     string `json:"carts,omitempty"`
+	CartItems int    `json:"cart_items,omitempty"`
 	// Paths, when set, are the page's objects as given by a URL list
 	// (--urls): paths with their queries, requested as they are (Endpoint,
 	// Delay and Size then play no part); Objects is their number.
@@ -282,6 +293,9 @@ type Round struct {
 	// one).
 	Backends []BackendFigures `json:"backends,omitempty"`
 	Skew     float64          `json:"skew,omitempty"`
+	// Carts counts what became of the carts of a cart scenario, by kind
+	// ("stateful", "stateless").
+	Carts map[string]*CartCounts `json:"carts,omitempty"`
 	// Classes splits Latency by kind of request when a scenario mixes
 	// them ("fast", "slow").
 	Classes map[string]*Dist `json:"classes,omitempty"`
@@ -583,4 +597,34 @@ func SkewOf(b []BackendFigures) float64 {
 		return 0
 	}
 	return float64(most) / float64(total) * float64(len(b))
+}
+
+// CartCounts is what became of a round's carts of one kind. Every cart
+// started is one of Found (read back as filled), Lost (its server no
+// longer had it: a read answered 404, or an add that found it gone and
+// started a new one), Wrong (read back with other items), Failed (a
+// request of it failed: a stateful cart cannot tell whether its add took;
+// a stateless one is carried by the client and sends the request again, up
+// to three times) or Unfinished (the turn ended first).
+type CartCounts struct {
+	Carts      int64 `json:"carts"`
+	Found      int64 `json:"found"`
+	Lost       int64 `json:"lost"`
+	Wrong      int64 `json:"wrong"`
+	Failed     int64 `json:"failed"`
+	Unfinished int64 `json:"unfinished"`
+	// LostOnStopped counts the lost and failed carts that had lived on the
+	// backend stopped mid-turn (Scenario.StopBackend).
+	LostOnStopped int64 `json:"lost_on_stopped,omitempty"`
+}
+
+// Add adds o's counts to c.
+func (c *CartCounts) Add(o *CartCounts) {
+	c.Carts += o.Carts
+	c.Found += o.Found
+	c.Lost += o.Lost
+	c.Wrong += o.Wrong
+	c.Failed += o.Failed
+	c.Unfinished += o.Unfinished
+	c.LostOnStopped += o.LostOnStopped
 }

@@ -50,6 +50,15 @@ func total(c *Contender) (Round, error) {
 	var backs []BackendFigures
 	for _, rd := range c.Rounds {
 		backs = addBackends(backs, rd.Backends, merge)
+		for kind, cc := range rd.Carts {
+			if t.Carts == nil {
+				t.Carts = map[string]*CartCounts{}
+			}
+			if t.Carts[kind] == nil {
+				t.Carts[kind] = &CartCounts{}
+			}
+			t.Carts[kind].Add(cc)
+		}
 		t.Elapsed += rd.Elapsed
 		t.CPU += rd.CPU
 		t.Scheduled += rd.Scheduled

@@ -63,6 +63,9 @@ type benchFlags struct {
 	backends                     int
 	balanceMode                  string
 	sticky                       bool
+	addBackend, stopBackend      bool
+	carts                        string
+	cartItems                    int
 	net                          netFlags
 	tls                          bool
 	urlsFile                     string
@@ -105,6 +108,10 @@ func (f *benchFlags) define(fs *pflag.FlagSet) {
 	fs.IntVar(&f.backends, "backends", 0, "run the embedded server as N demo servers behind a balancing front (default: the scenario's, 3 for balance; 0: one server)")
 	fs.StringVar(&f.balanceMode, "balance", "", "with backends: l4 (each connection to the next backend) or l7 (each request) (default: the scenario's, l4 for balance)")
 	fs.BoolVar(&f.sticky, "sticky", false, "with --balance l7: keep each client on its first backend by a cookie")
+	fs.BoolVar(&f.addBackend, "add-backend", false, "with backends: add one halfway through each turn (behind l4, connections already open never reach it)")
+	fs.BoolVar(&f.stopBackend, "stop-backend", false, "with backends: stop b1 halfway through each turn, as a crash (what it kept in memory is gone)")
+	fs.StringVar(&f.carts, "carts", "", "make each worker a user filling carts: stateful (in a backend's memory), stateless (a signed token) or both (default: the scenario's, both for carts)")
+	fs.IntVar(&f.cartItems, "cart-items", 0, fmt.Sprintf("with --carts: adds per cart before it is read back (default: the scenario's, %d)", bench.DefaultCartItems))
 	fs.StringVar(&f.out, "out", "muxlab-results", "directory for the result file; - writes the result's JSON to standard output (for a collector); with --json no file unless --out is given")
 	fs.StringVar(&f.startAt, "start-at", "", "wait until this time (RFC 3339) before the first request: agents start together")
 	fs.DurationVar(&f.startAtMax, "start-at-max", 10*time.Minute, "how far ahead --start-at may be")
@@ -222,11 +229,18 @@ func (f *benchFlags) scenarioFrom(fs *pflag.FlagSet) (results.Scenario, error) {
 	set("backends", func() { sc.Backends = f.backends })
 	set("balance", func() { sc.Balance = f.balanceMode })
 	set("sticky", func() { sc.Sticky = f.sticky })
+	set("add-backend", func() { sc.AddBackend = f.addBackend })
+	set("stop-backend", func() { sc.StopBackend = f.stopBackend })
+	set("carts", func() { sc.Carts = f.carts })
+	set("cart-items", func() { sc.CartItems = f.cartItems })
+	if sc.Carts != "" && sc.CartItems == 0 {
+		sc.CartItems = bench.DefaultCartItems
+	}
 	if sc.Backends > 0 && sc.Balance == "" {
 		sc.Balance = balance.ModeL4
 	}
 	if sc.Backends == 0 {
-		for _, name := range []string{"balance", "sticky"} {
+		for _, name := range []string{"balance", "sticky", "add-backend", "stop-backend"} {
 			if fs.Changed(name) {
 				return sc, usagef("--%s goes with backends (--backends, or --scenario balance)", name)
 			}
@@ -286,7 +300,7 @@ func (f *benchFlags) scenarioFrom(fs *pflag.FlagSet) (results.Scenario, error) {
 	}
 	sc.Conns = f.conns
 	var changed []string
-	for _, name := range []string{"requests", "concurrency", "duration", "rate", "objects", "pages", "delay", "size", "rounds", "warmup", "cold", "backends", "balance", "sticky"} {
+	for _, name := range []string{"requests", "concurrency", "duration", "rate", "objects", "pages", "delay", "size", "rounds", "warmup", "cold", "backends", "balance", "sticky", "add-backend", "stop-backend", "carts", "cart-items"} {
 		if fl := fs.Lookup(name); fl != nil && fl.Changed {
 			changed = append(changed, "--"+name+" "+fl.Value.String())
 		}

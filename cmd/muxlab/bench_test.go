@@ -31,7 +31,7 @@ func TestBenchBadUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--scenario", "nope"}, `--scenario: "nope" is not a scenario; valid: web, lossy, page, latency, hol, balance, throughput, bulk, stream`},
+		{[]string{"--scenario", "nope"}, `--scenario: "nope" is not a scenario; valid: web, lossy, page, latency, hol, balance, carts, throughput, bulk, stream`},
 		{[]string{"--contenders", "h1,h4"}, `--contenders: "h4" is not a contender; valid: h1, h2, h3, sidecar-h2, sidecar-h3, hey`},
 		{[]string{"--scenario", "latency", "-c", "0"}, "--concurrency: 0 is out of range; allowed 1 to 10000"},
 		{[]string{"--scenario", "latency", "--rate", "-1", "--contenders", "h1"}, "--rate: -1 is out of range"},
