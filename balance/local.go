@@ -88,7 +88,7 @@ func (l *Local) startBackend() (Backend, error) {
 	l.mu.Lock()
 	name := fmt.Sprintf("b%d", len(l.servers)+1)
 	l.mu.Unlock()
-	b, s, err := l.newServer(name)
+	b, s, err := l.newServer(name, nil)
 	if err != nil {
 		return Backend{}, err
 	}
@@ -98,14 +98,21 @@ func (l *Local) startBackend() (Backend, error) {
 	return b, nil
 }
 
-// newServer starts a demo server named name, on listeners of its own.
-func (l *Local) newServer(name string) (Backend, *mux.Server, error) {
+// newServer starts a demo server named name, on listeners of its own (at
+// addrs by listener name, when given).
+func (l *Local) newServer(name string, addrs map[string]string) (Backend, *mux.Server, error) {
 	so := l.opts.Server
 	so.H1Addr, so.H2CAddr, so.BothAddr, so.H1TLSAddr, so.H2TLSAddr = "", "", "", "", ""
 	so.Name, so.WorkSlots, so.CartKey = name, l.opts.WorkSlots, l.key
 	so.Listeners = map[string]net.Listener{}
 	for _, kind := range []string{mux.ListenerH1, mux.ListenerH2C} {
-		ln, err := l.opts.Listen()
+		var ln net.Listener
+		var err error
+		if a := addrs[kind]; a != "" {
+			ln, err = net.Listen("tcp", a)
+		} else {
+			ln, err = l.opts.Listen()
+		}
 		if err != nil {
 			for _, x := range so.Listeners {
 				x.Close()
@@ -132,6 +139,18 @@ func countsOf(s *mux.Server) BackendCounts {
 		c.ConnectionsAccepted += ls.ConnectionsAccepted
 	}
 	return c
+}
+
+// Addr is backend name's listener of kind, empty if there is none.
+func (l *Local) Addr(name, kind string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, s := range l.servers {
+		if s.Stats().Name == name && !l.stopped[s] {
+			return s.Addr(map[string]string{KindH1: mux.ListenerH1, KindH2C: mux.ListenerH2C}[kind])
+		}
+	}
+	return ""
 }
 
 // AddBackend starts another demo server and puts it behind the running
@@ -185,7 +204,9 @@ func (l *Local) Restore() error {
 			}
 			l.mu.Unlock()
 		case l.isStopped(s):
-			b, ns, err := l.newServer(name)
+			// On the same addresses, so that whoever knows them (a
+			// sidecar balancing over the backends) finds it again.
+			b, ns, err := l.newServer(name, map[string]string{mux.ListenerH1: s.Addr(mux.ListenerH1), mux.ListenerH2C: s.Addr(mux.ListenerH2C)})
 			if err != nil {
 				errs = append(errs, err)
 				continue

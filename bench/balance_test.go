@@ -177,3 +177,20 @@ func TestAddBackendMidTurn(t *testing.T) {
 		})
 	}
 }
+
+// A sidecar behind the front's backends balances itself: one HTTP/2
+// connection to each backend, its requests spread over them, an unchanged
+// HTTP/1.1 app getting multiplexing and request-level balancing.
+func TestSidecarSpreads(t *testing.T) {
+	sc := scenario(t, "balance", func(s *results.Scenario) {
+		s.Mode, s.Rate, s.Requests, s.Concurrency, s.Rounds, s.Warmup, s.Query = results.Closed, 0, 240, 12, 1, 0, "us=100"
+	})
+	r := balanced(t, sc, bench.SidecarH2)
+	tot := r.Contender(bench.SidecarH2).Total
+	if tot.Skew < 1 || tot.Skew > 1.1 || len(tot.Backends) != 3 {
+		t.Errorf("sidecar-h2 over the backends: skew %.2f, backends %+v; want spread evenly", tot.Skew, tot.Backends)
+	}
+	if tot.Server == nil || tot.Server.ConnectionsAccepted != 3 || tot.Client == nil || tot.Client.Sidecar == nil || tot.Client.Sidecar.UpstreamDials != 3 {
+		t.Errorf("server %+v, client %+v; want the sidecar's 3 connections, one to each backend", tot.Server, tot.Client)
+	}
+}

@@ -186,6 +186,11 @@ func embedBalanced(opts *Options, maxStreams int, lk *link.Network) (func(), err
 			return nil, err
 		}
 		t.Link = lk
+		if kind == balance.KindH2C && lk == nil { // the backends are on loopback: reachable only without a link
+			for _, b := range local.Front.Stats().Backends {
+				t.Upstreams = append(t.Upstreams, NamedAddr{Name: b.Name, Addr: local.Addr(b.Name, balance.KindH2C)})
+			}
+		}
 		opts.Targets = append(opts.Targets, t)
 	}
 	opts.Embedded = true
@@ -216,15 +221,23 @@ func balancedTruth(local *balance.Local, lns map[string]net.Listener) TruthFuncs
 		ResetFunc: local.ResetStats,
 		SnapshotFunc: func() ServerSnapshot {
 			st := local.Front.Stats()
-			var requests int64
+			var requests, direct int64
 			for _, b := range st.Backends {
 				if b.Own != nil {
 					requests += b.Own.Requests
+					direct += b.Own.ConnectionsAccepted
 				}
 			}
 			snap := ServerSnapshot{}
 			for kind, name := range kinds {
-				snap[name] = ListenerCounts{Addr: lns[kind].Addr().String(), ConnectionsAccepted: st.Accepted[kind], Requests: requests}
+				accepted := st.Accepted[kind]
+				if accepted == 0 && kind == balance.KindH2C {
+					// Nothing came through the front: the connections are
+					// those the backends accepted straight from the client
+					// (a sidecar balancing over them itself).
+					accepted = direct
+				}
+				snap[name] = ListenerCounts{Addr: lns[kind].Addr().String(), ConnectionsAccepted: accepted, Requests: requests}
 			}
 			return snap
 		},

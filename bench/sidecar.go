@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"muxlab/balance"
 	"muxlab/h1pool"
 	"muxlab/h2client"
 	"muxlab/h3client"
@@ -30,7 +31,13 @@ type sidecarClient struct {
 // is made by Upstream from the target: HTTP/3 if h3 is set, HTTP/2 otherwise.
 func newSidecar(h3 bool) func(Target, int, time.Duration, *results.Scenario) (Client, error) {
 	return func(t Target, conns int, dialTimeout time.Duration, _ *results.Scenario) (Client, error) {
-		u, err := Upstream(t, h3, dialTimeout)
+		var u sidecar.Upstream
+		var err error
+		if len(t.Upstreams) > 0 && !h3 {
+			u, err = spreadUpstream(t, dialTimeout)
+		} else {
+			u, err = Upstream(t, h3, dialTimeout)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -66,6 +73,24 @@ func (c *sidecarClient) Do(req *http.Request, info *roundtrip.Info) (*http.Respo
 func (c *sidecarClient) Close() error {
 	c.once.Do(func() { c.err = errors.Join(c.Pool.Close(), c.sc.Close(), <-c.served) })
 	return c.err
+}
+
+// spreadUpstream is a sidecar's upstream over every backend of t (behind a
+// balancing front, the sidecar balances itself, as a service mesh's does):
+// one HTTP/2 connection to each, each request to the next (balance.Spread).
+func spreadUpstream(t Target, dialTimeout time.Duration) (sidecar.Upstream, error) {
+	var ups []balance.Named
+	for _, b := range t.Upstreams {
+		c, err := h2client.New(h2client.Options{Addr: b.Addr, DialTimeout: dialTimeout})
+		if err != nil {
+			for _, u := range ups {
+				u.Upstream.Close()
+			}
+			return nil, err
+		}
+		ups = append(ups, balance.Named{Name: b.Name, Upstream: c})
+	}
+	return balance.NewSpread(ups, false)
 }
 
 // Upstream makes a sidecar's one multiplexed connection to t: HTTP/3 over

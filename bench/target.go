@@ -48,7 +48,14 @@ type Target struct {
 	// browser to trust (the embedded server's is self-signed); empty: the
 	// system's roots decide.
 	SPKI string
+	// Upstreams are the backends behind a balancing front, by name and h2c
+	// address, when the run knows them (the embedded front's): a sidecar
+	// contender balances over them itself, one HTTP/2 connection to each.
+	Upstreams []NamedAddr
 }
+
+// NamedAddr is a backend's name and address.
+type NamedAddr struct{ Name, Addr string }
 
 // NewTarget makes the target of listener at rawURL, a base URL like
 // http://127.0.0.1:8080 or https://127.0.0.1:8443 (no path beyond "/", no
