@@ -137,25 +137,11 @@ func embeddedTruth(srv *mux.Server) TruthFuncs {
 // front's count of connections and every backend's own.
 func embedBalanced(opts *Options, maxStreams int, lk *link.Network) (func(), error) {
 	sc := &opts.Scenario
-	// The front serves HTTP/1.1 and h2c over TCP: the default contenders
-	// are those that speak them; one named that speaks anything else (TLS,
-	// HTTP/3, a browser) cannot run behind it.
-	if len(opts.Contenders) == 0 {
-		for _, n := range DefaultContenderNames() {
-			if c, _ := LookupContender(n); c.Listener == mux.ListenerH1 || c.Listener == mux.ListenerH2C {
-				opts.Contenders = append(opts.Contenders, n)
-			}
-		}
+	names, err := BehindFront(opts.Contenders, len(opts.Contenders) > 0, opts.TLS)
+	if err != nil {
+		return nil, err
 	}
-	for _, n := range opts.Contenders {
-		c, err := LookupContender(n)
-		if err != nil {
-			return nil, err
-		}
-		if c.Listener != mux.ListenerH1 && c.Listener != mux.ListenerH2C || opts.TLS || c.PageOnly {
-			return nil, fmt.Errorf("bench: %s cannot run behind the balancing front (--backends), which serves HTTP/1.1 and h2c over TCP, without TLS", n)
-		}
-	}
+	opts.Contenders = names
 	listen, dial, addr := net.Listen, DialFunc(nil), "127.0.0.1:0"
 	if lk != nil {
 		listen, dial, addr = lk.Listen, lk.Dial, ":0"
@@ -256,4 +242,37 @@ func balancedTruth(local *balance.Local, lns map[string]net.Listener) TruthFuncs
 			return out
 		},
 	}
+}
+
+// BehindFront returns the contenders that run behind a balancing front
+// (Scenario.Backends), which serves HTTP/1.1 and h2c over TCP. Of names
+// chosen by the user (named), one that speaks anything else (TLS, HTTP/3,
+// a browser) is an error; of names not chosen (the defaults; none: every
+// default contender), those are left out.
+func BehindFront(names []string, named, tls bool) ([]string, error) {
+	fits := func(c Contender) bool {
+		return (c.Listener == mux.ListenerH1 || c.Listener == mux.ListenerH2C) && !tls && !c.PageOnly
+	}
+	if !named {
+		if len(names) == 0 {
+			names = DefaultContenderNames()
+		}
+		var out []string
+		for _, n := range names {
+			if c, _ := LookupContender(n); fits(c) {
+				out = append(out, n)
+			}
+		}
+		return out, nil
+	}
+	for _, n := range names {
+		c, err := LookupContender(n)
+		if err != nil {
+			return nil, err
+		}
+		if !fits(c) {
+			return nil, fmt.Errorf("%s cannot run behind the balancing front (backends), which serves HTTP/1.1 and h2c over TCP, without TLS", n)
+		}
+	}
+	return names, nil
 }

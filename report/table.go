@@ -660,10 +660,10 @@ func backendRows() []tableRow {
 		}
 	}
 	return []tableRow{
-		{name: "backends: requests (share)", cell: cells(func(b results.BackendFigures) string {
+		{name: "backends: requests (share), most skewed turn", cell: cells(func(b results.BackendFigures) string {
 			return fmt.Sprintf("%d (%.0f%%)", b.Requests, 100*b.Share)
 		})},
-		{name: "skew (busiest / even)", figure: "skew", cell: func(t *results.Round) string {
+		{name: "skew (busiest / even), most skewed turn", figure: "skew", cell: func(t *results.Round) string {
 			if len(t.Backends) == 0 {
 				return ""
 			}

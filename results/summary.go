@@ -47,9 +47,18 @@ func total(c *Contender) (Round, error) {
 	}
 	var window float64  // seconds over which open-loop turns started requests
 	var quic *QUICConns // summed over the rounds
+	// The backends' figures are the skewed-most turn's (as the connection
+	// rows are the busiest turn's): over rounds, h2's one connection lands
+	// on a different backend each turn, and added up the turns would look
+	// even. Their latencies are every turn's.
 	var backs []BackendFigures
 	for _, rd := range c.Rounds {
-		backs = addBackends(backs, rd.Backends, merge)
+		for _, b := range rd.Backends {
+			merge("backend:"+b.Name, b.Latency)
+		}
+		if len(rd.Backends) > 0 && (backs == nil || rd.Skew > t.Skew) {
+			backs, t.Skew = slices.Clone(rd.Backends), rd.Skew
+		}
 		for kind, cc := range rd.Carts {
 			if t.Carts == nil {
 				t.Carts = map[string]*CartCounts{}
@@ -135,8 +144,7 @@ func total(c *Contender) (Round, error) {
 		for i := range backs {
 			backs[i].Latency = dist("backend:" + backs[i].Name)
 		}
-		t.Backends = WithShares(backs)
-		t.Skew = SkewOf(t.Backends)
+		t.Backends = backs
 	}
 	for key := range hists {
 		if name, ok := strings.CutPrefix(key, "class:"); ok {
@@ -496,22 +504,6 @@ func (r *Run) Unanswered() []string {
 		}
 	}
 	return out
-}
-
-// addBackends adds the round's backends to the sum so far, by name, and
-// their latency histograms to merge's.
-func addBackends(sum, rd []BackendFigures, merge func(string, *Dist)) []BackendFigures {
-	for _, b := range rd {
-		i := slices.IndexFunc(sum, func(x BackendFigures) bool { return x.Name == b.Name })
-		if i < 0 {
-			sum = append(sum, BackendFigures{Name: b.Name, Counted: b.Counted})
-			i = len(sum) - 1
-		}
-		sum[i].Requests += b.Requests
-		sum[i].Counted = sum[i].Counted && b.Counted
-		merge("backend:"+b.Name, b.Latency)
-	}
-	return sum
 }
 
 // WithShares sets each backend's share of the requests and returns b.

@@ -433,6 +433,11 @@ func (f *benchFlags) plan(fs *pflag.FlagSet) (plan, error) {
 			return plan{}, err
 		}
 	}
+	if sc.Backends > 0 {
+		if f.contenders, err = bench.BehindFront(f.contenders, fs.Changed("contenders"), f.tls); err != nil {
+			return plan{}, usagef("--contenders: %v", err)
+		}
+	}
 	for _, name := range f.contenders {
 		if c, _ := bench.LookupContender(name); c.PageOnly && sc.Mode != results.Page { // checked by checkOther
 			return plan{}, usagef("--contenders: %s loads pages: use a page scenario, or leave it out", name)
