@@ -151,8 +151,13 @@ func Run(ctx context.Context, opts Options) (*results.Run, error) {
 		}
 	}
 	truth, truthNote := opts.Truth, "in process"
-	if opts.NoTruth {
+	switch {
+	case opts.NoTruth:
 		truth, truthNote = unavailableTruth{errNotAsked}, "not asked (several agents share the server: read its /stats once, after them all)"
+	case truth == nil && opts.Scenario.Backends > 0:
+		// Another front: its /stats would be one backend's, whichever the
+		// front chose. The figures per backend come from the responses.
+		truth, truthNote = unavailableTruth{errNotAsked}, "not asked (a balancing front: each backend counts its own; the figures per backend are the responses' Muxlab-Backend)"
 	}
 	if truth == nil {
 		var closeTruth func()
@@ -286,7 +291,9 @@ func (r *runner) turn(ctx context.Context, c *contender, round int) *results.Rou
 	}
 	if len(rd.Backends) > 0 {
 		rd.Backends = results.WithShares(rd.Backends)
-		rd.Skew = results.SkewOf(rd.Backends)
+		// Backends that answered nothing are not in the responses: the
+		// skew is over as many as the scenario has, when it knows more.
+		rd.Skew = results.SkewOver(rd.Backends, r.opts.Scenario.Backends)
 	}
 	if rd.Scheduled == 0 { // the loop did not count its schedule: the plan, or what it started
 		rd.Scheduled = max(c.planned, rd.Sent)

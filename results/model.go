@@ -587,7 +587,11 @@ type BackendFigures struct {
 
 // SkewOf is the busiest backend's share against an even one: 1 when even,
 // len(b) when one backend had everything; 0 with no requests.
-func SkewOf(b []BackendFigures) float64 {
+func SkewOf(b []BackendFigures) float64 { return SkewOver(b, len(b)) }
+
+// SkewOver is SkewOf over n backends when b, which names only those that
+// answered, holds fewer.
+func SkewOver(b []BackendFigures, n int) float64 {
 	var total, most int64
 	for _, x := range b {
 		total += x.Requests
@@ -596,7 +600,7 @@ func SkewOf(b []BackendFigures) float64 {
 	if total == 0 {
 		return 0
 	}
-	return float64(most) / float64(total) * float64(len(b))
+	return float64(most) / float64(total) * float64(max(n, len(b)))
 }
 
 // CartCounts is what became of a round's carts of one kind. Every cart
