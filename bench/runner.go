@@ -43,6 +43,10 @@ type Options struct {
 	// Truth is where the server's own counts come from. Nil: GET /stats on
 	// the server, if it answers.
 	Truth GroundTruth
+	// FrontStats is where a balancing front (muxlab serve --backends)
+	// answers its backends' own counts, for a run against it: the figures
+	// per backend are then theirs. Empty: the responses' Muxlab-Backend.
+	FrontStats string
 	// NoTruth asks the server nothing: with several agents on one server,
 	// each one's reset of its counts would clobber the others'.
 	NoTruth bool
@@ -154,6 +158,8 @@ func Run(ctx context.Context, opts Options) (*results.Run, error) {
 	switch {
 	case opts.NoTruth:
 		truth, truthNote = unavailableTruth{errNotAsked}, "not asked (several agents share the server: read its /stats once, after them all)"
+	case truth == nil && opts.Scenario.Backends > 0 && opts.FrontStats != "":
+		truth, truthNote = newFrontTruth(opts.FrontStats, opts.DialTimeout+opts.Timeout), "the front's counts of its backends at "+opts.FrontStats
 	case truth == nil && opts.Scenario.Backends > 0:
 		// Another front: its /stats would be one backend's, whichever the
 		// front chose. The figures per backend come from the responses.

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"muxlab/results"
@@ -246,4 +247,90 @@ func (t *remoteTruth) call(ctx context.Context, c Client, method, url string) ([
 		return nil, fmt.Errorf("bench: %s %s: %s", method, url, resp.Status)
 	}
 	return body, nil
+}
+
+// frontTruth reads a balancing front's own counts of its backends (GET on
+// its stats address, balance.Front.Handler's JSON): the requests each
+// backend counted during the turn, as the difference between the turn's
+// start and end. The front answers no /stats of a server's, so the
+// connection counts are not asked.
+type frontTruth struct {
+	url     string
+	client  *http.Client
+	mu      sync.Mutex
+	before  map[string]int64
+	lastErr error
+}
+
+// frontCounts is what frontTruth reads of the front's stats.
+type frontCounts struct {
+	Backends []struct {
+		Name string `json:"name"`
+		Own  *struct {
+			Requests int64 `json:"requests"`
+		} `json:"own"`
+	} `json:"backends"`
+}
+
+// NewFrontTruth returns the truth of a front whose stats are at url
+// (http://host:port/stats).
+func newFrontTruth(url string, timeout time.Duration) *frontTruth {
+	return &frontTruth{url: url, client: &http.Client{Timeout: timeout}}
+}
+
+func (f *frontTruth) read(ctx context.Context) (map[string]int64, []string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.url, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	resp, err := f.client.Do(req)
+	if err != nil {
+		return nil, nil, fmt.Errorf("bench: the front's stats at %s: %w", f.url, err)
+	}
+	defer resp.Body.Close()
+	var fc frontCounts
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&fc); err != nil || resp.StatusCode != http.StatusOK {
+		return nil, nil, fmt.Errorf("bench: the front's stats at %s: status %d, not a front's counts (%v)", f.url, resp.StatusCode, err)
+	}
+	counts := map[string]int64{}
+	var names []string
+	for _, b := range fc.Backends {
+		if b.Own != nil {
+			counts[b.Name] = b.Own.Requests
+			names = append(names, b.Name)
+		}
+	}
+	return counts, names, nil
+}
+
+// Reset reads the counts at the turn's start.
+func (f *frontTruth) Reset(ctx context.Context, _ string) error {
+	before, _, err := f.read(ctx)
+	f.mu.Lock()
+	f.before, f.lastErr = before, err
+	f.mu.Unlock()
+	return nil // the turn goes on; Backends says nothing if the front did not answer
+}
+
+// Snapshot: a front has no server's counts of connections.
+func (f *frontTruth) Snapshot(context.Context, string) (ServerSnapshot, error) {
+	return nil, errNotAsked
+}
+
+// Backends is each backend's own count of the turn's requests.
+func (f *frontTruth) Backends() []results.BackendFigures {
+	ctx, cancel := context.WithTimeout(context.Background(), f.client.Timeout)
+	defer cancel()
+	after, names, err := f.read(ctx)
+	f.mu.Lock()
+	before, berr := f.before, f.lastErr
+	f.mu.Unlock()
+	if err != nil || berr != nil {
+		return nil
+	}
+	var out []results.BackendFigures
+	for _, n := range names {
+		out = append(out, results.BackendFigures{Name: n, Requests: after[n] - before[n], Counted: true})
+	}
+	return out
 }

@@ -64,6 +64,7 @@ type benchFlags struct {
 	balanceMode                  string
 	sticky                       bool
 	addBackend, stopBackend      bool
+	frontStats                   string
 	carts                        string
 	cartItems                    int
 	net                          netFlags
@@ -108,6 +109,7 @@ func (f *benchFlags) define(fs *pflag.FlagSet) {
 	fs.IntVar(&f.backends, "backends", 0, "run the embedded server as N demo servers behind a balancing front (default: the scenario's, 3 for balance; 0: one server)")
 	fs.StringVar(&f.balanceMode, "balance", "", "with backends: l4 (each connection to the next backend) or l7 (each request) (default: the scenario's, l4 for balance)")
 	fs.BoolVar(&f.sticky, "sticky", false, "with --balance l7: keep each client on its first backend by a cookie")
+	fs.StringVar(&f.frontStats, "front-stats", "", "with backends against another front (--h1-url, --h2c-url): its stats URL (muxlab serve --backends prints it), for each backend's own count")
 	fs.BoolVar(&f.addBackend, "add-backend", false, "with backends: add one halfway through each turn (behind l4, connections already open never reach it)")
 	fs.BoolVar(&f.stopBackend, "stop-backend", false, "with backends: stop b1 halfway through each turn, as a crash (what it kept in memory is gone)")
 	fs.StringVar(&f.carts, "carts", "", "make each worker a user filling carts: stateful (in a backend's memory), stateless (a signed token) or both (default: the scenario's, both for carts)")
@@ -433,6 +435,15 @@ func (f *benchFlags) plan(fs *pflag.FlagSet) (plan, error) {
 			return plan{}, err
 		}
 	}
+	if f.frontStats != "" {
+		u, err := url.Parse(f.frontStats)
+		switch {
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			return plan{}, usagef("--front-stats: %q is not a URL like http://127.0.0.1:8090/stats", f.frontStats)
+		case f.embedded() || sc.Backends == 0:
+			return plan{}, usagef("--front-stats goes with backends (--scenario balance or carts, --backends) against another front (--h1-url, --h2c-url)")
+		}
+	}
 	if sc.Backends > 0 {
 		if f.contenders, err = bench.BehindFront(f.contenders, fs.Changed("contenders"), f.tls); err != nil {
 			return plan{}, usagef("--contenders: %v", err)
@@ -465,7 +476,7 @@ func (f *benchFlags) measure(ctx context.Context, p plan, bar *progressBar) (*re
 	}
 	opts := bench.Options{Scenario: p.sc, Contenders: f.contenders, Timeout: f.timeout, DialTimeout: f.dialTimeout, Version: version,
 		Link: ln, Profile: p.profile}
-	opts.TLS, opts.NoTruth = f.tls, f.noTruth
+	opts.TLS, opts.NoTruth, opts.FrontStats = f.tls, f.noTruth, f.frontStats
 	if f.embedded() {
 		if f.harReplay != nil {
 			opts.Replay = f.harReplay

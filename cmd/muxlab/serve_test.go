@@ -20,6 +20,7 @@ import (
 	"muxlab/h3client"
 	"muxlab/internal/muxtest"
 	"muxlab/mux"
+	"muxlab/results"
 )
 
 // syncBuffer is a bytes.Buffer safe to write from one goroutine and read from another.
@@ -308,5 +309,58 @@ func TestServeBehindNetwork(t *testing.T) {
 	cancel()
 	if c := <-code; c != exitOK {
 		t.Errorf("exit %d, stderr %q", c, stderr.String())
+	}
+}
+
+// The done-when of balancing, end to end: muxlab serve --backends 3 and a
+// balance run against it with h1 and h2, the backends' own counts read
+// from the front: behind layer 4 h1 spreads and h2 lands on one backend;
+// behind layer 7 both spread.
+func TestBenchAgainstServeBackends(t *testing.T) {
+	for _, mode := range []string{"l4", "l7"} {
+		t.Run(mode, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var stdout, stderr syncBuffer
+			code := make(chan int, 1)
+			go func() {
+				code <- run(ctx, []string{"serve", "--backends", "3", "--balance", mode, "--h1", "127.0.0.1:0", "--h2c", "127.0.0.1:0",
+					"--front-stats", "127.0.0.1:0"}, &stdout, &stderr)
+			}()
+			re := regexp.MustCompile(`HTTP/1\.1:\s+(http://\S+)/[\s\S]*h2c:\s+(http://\S+)/[\s\S]*counts: (http://\S+/stats)`)
+			var m []string
+			muxtest.WaitFor(t, 5*time.Second, "the front's addresses on stdout", func() bool {
+				m = re.FindStringSubmatch(stdout.String())
+				return m != nil
+			})
+			var out, errOut bytes.Buffer
+			c := run(context.Background(), []string{"bench", "--scenario", "balance", "--contenders", "h1,h2", "--h1-url", m[1], "--h2c-url", m[2],
+				"--front-stats", m[3], "--rounds", "1", "--rate", "200", "--requests", "300", "--json"}, &out, &errOut)
+			if c != exitOK {
+				t.Fatalf("bench exit %d: %s", c, errOut.String())
+			}
+			var r results.Run
+			if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range []string{"h1", "h2"} {
+				tot := r.Contender(name).Total
+				lo, hi := 1.0, 2.0
+				if mode == "l4" && name == "h2" {
+					lo, hi = 3, 3
+				} else if mode == "l7" {
+					hi = 1.1
+				}
+				counted := len(tot.Backends) == 3
+				for _, b := range tot.Backends {
+					counted = counted && b.Counted
+				}
+				if tot.Skew < lo || tot.Skew > hi || !counted {
+					t.Errorf("%s behind %s: skew %.2f, backends %+v; want %.1f to %.1f by the backends' own counts", name, mode, tot.Skew, tot.Backends, lo, hi)
+				}
+			}
+			cancel()
+			<-code
+		})
 	}
 }
