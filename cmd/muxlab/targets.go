@@ -157,13 +157,12 @@ func (f *benchFlags) remoteContenders() error {
 		missing[flag] = append(missing[flag], name)
 	}
 	if named && len(missing) > 0 {
-		for _, flag := range slices.Sorted(maps.Keys(missing)) {
-			them, verb := missing[flag], "needs"
-			if len(them) > 1 {
-				verb = "need"
-			}
-			return usagef("--contenders: %s %s %s, the server to measure for it", strings.Join(them, " and "), verb, flag)
+		flag := slices.Sorted(maps.Keys(missing))[0] // the first, in a fixed order
+		them, verb := missing[flag], "needs"
+		if len(them) > 1 {
+			verb = "need"
 		}
+		return usagef("--contenders: %s %s %s, the server to measure for it", strings.Join(them, " and "), verb, flag)
 	}
 	if len(keep) == 0 {
 		return usagef("--contenders: none of %s measures the servers given (%s)", strings.Join(f.contenders, ", "), strings.Join(f.givenURLs(), ", "))
