@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"sync"
+	"time"
 
 	"muxlab/balance"
 	"muxlab/link"
@@ -65,7 +67,11 @@ func Embed(opts *Options, maxStreams int, lk *link.Network) (stop func(), err er
 			var l *h3.Listener
 			// In a scenario of fast and slow requests the server records
 			// what loss cost each stream, for what held the fast ones back.
-			lo := h3.Options{PacketConn: pc, Certificate: cert, MaxStreams: int64(maxStreams), StreamLoss: opts.Scenario.SlowEvery > 0}
+			// In a scenario of fast and slow requests the server records
+			// what loss cost each stream, for what held the fast ones back;
+			// over a lossy link, what it sent again for any client.
+			lossy := lk != nil && (lk.Options().Down.Loss > 0 || lk.Options().Up.Loss > 0)
+			lo := h3.Options{PacketConn: pc, Certificate: cert, MaxStreams: int64(maxStreams), StreamLoss: opts.Scenario.SlowEvery > 0 || lossy}
 			if l, err = h3.Listen(srv, lo); err == nil {
 				h3l = l
 				l.Start() // the mux server stops it
@@ -108,6 +114,30 @@ func Embed(opts *Options, maxStreams int, lk *link.Network) (stop func(), err er
 	truth := embeddedTruth(srv)
 	if h3l != nil {
 		truth.StreamLossFunc = h3l.StreamLoss
+		// The listener's count of data sent again runs on; each turn's is
+		// what it sent since the turn's reset.
+		reset, snapshot := truth.ResetFunc, truth.SnapshotFunc
+		var mu sync.Mutex
+		var n0 int64
+		var w0 time.Duration
+		truth.ResetFunc = func() {
+			n, w, _ := h3l.Resent()
+			mu.Lock()
+			n0, w0 = n, w
+			mu.Unlock()
+			reset()
+		}
+		truth.SnapshotFunc = func() ServerSnapshot {
+			snap := snapshot()
+			if l, ok := snap[mux.ListenerH3]; ok {
+				n, w, _ := h3l.Resent()
+				mu.Lock()
+				l.Resent, l.ResentWait = n-n0, w-w0
+				mu.Unlock()
+				snap[mux.ListenerH3] = l
+			}
+			return snap
+		}
 	}
 	opts.Truth = truth
 	return func() { srv.Close() }, nil

@@ -151,6 +151,7 @@ func testPageOverLossyLink(t *testing.T, stack string) {
 		if srv := c.Total.Server; srv == nil || srv.ConnectionsAccepted != want[c.Name] {
 			t.Errorf("%s: server %+v; want %d connections", c.Name, srv, want[c.Name])
 		}
+
 		if m := c.Total.Model; m == nil || m.LossTime <= 0 || m.Recovery <= 0 || m.Predicted < m.LossTime+m.TurnTime {
 			t.Errorf("%s: model %+v; want loss in it", c.Name, m)
 		}
@@ -230,6 +231,36 @@ func TestSidecarContenders(t *testing.T) {
 		}
 		if m := tot.Model; m == nil || m.Turns != 3 {
 			t.Errorf("%s: model %+v; want 3 turns of 8 (the app's connections)", c.Name, m)
+		}
+	}
+}
+
+// Over a lossy link the embedded HTTP/3 server counts the response data it
+// sent again, and how long each piece waited since its first sending; the
+// TCP contenders' retransmissions are the link's, not the server's.
+func TestServerCountsQUICDataSentAgain(t *testing.T) {
+	sc := scenario(t, "page", func(s *results.Scenario) {
+		s.Objects, s.Pages, s.Rounds, s.Warmup, s.Delay, s.Size = 30, 2, 1, 0, 0, 8<<10
+	})
+	lo := linkOpts(10*time.Millisecond, 0, 0.05)
+	lo.Stack = link.StackUserspace
+	n, err := link.New(lo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	opts := bench.Options{Scenario: sc, Contenders: []string{bench.H2, bench.H3}, Link: n}
+	stop, err := bench.Embed(&opts, 0, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	r := run(t, context.Background(), opts)
+	accounted(t, r)
+	for _, c := range r.Contenders {
+		srv := c.Total.Server
+		if srv == nil || (c.Name == bench.H3) != (srv.QUICResent > 0 && srv.QUICResentWaitMS > 0) {
+			t.Errorf("%s: server %+v; want the QUIC data sent again, and its wait, for h3 alone", c.Name, srv)
 		}
 	}
 }

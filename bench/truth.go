@@ -38,6 +38,11 @@ type ListenerCounts struct {
 	Requests            int64            `json:"requests"`
 	PeakInFlightPerConn int64            `json:"peak_in_flight_per_conn"`
 	Protos              map[string]int64 `json:"protos"`
+	// Resent and ResentWait are what an HTTP/3 listener that records its
+	// streams' losses sent again of its response data, and the waits from
+	// first sending added up (the embedded server's, over a lossy link).
+	Resent     int64         `json:"-"`
+	ResentWait time.Duration `json:"-"`
 }
 
 // match finds the listener of t among the server's and returns its counts,
@@ -63,8 +68,13 @@ func (s ServerSnapshot) match(t Target) *results.ServerConns {
 		return nil
 	}
 	l = s[name]
-	return &results.ServerConns{Listener: name, Match: how, ConnectionsAccepted: l.ConnectionsAccepted,
-		ConnectionsIdle: l.ConnectionsIdle, Requests: l.Requests, PeakInFlightPerConn: l.PeakInFlightPerConn, Protos: l.Protos}
+	sc := &results.ServerConns{Listener: name, Match: how, ConnectionsAccepted: l.ConnectionsAccepted,
+		ConnectionsIdle: l.ConnectionsIdle, Requests: l.Requests, PeakInFlightPerConn: l.PeakInFlightPerConn, Protos: l.Protos,
+		QUICResent: l.Resent}
+	if l.Resent > 0 {
+		sc.QUICResentWaitMS = float64(l.ResentWait) / float64(l.Resent) / float64(time.Millisecond)
+	}
+	return sc
 }
 
 // TruthFuncs is a GroundTruth made of two functions, for a server in the

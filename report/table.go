@@ -573,7 +573,13 @@ func connRows(r *results.Run) []tableRow {
 			return fmt.Sprint(f(t.Server))
 		}
 	}
-	return []tableRow{
+	quicResent := tableRow{name: "quic server: data sent again / mean wait ms", cell: func(t *results.Round) string {
+		if t.Server == nil || t.Server.QUICResent == 0 {
+			return ""
+		}
+		return fmt.Sprintf("%d / %.1f", t.Server.QUICResent, t.Server.QUICResentWaitMS)
+	}}
+	return append([]tableRow{
 		{name: "connections (client)", cell: func(t *results.Round) string {
 			if t.Client == nil {
 				return "-"
@@ -605,7 +611,7 @@ func connRows(r *results.Run) []tableRow {
 		{name: "cpu µs per request (" + r.Target.CPUScope + ")", always: true, cell: func(t *results.Round) string {
 			return fmt.Sprintf("%.1f", t.CPUPerReqUS)
 		}},
-	}
+	}, quicResent)
 }
 
 func ratioCell(r *results.Run, other, figure string) string {

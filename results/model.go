@@ -464,6 +464,13 @@ type ServerConns struct {
 	Requests            int64            `json:"requests"`
 	PeakInFlightPerConn int64            `json:"peak_in_flight_per_conn"`
 	Protos              map[string]int64 `json:"protos,omitempty"`
+	// QUICResent is how many pieces of response data an HTTP/3 listener
+	// sent again (lost, or sent again when its probe timer fired), and
+	// QUICResentWaitMS their mean wait from first sending: QUIC's loss
+	// recovery as the server saw it, whoever the client (the embedded
+	// server over a lossy link).
+	QUICResent       int64   `json:"quic_resent,omitempty"`
+	QUICResentWaitMS float64 `json:"quic_resent_wait_ms,omitempty"`
 }
 
 // Model is what a page should take: HTTP/1.1 fetches ceil(objects/conns)

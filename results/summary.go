@@ -52,7 +52,13 @@ func total(c *Contender) (Round, error) {
 	// on a different backend each turn, and added up the turns would look
 	// even. Their latencies are every turn's.
 	var backs []BackendFigures
+	var resent int64     // the server's QUIC data sent again, every round's
+	var resentWait float64 // and its waits, ms added up
 	for _, rd := range c.Rounds {
+		if rd.Server != nil && rd.Server.QUICResent > 0 {
+			resent += rd.Server.QUICResent
+			resentWait += rd.Server.QUICResentWaitMS * float64(rd.Server.QUICResent)
+		}
 		for _, b := range rd.Backends {
 			merge("backend:"+b.Name, b.Latency)
 		}
@@ -127,6 +133,11 @@ func total(c *Contender) (Round, error) {
 			}
 			t.Browser.Add(rd.Browser)
 		}
+	}
+	if resent > 0 && t.Server != nil {
+		s := *t.Server // the busiest turn's connections, every turn's data sent again
+		s.QUICResent, s.QUICResentWaitMS = resent, resentWait/float64(resent)
+		t.Server = &s
 	}
 	if quic != nil && t.Client != nil {
 		c := *t.Client // the busiest turn's connections, every turn's QUIC packets

@@ -20,6 +20,7 @@ package quicloss
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -40,6 +41,11 @@ const (
 // streams (client-initiated, bidirectional) are recorded.
 type Streams struct {
 	watched bool // record only streams given to Watch
+
+	// resent and resentWait count every piece of data sent again and the
+	// time from its first sending, whether its stream is taken or not.
+	resent     atomic.Int64
+	resentWait atomic.Int64 // nanoseconds
 
 	mu      sync.Mutex // guards streams
 	streams map[quic.StreamID]*stream
@@ -74,6 +80,12 @@ type span struct{ from, to time.Time }
 // request stream is, up to MaxStreams not yet taken (a server's).
 func New(watched bool) *Streams {
 	return &Streams{watched: watched, streams: make(map[quic.StreamID]*stream)}
+}
+
+// Resent reports how many pieces of data this end sent again, and their
+// waits from first sending added up.
+func (s *Streams) Resent() (n int64, wait time.Duration) {
+	return s.resent.Load(), time.Duration(s.resentWait.Load())
 }
 
 // Watch starts recording stream id.
@@ -184,8 +196,12 @@ func (s *Streams) Sent(id quic.StreamID, from, to int64, now time.Time) {
 			}
 			return 0
 		})
-		if i < len(st.pieces) && st.pieces[i].from <= from && len(st.spans) < maxSpans {
-			st.spans = append(st.spans, span{st.pieces[i].at, now})
+		if i < len(st.pieces) && st.pieces[i].from <= from {
+			s.resent.Add(1)
+			s.resentWait.Add(int64(now.Sub(st.pieces[i].at)))
+			if len(st.spans) < maxSpans {
+				st.spans = append(st.spans, span{st.pieces[i].at, now})
+			}
 		}
 		from = st.sentEnd
 	}

@@ -57,6 +57,9 @@ func TestSentAgain(t *testing.T) {
 	if got := s.Take(id, at(200)); got != 119*time.Millisecond {
 		t.Fatalf("held %v, want 119ms (from 1 to 120 ms)", got)
 	}
+	if n, wait := s.Resent(); n != 2 || wait != 39*time.Millisecond+119*time.Millisecond {
+		t.Fatalf("resent %d pieces, %v in all; want 2, 158ms (39 ms and 119 ms from their first sending)", n, wait)
+	}
 	// A response whose one packet is lost and sent again as a probe: no
 	// hole at the client, but the server sees the sending again.
 	s.Sent(12, 0, 500, at(300))

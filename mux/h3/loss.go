@@ -76,6 +76,22 @@ func (s *streamLosses) take(client netip.AddrPort, stream quic.StreamID) (time.D
 	return c.Take(stream, time.Now()), true
 }
 
+// Resent reports, over every connection the listener has a record of, how
+// many pieces of response data were sent again and their waits from first
+// sending added up; ok is false when it does not measure them.
+func (l *Listener) Resent() (n int64, wait time.Duration, ok bool) {
+	if l.losses == nil {
+		return 0, 0, false
+	}
+	l.losses.mu.Lock()
+	defer l.losses.mu.Unlock()
+	for _, c := range l.losses.conns {
+		cn, cw := c.Resent()
+		n, wait = n+cn, wait+cw
+	}
+	return n, wait, true
+}
+
 // StreamLoss returns how long one request stream's data waited on lost
 // packets, as the server saw it on the connection from client: its
 // response's data sent again (first sending to sending again) and its
