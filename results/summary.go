@@ -52,7 +52,7 @@ func total(c *Contender) (Round, error) {
 	// on a different backend each turn, and added up the turns would look
 	// even. Their latencies are every turn's.
 	var backs []BackendFigures
-	var resent int64     // the server's QUIC data sent again, every round's
+	var resent int64       // the server's QUIC data sent again, every round's
 	var resentWait float64 // and its waits, ms added up
 	for _, rd := range c.Rounds {
 		if rd.Server != nil && rd.Server.QUICResent > 0 {
