@@ -2,13 +2,21 @@ package bench
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/http3"
 
 	"muxlab/browser"
 	"muxlab/mux"
@@ -27,11 +35,18 @@ import (
 func runChromium(ctx context.Context, r *runner, c *contender, rd *results.Round) {
 	sc := &r.opts.Scenario
 	t := c.target
-	if t.TLS != nil && t.SPKI == "" && t.TLS.RootCAs != nil && !t.TLS.InsecureSkipVerify {
-		rd.Error = "chromium: --cacert's certificates cannot be given to the browser: give --insecure, or a server whose certificate the system trusts"
-		return
-	}
 	quic := c.Listener == mux.ListenerH3
+	if t.TLS != nil && t.SPKI == "" && t.TLS.RootCAs != nil && !t.TLS.InsecureSkipVerify {
+		// Certificates of the user's (--cacert) verify the server here; the
+		// browser is then told to trust the key of the certificate so
+		// verified, and that key alone.
+		spki, err := verifiedSPKI(ctx, t, quic, r.opts.DialTimeout)
+		if err != nil {
+			rd.Error = "chromium: " + err.Error()
+			return
+		}
+		t.SPKI = spki
+	}
 	fctx, cancel := context.WithCancel(ctx) // the forwarders are the turn's
 	defer cancel()
 	origin, netns, mapTo, err := chromiumOrigin(fctx, t, quic, r.opts)
@@ -222,4 +237,60 @@ func chromiumOrigin(ctx context.Context, t Target, quic bool, o *Options) (origi
 		return t.URL, "", local, nil
 	}
 	return "https://" + local, "", "", nil
+}
+
+// verifiedSPKI handshakes with t's server, verifying its certificate by
+// t.TLS (the user's certificates), and returns the base64 SHA-256 of the
+// verified leaf's key, for the browser to trust (its
+// --ignore-certificate-errors-spki-list).
+func verifiedSPKI(ctx context.Context, t Target, overQUIC bool, timeout time.Duration) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	conf := t.TLS.Clone()
+	var certs []*x509.Certificate
+	if overQUIC {
+		conf.NextProtos = []string{http3.NextProtoH3}
+		listen := t.ListenPacket
+		if listen == nil {
+			listen = func() (net.PacketConn, error) { return net.ListenUDP("udp", nil) }
+		}
+		pc, err := listen()
+		if err != nil {
+			return "", err
+		}
+		defer pc.Close()
+		raddr, err := net.ResolveUDPAddr("udp", t.Addr)
+		if err != nil {
+			return "", err
+		}
+		tr := &quic.Transport{Conn: pc}
+		defer tr.Close()
+		qc, err := tr.Dial(ctx, raddr, conf, &quic.Config{DisablePathMTUDiscovery: t.ListenPacket != nil})
+		if err != nil {
+			return "", fmt.Errorf("verifying %s's certificate with the certificates given (QUIC): %w", t.Addr, err)
+		}
+		certs = qc.ConnectionState().TLS.PeerCertificates
+		qc.CloseWithError(0, "")
+	} else {
+		conf.NextProtos = []string{"h2", "http/1.1"}
+		dial := t.Dial
+		if dial == nil {
+			dial = (&net.Dialer{}).DialContext
+		}
+		nc, err := dial(ctx, "tcp", t.Addr)
+		if err != nil {
+			return "", err
+		}
+		defer nc.Close()
+		tc := tls.Client(nc, conf)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return "", fmt.Errorf("verifying %s's certificate with the certificates given: %w", t.Addr, err)
+		}
+		certs = tc.ConnectionState().PeerCertificates
+	}
+	if len(certs) == 0 {
+		return "", fmt.Errorf("%s sent no certificate", t.Addr)
+	}
+	sum := sha256.Sum256(certs[0].RawSubjectPublicKeyInfo)
+	return base64.StdEncoding.EncodeToString(sum[:]), nil
 }
