@@ -167,17 +167,7 @@ func (s *session) doCart(b *worker, c *userCart, o *outcome, info *roundtrip.Inf
 		resp.Body.Close()
 	}
 	b.end()
-	end := info.End
-	if end.IsZero() {
-		end = time.Now()
-	}
-	o.err = err
-	o.canceled = err != nil && s.ctx.Err() != nil
-	o.latency = end.Sub(start)
-	if !info.Acquired.IsZero() {
-		o.wait = info.Acquired.Sub(info.Start)
-		o.service = end.Sub(info.Acquired)
-	}
+	s.ended(o, info, err, start)
 	s.progress.Add(1)
 	return o.status, body, backend
 }

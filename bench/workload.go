@@ -355,19 +355,9 @@ func (s *session) do(b *worker, tg int, asked time.Time, o *outcome, info *round
 		resp.Body.Close()
 	}
 	b.end()
-	end := info.End
-	if end.IsZero() {
-		end = time.Now()
-	}
-	o.err = err
-	o.canceled = err != nil && s.ctx.Err() != nil
+	end := s.ended(o, info, err, asked)
 	o.class = s.targets[tg].class
-	o.latency = end.Sub(asked)
 	o.lag = info.Start.Sub(asked)
-	if !info.Acquired.IsZero() {
-		o.wait = info.Acquired.Sub(info.Start)
-		o.service = end.Sub(info.Acquired)
-	}
 	o.heldBack = info.HeldBack
 	o.lossHeld, o.lossKnown = info.LossHeld, s.streamLoss
 	switch {
@@ -382,6 +372,24 @@ func (s *session) do(b *worker, tg int, asked time.Time, o *outcome, info *round
 		o.lossHeld, o.lossKnown = s.link.LossHeld(info.Local, info.Acquired, end)
 	}
 	s.progress.Add(1)
+}
+
+// ended fills o with what became of a request asked for at asked: its
+// error (cancelled when the run was), its latency from asked, its wait and
+// service; it returns when the request ended.
+func (s *session) ended(o *outcome, info *roundtrip.Info, err error, asked time.Time) time.Time {
+	end := info.End
+	if end.IsZero() {
+		end = time.Now()
+	}
+	o.err = err
+	o.canceled = err != nil && s.ctx.Err() != nil
+	o.latency = end.Sub(asked)
+	if !info.Acquired.IsZero() {
+		o.wait = info.Acquired.Sub(info.Start)
+		o.service = end.Sub(info.Acquired)
+	}
+	return end
 }
 
 // closedLoop keeps len(recs) requests in flight until total requests have

@@ -152,22 +152,8 @@ func TestServeRunsAndStopsOnSignal(t *testing.T) {
 func TestServeBackends(t *testing.T) {
 	for _, mode := range []string{"l4", "l7"} {
 		t.Run(mode, func(t *testing.T) {
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			var stdout, stderr syncBuffer
-			code := make(chan int, 1)
-			go func() {
-				code <- run(ctx, []string{"serve", "--backends", "3", "--balance", mode, "--h1", "127.0.0.1:0", "--h2c", "127.0.0.1:0",
-					"--front-stats", "127.0.0.1:0"}, &stdout, &stderr)
-			}()
-			re := regexp.MustCompile(`h2c:\s+http://(\S+)/[\s\S]*counts: (http://\S+/stats)`)
-			var h2c, stats string
-			muxtest.WaitFor(t, 5*time.Second, "the front's addresses on stdout", func() bool {
-				if m := re.FindStringSubmatch(stdout.String()); m != nil {
-					h2c, stats = m[1], m[2]
-				}
-				return stats != ""
-			})
+			_, h2c, stats, stop := startFront(t, mode)
+			defer stop()
 			c, err := h2client.New(h2client.Options{Addr: h2c})
 			if err != nil {
 				t.Fatal(err)
@@ -211,9 +197,35 @@ func TestServeBackends(t *testing.T) {
 			if st.Mode != mode || len(st.Backends) != 3 || total != 30 {
 				t.Errorf("front stats %s", body)
 			}
+			stop()
+		})
+	}
+}
+
+// startFront runs muxlab serve --backends 3 --balance mode on free ports
+// and returns its h1 and h2c addresses and its stats URL; stop ends it
+// (once), failing the test unless it exits 0.
+func startFront(t *testing.T, mode string) (h1, h2c, stats string, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr syncBuffer
+	code := make(chan int, 1)
+	go func() {
+		code <- run(ctx, []string{"serve", "--backends", "3", "--balance", mode, "--h1", "127.0.0.1:0", "--h2c", "127.0.0.1:0",
+			"--front-stats", "127.0.0.1:0"}, &stdout, &stderr)
+	}()
+	re := regexp.MustCompile(`HTTP/1\.1:\s+http://(\S+)/[\s\S]*h2c:\s+http://(\S+)/[\s\S]*counts: (http://\S+/stats)`)
+	var m []string
+	muxtest.WaitFor(t, 5*time.Second, "the front's addresses on stdout", func() bool {
+		m = re.FindStringSubmatch(stdout.String())
+		return m != nil
+	})
+	var once sync.Once
+	return m[1], m[2], m[3], func() {
+		once.Do(func() {
 			cancel()
 			if c := <-code; c != exitOK {
-				t.Errorf("exit %d, stderr %q", c, stderr.String())
+				t.Errorf("serve --backends exit %d, stderr %q", c, stderr.String())
 			}
 		})
 	}
@@ -319,20 +331,9 @@ func TestServeBehindNetwork(t *testing.T) {
 func TestBenchAgainstServeBackends(t *testing.T) {
 	for _, mode := range []string{"l4", "l7"} {
 		t.Run(mode, func(t *testing.T) {
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			var stdout, stderr syncBuffer
-			code := make(chan int, 1)
-			go func() {
-				code <- run(ctx, []string{"serve", "--backends", "3", "--balance", mode, "--h1", "127.0.0.1:0", "--h2c", "127.0.0.1:0",
-					"--front-stats", "127.0.0.1:0"}, &stdout, &stderr)
-			}()
-			re := regexp.MustCompile(`HTTP/1\.1:\s+(http://\S+)/[\s\S]*h2c:\s+(http://\S+)/[\s\S]*counts: (http://\S+/stats)`)
-			var m []string
-			muxtest.WaitFor(t, 5*time.Second, "the front's addresses on stdout", func() bool {
-				m = re.FindStringSubmatch(stdout.String())
-				return m != nil
-			})
+			h1, h2c, stats, stop := startFront(t, mode)
+			defer stop()
+			m := []string{"", "http://" + h1, "http://" + h2c, stats}
 			var out, errOut bytes.Buffer
 			c := run(context.Background(), []string{"bench", "--scenario", "balance", "--contenders", "h1,h2", "--h1-url", m[1], "--h2c-url", m[2],
 				"--front-stats", m[3], "--rounds", "1", "--rate", "200", "--requests", "300", "--json"}, &out, &errOut)
@@ -359,8 +360,6 @@ func TestBenchAgainstServeBackends(t *testing.T) {
 					t.Errorf("%s behind %s: skew %.2f, backends %+v; want %.1f to %.1f by the backends' own counts", name, mode, tot.Skew, tot.Backends, lo, hi)
 				}
 			}
-			cancel()
-			<-code
 		})
 	}
 }
