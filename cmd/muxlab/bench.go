@@ -147,7 +147,11 @@ func (f *benchFlags) define(fs *pflag.FlagSet) {
 func describeDemands(sc *results.Scenario) string {
 	what := fmt.Sprintf("%d objects", sc.Objects)
 	if sc.Mode != results.Page {
-		what = fmt.Sprintf("%s, %d in flight", sc.Endpoint, sc.Concurrency)
+		ep := sc.Endpoint
+		if sc.Query != "" {
+			ep += "?" + sc.Query
+		}
+		what = fmt.Sprintf("%s, %d in flight", ep, sc.Concurrency)
 	}
 	if sc.Size > 0 {
 		what += " of " + mux.FormatSize(sc.Size)
@@ -159,6 +163,12 @@ func describeDemands(sc *results.Scenario) string {
 	}
 	if sc.SlowEvery > 0 {
 		what += fmt.Sprintf(", every %dth one %v", sc.SlowEvery, sc.SlowDelay.D())
+	}
+	if sc.Carts != "" { // users filling carts: the endpoint and delay are not theirs
+		what = fmt.Sprintf("%d users filling %s carts (%d adds, then a read back)", sc.Concurrency, sc.Carts, sc.CartItems)
+	}
+	if sc.Backends > 0 {
+		what += fmt.Sprintf(", through a layer-%s front to %d backends", strings.TrimPrefix(sc.Balance, "l"), sc.Backends)
 	}
 	if sc.Mode == results.Page {
 		return "pages of " + what + ", every object requested at once"
