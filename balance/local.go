@@ -146,7 +146,7 @@ func (l *Local) Addr(name, kind string) string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, s := range l.servers {
-		if s.Stats().Name == name && !l.stopped[s] {
+		if s.Options().Name == name && !l.stopped[s] {
 			return s.Addr(map[string]string{KindH1: mux.ListenerH1, KindH2C: mux.ListenerH2C}[kind])
 		}
 	}
@@ -171,7 +171,7 @@ func (l *Local) AddBackend() (string, error) {
 // The front keeps it in its list and finds it unreachable.
 func (l *Local) Stop(name string) error {
 	l.mu.Lock()
-	i := slices.IndexFunc(l.servers, func(s *mux.Server) bool { return s.Stats().Name == name })
+	i := slices.IndexFunc(l.servers, func(s *mux.Server) bool { return s.Options().Name == name })
 	var s *mux.Server
 	if i >= 0 && !l.stopped[l.servers[i]] {
 		s = l.servers[i]

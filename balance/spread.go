@@ -3,6 +3,7 @@ package balance
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"sync"
@@ -162,15 +163,10 @@ func (s *Spread) Do(req *http.Request, info *roundtrip.Info) (*http.Response, er
 
 // spreadBody ends the request's count in flight once.
 type spreadBody struct {
-	ReadCloser interface {
-		Read([]byte) (int, error)
-		Close() error
-	}
+	io.ReadCloser
 	u    *spreadUp
 	done atomic.Bool
 }
-
-func (b *spreadBody) Read(p []byte) (int, error) { return b.ReadCloser.Read(p) }
 
 func (b *spreadBody) Close() error {
 	if !b.done.Swap(true) {

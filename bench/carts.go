@@ -65,8 +65,8 @@ func (t cartTally) of(kind string) *results.CartCounts {
 // cartLoop keeps len(recs) users filling carts, one cart after another,
 // until total requests have been sent (zero: until the session halts).
 // Every request is recorded as any other; what became of each cart is
-// counted into carts.
-func (s *session) cartLoop(recs []*recorder, total int64, carts cartTally, mu *sync.Mutex) {
+// counted into the session's carts.
+func (s *session) cartLoop(recs []*recorder, total int64) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	prefix := fmt.Sprintf("u%x", time.Now().UnixNano()&0xffffffffff)
@@ -101,14 +101,11 @@ func (s *session) cartLoop(recs []*recorder, total int64, carts cartTally, mu *s
 			if c.open {
 				tally.of(kind).Unfinished++
 			}
-			mu.Lock()
+			s.cartsMu.Lock()
 			for k, cc := range tally {
-				if carts[k] == nil {
-					carts[k] = &results.CartCounts{}
-				}
-				carts[k].Add(cc)
+				s.carts.of(k).Add(cc)
 			}
-			mu.Unlock()
+			s.cartsMu.Unlock()
 		})
 	}
 	wg.Wait()

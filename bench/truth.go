@@ -282,7 +282,7 @@ type frontCounts struct {
 	} `json:"backends"`
 }
 
-// NewFrontTruth returns the truth of a front whose stats are at url
+// newFrontTruth returns the truth of a front whose stats are at url
 // (http://host:port/stats).
 func newFrontTruth(url string, timeout time.Duration) *frontTruth {
 	return &frontTruth{url: url, client: &http.Client{Timeout: timeout}}

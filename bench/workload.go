@@ -300,15 +300,12 @@ func (s *session) run(recs []*recorder, n int, page *results.Histogram, sample *
 		return schedule{incomplete: incomplete, err: err}
 	case results.Open:
 		return s.openLoop(recs, int64(n))
-	case results.Closed:
-		if s.sc.Carts != "" {
-			s.cartLoop(recs, int64(n), s.carts, &s.cartsMu)
-			return schedule{}
-		}
-		s.closedLoop(recs, int64(n))
-		return schedule{}
 	default:
-		s.closedLoop(recs, int64(n))
+		if s.sc.Carts != "" { // Validate: carts only in a closed loop
+			s.cartLoop(recs, int64(n))
+		} else {
+			s.closedLoop(recs, int64(n))
+		}
 		return schedule{}
 	}
 }

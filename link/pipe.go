@@ -226,10 +226,11 @@ func (p *pipe) deliver(batch []packet) {
 	p.lateBuf = p.lateBuf[:0]
 	for i := range batch {
 		pk := &batch[i]
-		p.lateBuf = append(p.lateBuf, max(time.Since(pk.due).Microseconds(), 0))
+		now := time.Now()
+		p.lateBuf = append(p.lateBuf, max(now.Sub(pk.due).Microseconds(), 0))
 		if p.rep.anyOpen() {
 			var h [headLen]byte
-			p.rep.delivered(h[:pk.head(h[:])], p.up, time.Now())
+			p.rep.delivered(h[:pk.head(h[:])], p.up, now)
 		}
 		p.peer.deliver(pk)
 		*pk = packet{}

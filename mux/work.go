@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,26 +27,35 @@ const (
 const HeaderBackend = "Muxlab-Backend"
 
 // busyClock adds up the time a server had at least one request in flight.
+// A request counts itself in flight with an atomic add; the lock is taken
+// only when the count leaves or reaches zero, so a busy server takes none.
 type busyClock struct {
-	mu       sync.Mutex // guards the following
-	inFlight int64
-	since    time.Time // when inFlight last rose from zero
-	busy     time.Duration
+	inFlight atomic.Int64
+
+	mu      sync.Mutex // guards the following
+	running bool       // a busy period is open
+	since   time.Time  // when it opened
+	busy    time.Duration
 }
 
 func (b *busyClock) begin() {
-	b.mu.Lock()
-	if b.inFlight == 0 {
-		b.since = time.Now()
+	if b.inFlight.Add(1) != 1 {
+		return
 	}
-	b.inFlight++
+	b.mu.Lock()
+	if !b.running && b.inFlight.Load() > 0 { // not closed again by an end that came between
+		b.running, b.since = true, time.Now()
+	}
 	b.mu.Unlock()
 }
 
 func (b *busyClock) end() {
+	if b.inFlight.Add(-1) != 0 {
+		return
+	}
 	b.mu.Lock()
-	b.inFlight--
-	if b.inFlight == 0 {
+	if b.running && b.inFlight.Load() == 0 { // not reopened by a begin that came between
+		b.running = false
 		b.busy += time.Since(b.since)
 	}
 	b.mu.Unlock()
@@ -56,16 +66,16 @@ func (b *busyClock) read() (time.Duration, int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	d := b.busy
-	if b.inFlight > 0 {
+	if b.running {
 		d += time.Since(b.since)
 	}
-	return d, b.inFlight
+	return d, b.inFlight.Load()
 }
 
 func (b *busyClock) reset() {
 	b.mu.Lock()
 	b.busy = 0
-	if b.inFlight > 0 {
+	if b.running {
 		b.since = time.Now()
 	}
 	b.mu.Unlock()
