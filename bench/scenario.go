@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"errors"
 	"fmt"
 	"muxlab/mux/limits"
 	"net/url"
@@ -135,6 +134,15 @@ type RangeError struct {
 	Allow string
 }
 
+// FieldError says what is wrong with one figure of a scenario beside its
+// range. Field is the figure's name as the CLI spells its flag.
+type FieldError struct {
+	Field  string
+	Reason string
+}
+
+func (e *FieldError) Error() string { return "bench: " + e.Field + ": " + e.Reason }
+
 func (e *RangeError) Error() string {
 	return fmt.Sprintf("bench: %s %s is out of range; allowed %s", e.Field, e.Value, e.Allow)
 }
@@ -157,21 +165,23 @@ func Validate(s *results.Scenario) error {
 	}
 	switch {
 	case s.Backends > 0 && s.Balance != balance.ModeL4 && s.Balance != balance.ModeL7:
-		checks = append(checks, fmt.Errorf("bench: balance %q: want l4 (connections) or l7 (requests)", s.Balance))
-	case s.Backends == 0 && (s.Balance != "" || s.Sticky):
-		checks = append(checks, errors.New("bench: balance and sticky go with backends"))
+		checks = append(checks, &FieldError{"balance", fmt.Sprintf("%q: want l4 (connections) or l7 (requests)", s.Balance)})
+	case s.Backends == 0 && s.Balance != "":
+		checks = append(checks, &FieldError{"balance", "goes with backends"})
+	case s.Backends == 0 && s.Sticky:
+		checks = append(checks, &FieldError{"sticky", "goes with backends"})
 	case s.Sticky && s.Balance != balance.ModeL7:
-		checks = append(checks, errors.New("bench: sticky needs balance l7: layer 4 sees connections, not the cookie"))
-	case (s.AddBackend || s.StopBackend) && s.Backends == 0:
-		checks = append(checks, errors.New("bench: add-backend and stop-backend go with backends"))
+		checks = append(checks, &FieldError{"sticky", "needs balance l7: layer 4 sees connections, not the cookie"})
+	case s.AddBackend && s.Backends == 0:
+		checks = append(checks, &FieldError{"add-backend", "goes with backends"})
 	case s.StopBackend && s.Backends < 2:
-		checks = append(checks, errors.New("bench: stop-backend needs at least 2 backends: one is stopped, the others go on"))
+		checks = append(checks, &FieldError{"stop-backend", "needs at least 2 backends: one is stopped, the others go on"})
 	case s.Carts != "" && s.Carts != CartsStateful && s.Carts != CartsStateless && s.Carts != CartsBoth:
-		checks = append(checks, fmt.Errorf("bench: carts %q: want stateful, stateless or both", s.Carts))
+		checks = append(checks, &FieldError{"carts", fmt.Sprintf("%q: want stateful, stateless or both", s.Carts)})
 	case s.Carts != "" && s.Mode != results.Closed:
-		checks = append(checks, errors.New("bench: carts are filled by users in a closed loop: no page scenario, no --rate"))
+		checks = append(checks, &FieldError{"carts", "users fill carts in a closed loop: no page scenario, no --rate"})
 	case s.Carts == "" && s.CartItems != 0:
-		checks = append(checks, errors.New("bench: cart-items goes with carts"))
+		checks = append(checks, &FieldError{"cart-items", "goes with carts"})
 	}
 	checks = append(checks, checkInt("cart-items", s.CartItems, 0, MaxCartItems))
 	if s.Delay < 0 || s.Delay.D() > MaxDelay {

@@ -329,6 +329,10 @@ func (f *benchFlags) scenarioFrom(fs *pflag.FlagSet) (results.Scenario, error) {
 		if errors.As(err, &re) {
 			return sc, usagef("--%s: %s is out of range; allowed %s", re.Field, re.Value, re.Allow)
 		}
+		var fe *bench.FieldError
+		if errors.As(err, &fe) {
+			return sc, usagef("--%s: %s", fe.Field, fe.Reason)
+		}
 		return sc, usageError{err}
 	}
 	return sc, nil

@@ -64,13 +64,13 @@ func TestBenchBadUsage(t *testing.T) {
 		{[]string{"--pipeline-conns", "1001"}, "--pipeline-conns: 1001 is out of range; allowed 1 to 1000"},
 		{[]string{"--scenario", "latency", "--balance", "l7"}, "--balance goes with backends"},
 		{[]string{"--scenario", "latency", "--stop-backend"}, "--stop-backend goes with backends"},
-		{[]string{"--scenario", "balance", "--balance", "l5"}, `balance "l5": want l4 (connections) or l7 (requests)`},
+		{[]string{"--scenario", "balance", "--balance", "l5"}, `--balance: "l5": want l4 (connections) or l7 (requests)`},
 		{[]string{"--scenario", "balance", "--backends", "65"}, "--backends: 65 is out of range; allowed 0 to 64"},
-		{[]string{"--scenario", "balance", "--sticky"}, "sticky needs balance l7"},
-		{[]string{"--scenario", "balance", "--backends", "1", "--stop-backend"}, "stop-backend needs at least 2 backends"},
-		{[]string{"--scenario", "carts", "--carts", "sometimes"}, `carts "sometimes": want stateful, stateless or both`},
+		{[]string{"--scenario", "balance", "--sticky"}, "--sticky: needs balance l7"},
+		{[]string{"--scenario", "balance", "--backends", "1", "--stop-backend"}, "--stop-backend: needs at least 2 backends"},
+		{[]string{"--scenario", "carts", "--carts", "sometimes"}, `--carts: "sometimes": want stateful, stateless or both`},
 		{[]string{"--scenario", "carts", "--cart-items", "101"}, "--cart-items: 101 is out of range; allowed 0 to 100"},
-		{[]string{"--scenario", "page", "--carts", "both"}, "carts are filled by users in a closed loop"},
+		{[]string{"--scenario", "page", "--carts", "both"}, "--carts: users fill carts in a closed loop"},
 		{[]string{"--scenario", "balance", "--contenders", "h3"}, "h3 cannot run behind the balancing front"},
 	}
 	for _, tc := range tests {

@@ -303,9 +303,9 @@ func serveBackends(ctx context.Context, fs *pflag.FlagSet, stdout io.Writer, o m
 	case bf.demo, bf.h3 != "", bf.har != "", o.BothAddr != "", bf.net != "loopback":
 		return usagef("--backends serves plain backends behind a front: it goes without --demo, --h3, --har, --both and --net")
 	case bf.mode != balance.ModeL4 && bf.mode != balance.ModeL7:
-		return usagef("--balance %q: want l4 (connections) or l7 (requests)", bf.mode)
+		return usagef("--balance: %q: want l4 (connections) or l7 (requests)", bf.mode)
 	case bf.policy != balance.RoundRobin && bf.policy != balance.LeastConns:
-		return usagef("--policy %q: want round-robin or least-conns", bf.policy)
+		return usagef("--policy: %q: want round-robin or least-conns", bf.policy)
 	case fs.Changed("policy") && bf.mode != balance.ModeL4:
 		return usagef("--policy is for --balance l4: layer 7 spreads requests round robin")
 	case bf.sticky && bf.mode != balance.ModeL7:
