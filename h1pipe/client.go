@@ -285,7 +285,7 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 	c.dials.Add(1)
 	c.open.Inc()
 	id := c.nextID.Add(1)
-	cn := &conn{c: c, nc: nc, id: id, rec: c.log.Add(id), bw: bufio.NewWriter(nc), local: roundtrip.LocalAddrPort(nc)}
+	cn := &conn{c: c, nc: nc, id: id, rec: c.log.Add(id), bw: bufio.NewWriter(nc), local: roundtrip.AddrPortOf(nc.LocalAddr())}
 	cn.lr = &headLimit{r: nc}
 	cn.br = bufio.NewReader(cn.lr)
 	cn.more = sync.NewCond(&cn.mu)

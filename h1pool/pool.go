@@ -302,7 +302,7 @@ func (p *Pool) connect(ctx context.Context, s *slot) (*conn, error) {
 	}
 	s.dialed = true
 	p.open.Inc()
-	local := roundtrip.LocalAddrPort(nc)
+	local := roundtrip.AddrPortOf(nc.LocalAddr())
 	nc = rawconn.Wrap(nc) // see package rawconn: a fifth of the CPU per request
 	c := &conn{
 		nc:      nc,

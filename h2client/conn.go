@@ -65,7 +65,7 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 		pc = &prefaceConn{Conn: rawconn.Wrap(nc)} // see package rawconn
 		nc = pc
 	}
-	local := roundtrip.LocalAddrPort(nc)
+	local := roundtrip.AddrPortOf(nc.LocalAddr())
 	cc, err := newWire(nc, c.opts.MaxReadFrameSize, uint32(c.opts.MaxResponseHeaderBytes))
 	if err != nil {
 		nc.Close()

@@ -63,9 +63,10 @@ type Options struct {
 	MaxResponseHeaderBytes int64
 	// StreamLoss measures, per request, how long its stream's data waited
 	// on its own lost packets (package internal/quicloss: the request's data
-	// sent again, the response's data beyond a hole), as Info.LossHeld. It costs a qlog event per packet, so it is off unless
-	// asked for (false: off). A request with a body is sent through
-	// quic-go's RoundTrip and is not measured.
+	// sent again, the response's data beyond a hole), as Info.LossHeld. It
+	// costs a qlog event per packet, so it is off unless asked for (false:
+	// off). A request with a body is sent through quic-go's RoundTrip and
+	// is not measured.
 	StreamLoss bool
 }
 

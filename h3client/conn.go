@@ -82,16 +82,7 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 		pc.Close()
 		return nil, handshakeError(c.opts.Addr, ctx, err)
 	}
-	return &conn{c: c, qc: qc, cc: c.h3.NewClientConn(qc), tr: tr, pc: pc, gaps: gaps, local: localUDP(pc)}, nil
-}
-
-// localUDP is pc's own address, zero if it has none that parses.
-func localUDP(pc net.PacketConn) netip.AddrPort {
-	if ua, ok := pc.LocalAddr().(*net.UDPAddr); ok {
-		return ua.AddrPort()
-	}
-	ap, _ := netip.ParseAddrPort(pc.LocalAddr().String())
-	return ap
+	return &conn{c: c, qc: qc, cc: c.h3.NewClientConn(qc), tr: tr, pc: pc, gaps: gaps, local: roundtrip.AddrPortOf(pc.LocalAddr())}, nil
 }
 
 // handshakeError says what was tried: a QUIC handshake to addr over UDP.

@@ -192,10 +192,10 @@ func (e *kindError) Unwrap() error { return e.kind }
 // ErrClosed).
 func NewKind(msg string, kind error) error { return &kindError{msg, kind} }
 
-// LocalAddrPort is the local end of c as an address and port, for
-// Info.Local; zero if it has none that parses (not TCP or UDP).
-func LocalAddrPort(c net.Conn) netip.AddrPort {
-	switch a := c.LocalAddr().(type) {
+// AddrPortOf is a connection's or socket's address as an address and port,
+// for Info.Local; zero if it has none that parses (not TCP or UDP).
+func AddrPortOf(a net.Addr) netip.AddrPort {
+	switch a := a.(type) {
 	case *net.TCPAddr:
 		return a.AddrPort()
 	case *net.UDPAddr:
@@ -203,6 +203,6 @@ func LocalAddrPort(c net.Conn) netip.AddrPort {
 	case nil:
 		return netip.AddrPort{}
 	}
-	ap, _ := netip.ParseAddrPort(c.LocalAddr().String())
+	ap, _ := netip.ParseAddrPort(a.String())
 	return ap
 }
