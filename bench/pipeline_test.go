@@ -67,7 +67,8 @@ func TestPipelinePageModel(t *testing.T) {
 // Over a lossy link the fast requests' waits on lost packets are measured
 // per request: HTTP/2's by the link (any lost packet on its one TCP
 // connection holds every stream), HTTP/3's by QUIC (only its own stream's),
-// so HTTP/2's fast requests wait on losses at p99 longer than HTTP/3's.
+// so HTTP/2's fast requests wait on losses, on average, far longer than
+// HTTP/3's.
 func TestHOLOverLossyLink(t *testing.T) { onStacks(t, testHOLOverLossyLink) }
 
 func testHOLOverLossyLink(t *testing.T, stack string) {
@@ -94,8 +95,12 @@ func testHOLOverLossyLink(t *testing.T, stack string) {
 		t.Errorf("h2's fast requests waited %.1f ms on lost packets at p99, h1's %.1f ms at most; want waits measured over TCP at 3%% loss",
 			loss[bench.H2].P99, loss[bench.H1].Max)
 	}
-	if loss[bench.H2].P99 <= loss[bench.H3].P99 {
-		t.Errorf("fast requests' waits on lost packets at p99: h2 %.1f ms, h3 %.1f ms; want TCP's (every stream held) above QUIC's (only the stream that lost)",
-			loss[bench.H2].P99, loss[bench.H3].P99)
+	// Every stream in flight waits with a TCP hole, only the stream that
+	// lost waits in QUIC: the wait per fast request, on average, is
+	// several times larger over TCP (5 to 30 times here). Their p99 are
+	// both a round trip or two, and too close to tell apart every run.
+	if loss[bench.H2].Mean <= 2*loss[bench.H3].Mean {
+		t.Errorf("fast requests' mean wait on lost packets: h2 %.1f ms, h3 %.1f ms; want TCP's (every stream held) over twice QUIC's (only the stream that lost)",
+			loss[bench.H2].Mean, loss[bench.H3].Mean)
 	}
 }
